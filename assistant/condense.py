@@ -1,0 +1,246 @@
+"""question + history -> a standalone query, deterministically.
+
+The first question is used as asked. A follow-up ("max dose?", "does he need
+imaging?", "and if NSAIDs are contraindicated?") is rewritten so that retrieval
+sees the clinical context of the conversation: the entities of earlier user
+turns (drugs, pain mechanisms, complaint, background disease, patient context,
+red-flag findings, topic) are carried forward as a context tail, pronouns
+("it", "that drug") are resolved to the most recent drug or therapy, and
+entities that the follow-up replaces are dropped.
+
+The clinical vocabulary lives in ``vocab.yaml`` (see its header for the rules
+each category follows); ``compose`` reuses it for synonym-aware matching.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import yaml
+
+from ingest.errors import ConfigError
+
+from .records import Turn
+
+VOCAB_PATH = Path(__file__).with_name("vocab.yaml")
+CATEGORIES = ("agent", "mechanism", "complaint", "disease", "population", "finding", "topic")
+# Order of the carried entities in the context tail of a condensed query.
+_CONTEXT_ORDER = ("topic", "agent", "mechanism", "complaint", "disease", "population", "finding")
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    category: str
+    name: str
+    aliases: tuple[str, ...]
+    aspect: bool = False
+    """Topic that asks about an agent (dose, side effects): keeps the agent in context."""
+    classes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mention:
+    concept: str
+    start: int
+    end: int
+
+
+def _alias_pattern(alias: str) -> str:
+    # Spaces and hyphens are interchangeable ("first line" == "first-line").
+    parts = re.split(r"[\s-]+", alias.strip())
+    return r"[\s-]+".join(re.escape(p) for p in parts)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s-]+", " ", text.strip().lower())
+
+
+class Vocabulary:
+    """Concepts plus two compiled matchers (case-insensitive and case-sensitive)."""
+
+    def __init__(self, concepts: Iterable[Concept], cs_aliases: dict[str, str]):
+        self.concepts: dict[str, Concept] = {c.id: c for c in concepts}
+        self._lookup: dict[str, str] = {}
+        for c in self.concepts.values():
+            for a in c.aliases:
+                self._lookup.setdefault(_norm(a), c.id)
+        self._cs_lookup = dict(cs_aliases)
+        ci = sorted(self._lookup, key=len, reverse=True)
+        # Whole words only, optional plural; longest alias first so that
+        # "intrathecal baclofen" wins over "baclofen".
+        self._ci = re.compile(
+            r"(?<![\w-])(?:" + "|".join(_alias_pattern(a) for a in ci) + r")(?:e?s)?(?![\w-])",
+            re.IGNORECASE,
+        )
+        cs = sorted(self._cs_lookup, key=len, reverse=True)
+        self._cs = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(a) for a in cs) + r")(?![\w-])") if cs else None
+
+    def _resolve(self, matched: str) -> str | None:
+        key = _norm(matched)
+        for cand in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
+            if cand and cand in self._lookup:
+                return self._lookup[cand]
+        return None
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Concept mentions in text order (overlaps resolved longest-first)."""
+        found: list[Mention] = []
+        for m in self._ci.finditer(text):
+            cid = self._resolve(m.group(0))
+            if cid:
+                found.append(Mention(cid, m.start(), m.end()))
+        if self._cs is not None:
+            taken = [(f.start, f.end) for f in found]
+            for m in self._cs.finditer(text):
+                if not any(s < m.end() and m.start() < e for s, e in taken):
+                    found.append(Mention(self._cs_lookup[m.group(0)], m.start(), m.end()))
+        found.sort(key=lambda f: f.start)
+        return found
+
+    def concept_ids(self, text: str, *, with_classes: bool = True) -> frozenset[str]:
+        """Concept ids mentioned in text, plus the classes of mentioned drugs."""
+        ids: set[str] = set()
+        for m in self.mentions(text):
+            ids.add(m.concept)
+            if with_classes:
+                ids.update(self.concepts[m.concept].classes)
+        return frozenset(ids)
+
+
+def load_vocabulary(path: Path = VOCAB_PATH) -> Vocabulary:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read clinical vocabulary {path}: {e}") from None
+    concepts: list[Concept] = []
+    cs: dict[str, str] = {}
+    for i, raw in enumerate((data or {}).get("concepts") or []):
+        cid = raw.get("id")
+        cat = raw.get("category")
+        if not cid or cat not in CATEGORIES:
+            raise ConfigError(f"{path}: concept #{i} ({cid!r}) has no id or an unknown category {cat!r}")
+        aliases = tuple(str(a) for a in raw.get("aliases") or ())
+        for a in raw.get("cs_aliases") or ():
+            cs[str(a)] = cid
+        concepts.append(Concept(
+            id=cid, category=cat, name=str(raw.get("name") or (aliases[0] if aliases else cid)),
+            aliases=aliases, aspect=bool(raw.get("aspect", False)),
+            classes=tuple(raw.get("classes") or ()),
+        ))
+    return Vocabulary(concepts, cs)
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The shipped vocabulary, loaded once per process."""
+    return load_vocabulary()
+
+
+# ---------------------------------------------------------------------------
+# Conversation state: what each category currently refers to.
+
+_PRONOUN = re.compile(
+    r"\b(?:(?:that|this|the|same)\s+(?:drug|medication|medicine|tablet|treatment|one)|it|its)\b",
+    re.IGNORECASE,
+)
+_LEADING_FILLER = re.compile(r"^\s*(?:(?:and|but|so|ok(?:ay)?|also|then|well|right|thanks)\b[,\s]*)+", re.IGNORECASE)
+
+
+@dataclass
+class _State:
+    cats: dict[str, list[str]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
+
+
+def _by_category(vocab: Vocabulary, mentions: Sequence[Mention]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {c: [] for c in CATEGORIES}
+    for m in mentions:
+        cat = vocab.concepts[m.concept].category
+        if m.concept not in out[cat]:
+            out[cat].append(m.concept)
+    return out
+
+
+def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, pronoun: bool) -> _State:
+    """The conversation state after one more user turn."""
+    prev = state.cats
+    aspect_only = all(vocab.concepts[t].aspect for t in new["topic"])
+    merged: dict[str, list[str]] = {}
+    # Agents: the turn's own replace earlier ones; an agent is carried only when
+    # the turn asks about it (pronoun, or nothing but drug aspects like dose).
+    if new["agent"]:
+        merged["agent"] = new["agent"]
+    elif pronoun or (aspect_only and not new["mechanism"] and not new["complaint"] and not new["finding"]):
+        merged["agent"] = prev["agent"]
+    else:
+        merged["agent"] = []
+    for cat in ("mechanism", "complaint"):
+        merged[cat] = new[cat] or prev[cat]
+    for cat in ("disease", "population", "finding"):
+        merged[cat] = prev[cat] + [c for c in new[cat] if c not in prev[cat]]
+    if new["topic"] and not aspect_only:
+        merged["topic"] = new["topic"]
+    else:
+        keep = [t for t in prev["topic"] if not vocab.concepts[t].aspect] if new["topic"] else prev["topic"]
+        merged["topic"] = new["topic"] + [t for t in keep if t not in new["topic"]]
+    if not merged["agent"]:
+        # Dose or side-effect questions of earlier turns were about an agent that
+        # is no longer in play: keep only this turn's own aspects.
+        merged["topic"] = [t for t in merged["topic"] if not vocab.concepts[t].aspect or t in new["topic"]]
+    return _State(merged)
+
+
+def _pronoun_target(vocab: Vocabulary, state: _State, new: dict[str, list[str]]) -> str | None:
+    """The agent a pronoun in this turn refers to, if it can be said safely."""
+    if new["agent"] or not state.cats["agent"]:
+        return None
+    # "is it a red flag?" / "does it need imaging?": 'it' is not the drug.
+    if new["finding"] or any(not vocab.concepts[t].aspect for t in new["topic"]):
+        return None
+    return state.cats["agent"][-1]
+
+
+def _user_turns(question: str, history: Sequence[Turn]) -> list[str]:
+    turns = [t.content for t in history if t.role == "user" and t.content.strip()]
+    # Tolerate callers that already appended the current question to history.
+    if turns and turns[-1].strip() == question.strip():
+        turns.pop()
+    return turns
+
+
+def condense(question: str, history: Sequence[Turn]) -> str:
+    """A standalone query for ``question`` given the conversation so far."""
+    earlier = _user_turns(question, history)
+    if not earlier:
+        return question
+    vocab = vocabulary()
+    state = _State()
+    for text in earlier:
+        new = _by_category(vocab, vocab.mentions(text))
+        state = _merge(vocab, state, new, pronoun=_pronoun_target(vocab, state, new) is not None and bool(_PRONOUN.search(text)))
+
+    fu_mentions = vocab.mentions(question)
+    new = _by_category(vocab, fu_mentions)
+    core = _LEADING_FILLER.sub("", question).strip() or question.strip()
+    target = _pronoun_target(vocab, state, new) if _PRONOUN.search(core) else None
+    if target:
+        name = vocab.concepts[target].name
+        core = _PRONOUN.sub(name, core, count=1)
+    core = core[:1].upper() + core[1:]
+    final = _merge(vocab, state, new, pronoun=target is not None)
+
+    mentioned = {m.concept for m in vocab.mentions(core)}
+    tail: list[str] = []
+    for cat in _CONTEXT_ORDER:
+        for cid in final.cats[cat]:
+            c = vocab.concepts[cid]
+            if cid in mentioned or c.name in tail:
+                continue
+            tail.append(c.name)
+    if not tail:
+        return core
+    return f"{core} (context: {', '.join(tail)})"

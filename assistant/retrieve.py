@@ -1,0 +1,147 @@
+"""Hybrid retrieval: dense (Chroma, cosine) + BM25 (bm25s), fused by reciprocal rank.
+
+Status and document filters are applied in Python on over-fetched candidates:
+Chroma ``where`` filters cost far more than the search itself at scale.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterable
+
+from ingest.errors import RetrievalError
+from ingest.serving import ServingCache, ServingIndex
+from ingest.settings import Settings
+from ingest.store import make_client, open_collection, with_retries
+
+from .records import Hit
+
+RRF_K = 60
+"""Reciprocal-rank-fusion constant (the usual 60)."""
+DENSE_WEIGHT = 1.0
+BM25_WEIGHT = 1.0
+OVERFETCH = 4
+"""Candidates fetched per retriever = k * OVERFETCH (at least MIN_CANDIDATES)."""
+MIN_CANDIDATES = 30
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    hits: tuple[Hit, ...]
+    corpus_version: str
+
+
+class HybridSearcher:
+    """Searches whichever corpus version is serving at the time of each call."""
+
+    def __init__(self, settings: Settings, embedder=None, client=None):
+        self.settings = settings
+        self._embedder = embedder
+        self._client = client
+        self._client_lock = threading.Lock()
+        self.serving = ServingCache(settings)
+        self._qcache: OrderedDict[str, object] = OrderedDict()
+        self._qlock = threading.Lock()
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from ingest.embed import get_embedder
+
+            self._embedder = get_embedder(self.settings.embed_batch_size)
+        return self._embedder
+
+    @property
+    def client(self):
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = make_client(self.settings)
+        return self._client
+
+    def index(self) -> ServingIndex:
+        return self.serving.get()
+
+    def embed_query(self, query: str):
+        with self._qlock:
+            v = self._qcache.get(query)
+            if v is not None:
+                self._qcache.move_to_end(query)
+                return v
+        v = self.embedder.embed_query(query)
+        with self._qlock:
+            self._qcache[query] = v
+            if len(self._qcache) > 512:
+                self._qcache.popitem(last=False)
+        return v
+
+    def _collection(self, ix: ServingIndex):
+        col = ix.extra.get("collection")
+        if col is None:
+            col = with_retries(lambda: open_collection(self.client, ix.collection_name, self.embedder),
+                               self.settings, "open the guideline collection")
+            ix.extra["collection"] = col
+        return col
+
+    def _dense(self, ix: ServingIndex, qvec, n: int) -> list[tuple[str, float]]:
+        col = self._collection(ix)
+        n = min(n, len(ix.chunks))
+        if n <= 0:
+            return []
+        res = with_retries(lambda: col.query(query_embeddings=[qvec], n_results=n, include=["distances"]),
+                           self.settings, "search the guideline index")
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+
+    def search(self, query: str, k: int | None = None, *, statuses: Iterable[str] | None = None,
+               doc_ids: Iterable[str] | None = None, mode: str = "hybrid") -> SearchResult:
+        """Top-k passages of the serving version. ``mode``: hybrid | dense | bm25."""
+        k = k or self.settings.top_k
+        if not query or not query.strip():
+            raise RetrievalError("The search query is empty.")
+        statuses = tuple(statuses) if statuses is not None else self.settings.include_statuses
+        doc_filter = set(doc_ids) if doc_ids is not None else None
+        for attempt in (0, 1):
+            ix = self.index()
+            try:
+                return self._search(ix, query, k, statuses, doc_filter, mode)
+            except RetrievalError:
+                raise
+            except Exception as e:
+                # The version we held was garbage-collected under us: reload once.
+                if attempt == 0 and ("does not exist" in str(e) or type(e).__name__ == "NotFoundError"):
+                    self.serving.invalidate()
+                    continue
+                raise RetrievalError(f"Search failed: {type(e).__name__}: {str(e)[:200]}") from None
+        raise AssertionError("unreachable")
+
+    def _search(self, ix: ServingIndex, query: str, k: int, statuses, doc_filter, mode) -> SearchResult:
+        n = max(k * OVERFETCH, MIN_CANDIDATES)
+
+        def allowed(cid: str) -> bool:
+            c = ix.by_id.get(cid)
+            return c is not None and (not statuses or c.status in statuses) and \
+                (doc_filter is None or c.doc_id in doc_filter)
+
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        if mode in ("hybrid", "dense"):
+            dense = [(cid, s) for cid, s in self._dense(ix, self.embed_query(query), n) if allowed(cid)]
+        if mode in ("hybrid", "bm25"):
+            lexical = [(ix.chunks[row].chunk_id, s) for row, s in ix.bm25.search(query, n)]
+            lexical = [(cid, s) for cid, s in lexical if allowed(cid)]
+        fused: dict[str, float] = {}
+        for weight, ranked in ((DENSE_WEIGHT, dense), (BM25_WEIGHT, lexical)):
+            for r, (cid, _) in enumerate(ranked, 1):
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + r)
+        dscore = dict(dense)
+        bscore = dict(lexical)
+        order = sorted(fused, key=lambda c: (-fused[c], c))[:k]
+        hits = tuple(
+            Hit(chunk=ix.by_id[cid], score=fused[cid], rank=i, dense_score=dscore.get(cid),
+                bm25_score=bscore.get(cid))
+            for i, cid in enumerate(order, 1)
+        )
+        return SearchResult(query, hits, ix.version)

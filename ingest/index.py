@@ -1,0 +1,270 @@
+"""run_ingest(): corpus/ -> a new, complete corpus version, switched in atomically.
+
+Incremental: a chunk whose id (section path + text hash) already exists in the
+serving version keeps its stored vector, so unchanged text is never re-embedded.
+All-or-nothing: any bad file aborts the run before anything is switched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import bm25, versions
+from .chunk import chunk_document, chunker_fingerprint, embed_text
+from .errors import IngestError, RetrievalError
+from .records import Chunk, SourceDoc
+from .settings import Settings
+from .store import make_client, open_collection, with_retries
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total)"""
+
+ADD_BATCH = 2000
+
+
+@dataclass
+class Counts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+@dataclass
+class IngestReport:
+    corpus_version: str
+    previous_version: str | None
+    switched: bool
+    """False when nothing changed (the serving version stays)."""
+    documents: Counts = field(default_factory=Counts)
+    chunks: Counts = field(default_factory=Counts)
+    embedded: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    doc_changes: dict = field(default_factory=dict)
+    """doc_id -> 'added' | 'updated' | 'deleted' (unchanged omitted)."""
+    warnings: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def load_and_check(settings: Settings) -> tuple[list[SourceDoc], list[str]]:
+    """Every file loaded and validated, or one IngestError listing every bad file."""
+    if not settings.corpus_dir.is_dir():
+        raise IngestError(f"Corpus directory {settings.corpus_dir} does not exist.")
+    from .check import content_problems, content_warnings
+    from .errors import FileError
+    from .load import load_corpus
+
+    docs, errors = load_corpus(settings.corpus_dir, settings)
+    errors = list(errors)
+    warnings: list[str] = []
+    for d in docs:
+        errors.extend(FileError(d.path, reason) for reason in content_problems(d))
+        warnings.extend(f"{d.path}: {w}" for w in content_warnings(d))
+    if errors:
+        lines = "\n".join(f"  - {e}" for e in errors)
+        raise IngestError(
+            f"{len(errors)} guideline file(s) failed validation; nothing was changed "
+            f"and the previous corpus version keeps serving:\n{lines}",
+            errors=errors,
+        )
+    if not docs:
+        raise IngestError(f"No guideline files found in {settings.corpus_dir}.")
+    return docs, warnings
+
+
+def _fetch_vectors(collection, ids: list[str], settings: Settings) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for i in range(0, len(ids), ADD_BATCH):
+        part = ids[i:i + ADD_BATCH]
+        got = with_retries(lambda: collection.get(ids=part, include=["embeddings"]), settings,
+                           "read stored vectors")
+        for cid, vec in zip(got["ids"], got["embeddings"]):
+            out[cid] = np.asarray(vec, dtype=np.float32)
+    return out
+
+
+def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
+               progress: Progress | None = None, client=None) -> IngestReport:
+    t0 = time.perf_counter()
+    progress = progress or _noop
+    if embedder is None:
+        from .embed import get_embedder
+
+        embedder = get_embedder(settings.embed_batch_size)
+    with versions.ingest_lock(settings):
+        progress("load", 0, 1)
+        docs, warnings = load_and_check(settings)
+        progress("load", 1, 1)
+        client = client or make_client(settings)
+        prev_id = versions.current_version(settings)
+        prev = None
+        if prev_id and versions.is_complete(settings, prev_id):
+            prev = versions.read_manifest(settings, prev_id)
+        fingerprints = {"embedder": embedder.fingerprint, "chunker": chunker_fingerprint(settings)}
+        rebuild = full or prev is None or prev.get("fingerprints") != fingerprints
+
+        # Document-level diff against the serving version.
+        old_docs = {} if prev is None else prev["documents"]
+        new_docs = {d.doc_id: d for d in docs}
+        doc_counts = Counts()
+        changes: dict[str, str] = {}
+        for did, d in new_docs.items():
+            if did not in old_docs:
+                doc_counts.added += 1
+                changes[did] = "added"
+            elif rebuild or old_docs[did]["content_hash"] != d.content_hash:
+                doc_counts.updated += 1
+                changes[did] = "updated"
+            else:
+                doc_counts.unchanged += 1
+        for did in old_docs:
+            if did not in new_docs:
+                doc_counts.deleted += 1
+                changes[did] = "deleted"
+
+        if not changes and prev is not None:
+            versions.gc(settings, client)  # clears leftovers of a crashed run, if any
+            n = prev.get("n_chunks", 0)
+            return IngestReport(prev_id, prev_id, False, doc_counts, Counts(unchanged=n), 0,
+                                time.perf_counter() - t0, False, {}, warnings)
+
+        # Chunk everything (cheap); reuse stored vectors for chunk ids we already have.
+        chunks: list[Chunk] = []
+        per_doc: dict[str, list[str]] = {}
+        for d in docs:
+            cs = chunk_document(d, settings)
+            chunks.extend(cs)
+            per_doc[d.doc_id] = [c.chunk_id for c in cs]
+        old_ids: set[str] = set()
+        if prev is not None:
+            for info in old_docs.values():
+                old_ids.update(info["chunk_ids"])
+        reuse_ids = [] if rebuild else [c.chunk_id for c in chunks if c.chunk_id in old_ids]
+        reused: dict[str, np.ndarray] = {}
+        if reuse_ids:
+            progress("reuse", 0, len(reuse_ids))
+            try:
+                old_col = open_collection(client, prev["collection"], embedder)
+                reused = _fetch_vectors(old_col, reuse_ids, settings)
+            except RetrievalError:
+                raise
+            except Exception:
+                reused = {}  # previous collection unusable: re-embed instead of failing
+            progress("reuse", len(reuse_ids), len(reuse_ids))
+
+        to_embed = [c for c in chunks if c.chunk_id not in reused]
+        vectors: dict[str, np.ndarray] = dict(reused)
+        batch = max(settings.embed_batch_size * 4, 64)
+        progress("embed", 0, len(to_embed))
+        for i in range(0, len(to_embed), batch):
+            part = to_embed[i:i + batch]
+            vecs = embedder.embed_documents([embed_text(c) for c in part])
+            for c, v in zip(part, vecs):
+                vectors[c.chunk_id] = v
+            progress("embed", min(i + batch, len(to_embed)), len(to_embed))
+
+        # Chunk-level counts: same id = unchanged; in changed docs pair removals with additions.
+        chunk_counts = Counts()
+        new_ids = {c.chunk_id for c in chunks}
+        for did in set(new_docs) | set(old_docs):
+            new_c = set(per_doc.get(did, []))
+            old_c = set(old_docs.get(did, {}).get("chunk_ids", [])) if not rebuild else set()
+            same = new_c & old_c
+            add = len(new_c - old_c)
+            dele = len(old_c - new_c)
+            upd = min(add, dele) if did in new_docs and did in old_docs else 0
+            chunk_counts.unchanged += len(same)
+            chunk_counts.updated += upd
+            chunk_counts.added += add - upd
+            chunk_counts.deleted += dele - upd
+        if rebuild and prev is not None:
+            chunk_counts.deleted += len(old_ids - new_ids)
+            chunk_counts.added = len(chunks)
+            chunk_counts.updated = 0
+            chunk_counts.unchanged = 0
+
+        # Build the new version beside the serving one.
+        vid = versions.new_version_id()
+        versions.gc(settings, client)
+        tmp = settings.versions_dir / f".tmp-{vid}"
+        tmp.mkdir(parents=True)
+        try:
+            col_name = versions.collection_name(vid)
+            col = with_retries(lambda: open_collection(client, col_name, embedder, create=True),
+                               settings, "create a collection")
+            progress("store", 0, len(chunks))
+            for i in range(0, len(chunks), ADD_BATCH):
+                part = chunks[i:i + ADD_BATCH]
+                with_retries(lambda: col.add(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=np.stack([vectors[c.chunk_id] for c in part]),
+                    documents=[c.text for c in part],
+                    metadatas=[c.metadata() for c in part],
+                ), settings, "store vectors")
+                progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
+            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+                for c in chunks:
+                    f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+            bm25.build([embed_text(c) for c in chunks], tmp / "bm25")
+            manifest = {
+                "version": vid,
+                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "parent": prev_id,
+                "collection": col_name,
+                "fingerprints": fingerprints,
+                "n_chunks": len(chunks),
+                "documents": {
+                    d.doc_id: {
+                        "path": d.path, "title": d.title, "version": d.version, "status": d.status,
+                        "last_reviewed": d.last_reviewed, "sources": list(d.sources), "fmt": d.fmt,
+                        "content_hash": d.content_hash, "chunk_ids": per_doc[d.doc_id],
+                    } for d in docs
+                },
+            }
+            versions.write_atomic(tmp / versions.MANIFEST, json.dumps(manifest, indent=1))
+            (tmp).rename(versions.version_dir(settings, vid))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                client.delete_collection(versions.collection_name(vid))
+            except Exception:
+                pass
+            raise
+        versions.switch(settings, vid)
+        versions.gc(settings, client)
+        return IngestReport(vid, prev_id, True, doc_counts, chunk_counts, len(to_embed),
+                            time.perf_counter() - t0, rebuild, changes, warnings)
+
+
+def index_is_stale(settings: Settings) -> bool:
+    """True when the corpus on disk differs from the serving version (or none exists)."""
+    from .load import iter_corpus_files
+    from .records import sha256  # noqa: F401
+
+    cur = versions.current_version(settings)
+    if not cur or not versions.is_complete(settings, cur):
+        return True
+    m = versions.read_manifest(settings, cur)
+    import hashlib
+
+    on_disk = {}
+    for p in iter_corpus_files(settings.corpus_dir):
+        on_disk[p.relative_to(settings.corpus_dir).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    served = {info["path"]: info["content_hash"] for info in m["documents"].values()}
+    return on_disk != served

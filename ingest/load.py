@@ -1,0 +1,589 @@
+"""Guideline files -> SourceDoc.
+
+One loader per format (Markdown, plain text, HTML, PDF). Every problem with a
+file becomes a ``FileError`` naming the file (relative to the corpus) and a
+specific reason; no third-party exception escapes. pypdf and bs4 are imported
+inside the functions that use them so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .errors import FileError
+from .records import STATUSES, SourceDoc
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+FORMATS = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+SUPPORTED_EXTENSIONS = tuple(FORMATS)
+
+FIELDS = ("id", "title", "version", "status", "last_reviewed", "sources")
+ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# Where HTML and PDF files carry each front matter field.
+HTML_META = {f"guideline:{f}": f for f in FIELDS}
+PDF_META = {
+    "/GuidelineId": "id",
+    "/Title": "title",
+    "/GuidelineVersion": "version",
+    "/GuidelineStatus": "status",
+    "/GuidelineLastReviewed": "last_reviewed",
+    "/GuidelineSources": "sources",
+}
+
+# C0 controls other than tab, newline, carriage return and form feed, plus DEL.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def load_file(path: Path, corpus_dir: Path, settings: Settings) -> SourceDoc:
+    """Load and validate one guideline file; raise FileError naming it and the reason."""
+    path = Path(path)
+    rel = relative_name(path, corpus_dir)
+    ext = path.suffix.lower()
+    fmt = FORMATS.get(ext)
+    if fmt is None:
+        raise FileError(rel, _unsupported(ext))
+
+    raw = _read_bytes(path, rel, settings.max_file_bytes)
+    content_hash = hashlib.sha256(raw).hexdigest()
+
+    if fmt == "pdf":
+        meta, text = _load_pdf(raw, rel)
+    else:
+        decoded = decode_text(raw, rel)
+        if fmt == "html":
+            meta, text = _load_html(decoded, rel)
+        else:
+            meta, text = _load_front_matter_text(decoded, rel)
+
+    if not text.strip():
+        raise FileError(rel, "no guideline text after the front matter")
+    try:
+        return SourceDoc(
+            doc_id=meta["id"],
+            title=meta["title"],
+            version=meta["version"],
+            status=meta["status"],
+            last_reviewed=meta["last_reviewed"],
+            sources=meta["sources"],
+            path=rel,
+            fmt=fmt,
+            text=text,
+            content_hash=content_hash,
+        )
+    except ValueError as e:  # SourceDoc's own invariants; validated above, kept as a backstop
+        raise FileError(rel, str(e)) from None
+
+
+def iter_corpus_files(corpus_dir: Path) -> list[Path]:
+    """Guideline files under ``corpus_dir`` with a supported extension, sorted."""
+    return [p for p in _candidate_files(corpus_dir) if p.suffix.lower() in FORMATS]
+
+
+def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], list[FileError]]:
+    """Load every file of the corpus, collecting all errors rather than stopping at the first."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        return [], [FileError(str(corpus_dir), "corpus directory does not exist")]
+
+    docs: list[SourceDoc] = []
+    errors: list[FileError] = []
+    seen: dict[str, str] = {}  # doc id -> path of the first file that used it
+    for path in _candidate_files(corpus_dir):
+        try:
+            doc = load_file(path, corpus_dir, settings)
+        except FileError as e:
+            errors.append(e)
+            continue
+        if doc.doc_id in seen:
+            errors.append(FileError(doc.path, f"duplicate id '{doc.doc_id}' (also in {seen[doc.doc_id]})"))
+            continue
+        seen[doc.doc_id] = doc.path
+        docs.append(doc)
+    return docs, errors
+
+
+def relative_name(path: Path, corpus_dir: Path) -> str:
+    """The file's name relative to the corpus directory (POSIX style), for messages and ids."""
+    path, corpus_dir = Path(path), Path(corpus_dir)
+    for p, c in ((path, corpus_dir), (path.resolve(), corpus_dir.resolve())):
+        try:
+            return p.relative_to(c).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+# --------------------------------------------------------------------------- files and bytes
+
+
+def _candidate_files(corpus_dir: Path) -> list[Path]:
+    """Every non-hidden file under the corpus, except a README.md at its root."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        return []
+    found = []
+    for p in corpus_dir.rglob("*"):
+        rel = p.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if len(rel.parts) == 1 and rel.name.lower() == "readme.md":
+            continue  # documents the corpus format; not a guideline
+        if p.is_file():
+            found.append(p)
+    return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
+
+
+def _unsupported(ext: str) -> str:
+    supported = ", ".join(SUPPORTED_EXTENSIONS)
+    if not ext:
+        return f"unsupported file type (no extension); supported: {supported}"
+    return f"unsupported file type '{ext}'; supported: {supported}"
+
+
+def _read_bytes(path: Path, rel: str, limit: int) -> bytes:
+    try:
+        if not path.is_file():
+            raise FileError(rel, "not a regular file")
+        size = path.stat().st_size
+        # Checked before reading so a huge file is never pulled into memory.
+        if size > limit:
+            raise FileError(rel, f"file is {size} bytes; the limit is {limit}")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise FileError(rel, f"could not be read ({e.strerror or type(e).__name__})") from None
+    if len(raw) > limit:  # grew between stat and read
+        raise FileError(rel, f"file is {len(raw)} bytes; the limit is {limit}")
+    if not raw:
+        raise FileError(rel, "empty file")
+    return raw
+
+
+def decode_text(raw: bytes, rel: str) -> str:
+    """UTF-8 bytes -> text with '\\n' line endings; binary and wrong encodings refused."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _fail(rel, f"not valid UTF-8 (byte 0x{raw[0]:02x} at offset 0; the file looks like UTF-16)")
+    if b"\x00" in raw:
+        return _fail(rel, "binary file (not text)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return _fail(rel, f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    controls = _CONTROL_RE.findall(text)
+    if len(controls) > max(8, len(text) // 100):
+        return _fail(rel, "binary file (not text)")
+    if controls:
+        m = _CONTROL_RE.search(text)
+        line = text.count("\n", 0, m.start()) + 1
+        return _fail(rel, f"control character U+{ord(m.group()):04X} on line {line}")
+    if not text.strip():
+        return _fail(rel, "empty file")
+    return text
+
+
+def _fail(rel: str, reason: str):
+    raise FileError(rel, reason)
+
+
+def _short(e: BaseException, limit: int = 160) -> str:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- front matter
+
+
+class _FrontMatterLoader(yaml.BaseLoader):
+    """Every scalar stays a string (no 1.10 -> 1.1, no 'no' -> False); duplicate keys refused."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"field '{key}' appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def split_front_matter(text: str, rel: str) -> tuple[str, str]:
+    """``---`` block at the very top -> (YAML text, body after the closing line)."""
+    first, sep, rest = text.partition("\n")
+    if first.rstrip() != "---":
+        raise FileError(rel, "no front matter (a --- block at the top)")
+    pos = 0
+    while pos <= len(rest):
+        end = rest.find("\n", pos)
+        line = rest[pos:] if end == -1 else rest[pos:end]
+        if line.rstrip() in ("---", "..."):
+            body = "" if end == -1 else rest[end + 1 :]
+            return rest[:pos], body
+        if end == -1:
+            break
+        pos = end + 1
+    raise FileError(rel, "front matter: no closing '---' line")
+
+
+def parse_front_matter(block: str, rel: str, first_line: int = 2) -> dict[str, Any]:
+    """YAML text -> mapping. ``first_line`` is the file line the block starts on (for messages)."""
+    try:
+        data = yaml.load(block, Loader=_FrontMatterLoader)  # noqa: S506 - BaseLoader builds only str/list/dict
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {first_line + mark.line}: " if mark is not None else ""
+        problem = e.problem or e.context or "syntax error"
+        raise FileError(rel, f"front matter: invalid YAML ({where}{problem})") from None
+    except Exception as e:  # ReaderError, RecursionError on absurd nesting, ...
+        raise FileError(rel, f"front matter: invalid YAML ({_short(e)})") from None
+    if data is None:
+        raise FileError(rel, "front matter: the --- block is empty; expected " + ", ".join(FIELDS))
+    if not isinstance(data, dict):
+        raise FileError(rel, f"front matter: expected 'field: value' lines, got {_kind(data)}")
+    return data
+
+
+def validate_meta(meta: dict[str, Any], rel: str, *, key_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Check and normalise the six fields; every problem found goes into one FileError.
+
+    ``key_names`` maps each field to how the file spells it (e.g. ``guideline:version``)
+    so messages point at what the author wrote.
+    """
+    names = key_names or {}
+
+    def label(field: str) -> str:
+        return f"'{field}'" if field not in names else f"'{field}' ({names[field]})"
+
+    problems: list[str] = []
+    for field in FIELDS:
+        if field not in meta:
+            problems.append(f"front matter: missing field {label(field)}")
+    for key in meta:
+        if key not in FIELDS:
+            problems.append(f"front matter: unknown field '{key}'")
+
+    out: dict[str, Any] = {}
+    for field in FIELDS:
+        if field not in meta:
+            continue
+        try:
+            out[field] = _FIELD_CHECKS[field](meta[field])
+        except ValueError as e:
+            problems.append(f"front matter: field {label(field)} {e}")
+    if problems:
+        raise FileError(rel, "; ".join(problems))
+    return out
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return f"a {type(v).__name__}"
+
+
+def _text_field(v: Any) -> str:
+    if isinstance(v, (date, datetime)):
+        v = v.isoformat()
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = str(v)
+    if not isinstance(v, str):
+        raise ValueError(f"must be text, got {_kind(v)}")
+    v = v.strip()
+    if not v:
+        raise ValueError("is empty")
+    if "\n" in v:
+        raise ValueError("must be a single line")
+    return v
+
+
+def _check_id(v: Any) -> str:
+    v = _text_field(v)
+    if not ID_RE.fullmatch(v):
+        raise ValueError(
+            f"is '{v}'; expected lowercase letters, digits, '-' or '_', "
+            "starting with a letter or digit, at most 80 characters"
+        )
+    return v
+
+
+def _check_status(v: Any) -> str:
+    v = _text_field(v)
+    if v not in STATUSES:
+        raise ValueError(f"is '{v}'; expected one of {', '.join(STATUSES)}")
+    return v
+
+
+def _check_date(v: Any) -> str:
+    if isinstance(v, datetime):
+        raise ValueError(f"is '{v.isoformat()}'; expected a date YYYY-MM-DD without a time")
+    if isinstance(v, date):
+        d = v
+    else:
+        s = _text_field(v)
+        if not DATE_RE.fullmatch(s):
+            raise ValueError(f"is '{s}'; expected a date YYYY-MM-DD")
+        try:
+            d = date.fromisoformat(s)
+        except ValueError:
+            raise ValueError(f"is '{s}', which is not a real date") from None
+    if d > date.today():
+        raise ValueError(f"is {d.isoformat()}, which is in the future")
+    return d.isoformat()
+
+
+def _check_sources(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise ValueError(f"must be a list of sources, got {_kind(v)}")
+    if not v:
+        raise ValueError("is an empty list; name at least one source")
+    out = []
+    for i, item in enumerate(v, 1):
+        try:
+            out.append(_text_field(item))
+        except ValueError as e:
+            raise ValueError(f"item {i} {e}") from None
+    return tuple(out)
+
+
+_FIELD_CHECKS = {
+    "id": _check_id,
+    "title": _text_field,
+    "version": _text_field,
+    "status": _check_status,
+    "last_reviewed": _check_date,
+    "sources": _check_sources,
+}
+
+
+# --------------------------------------------------------------------------- Markdown and text
+
+
+def _load_front_matter_text(text: str, rel: str) -> tuple[dict[str, Any], str]:
+    block, body = split_front_matter(text, rel)
+    meta = validate_meta(parse_front_matter(block, rel), rel)
+    # The body is everything after the closing '---' line, verbatim, so chunk
+    # offsets index SourceDoc.text exactly.
+    return meta, body
+
+
+# --------------------------------------------------------------------------- HTML
+
+_DROP_TAGS = ("script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "iframe", "object")
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
+_PARAGRAPHS = {"p", "h4", "h5", "h6", "pre", "td", "th", "dt", "dd", "caption", "figcaption", "summary", "address"}
+_LISTS = {"ul", "ol"}
+_INLINE = {
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd", "mark", "q",
+    "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "del", "ins", "label",
+}
+
+
+def _load_html(text: str, rel: str) -> tuple[dict[str, Any], str]:
+    try:
+        meta_raw, body = _parse_html(text)
+    except FileError:
+        raise
+    except Exception as e:  # bs4 / html.parser on hostile markup
+        raise FileError(rel, f"HTML could not be parsed ({_short(e)})") from None
+    if not meta_raw:
+        raise FileError(rel, 'no front matter (<meta name="guideline:id" content="..."> and the other guideline: tags)')
+    meta: dict[str, Any] = {}
+    problems = []
+    for name, content in meta_raw:
+        key = HTML_META.get(name, name)
+        if key in meta:
+            problems.append(f"front matter: field '{key}' ({name}) appears twice")
+            continue
+        meta[key] = [s.strip() for s in content.split(";") if s.strip()] if key == "sources" else content
+    if problems:
+        raise FileError(rel, "; ".join(problems))
+    meta = validate_meta(meta, rel, key_names={f: f"guideline:{f}" for f in FIELDS})
+    return meta, body
+
+
+def _parse_html(text: str) -> tuple[list[tuple[str, str]], str]:
+    from bs4 import BeautifulSoup, CData, NavigableString, Tag
+
+    soup = BeautifulSoup(text, "html.parser")
+
+    meta = []
+    for tag in soup.find_all("meta"):
+        name = tag.get("name")
+        if isinstance(name, list):
+            name = " ".join(name)
+        if isinstance(name, str) and name.strip().lower().startswith("guideline:"):
+            content = tag.get("content") or ""
+            if isinstance(content, list):
+                content = " ".join(content)
+            meta.append((name.strip().lower(), str(content)))
+
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with(" ")
+
+    def is_text(node) -> bool:
+        # Comments, doctypes and processing instructions are NavigableString subclasses.
+        return type(node) in (NavigableString, CData)
+
+    def text_of(node) -> str:
+        if is_text(node):
+            return " ".join(str(node).split())
+        if isinstance(node, Tag):
+            return " ".join("".join(s for s in node.descendants if is_text(s)).split())
+        return ""
+
+    blocks: list[tuple[str, str]] = []  # (kind, markdown line)
+    inline: list[str] = []
+
+    def flush() -> None:
+        t = " ".join("".join(inline).split())
+        inline.clear()
+        if t:
+            blocks.append(("p", t))
+
+    flush_marker = object()
+    root = soup.body or soup
+    # An explicit stack rather than recursion: deeply nested markup must not hit the recursion limit.
+    stack: list = [root]
+    while stack:
+        node = stack.pop()
+        if node is flush_marker:
+            flush()
+            continue
+        if not isinstance(node, Tag):
+            if is_text(node):
+                inline.append(str(node))
+            continue
+        name = (node.name or "").lower()
+        if name in _HEADINGS:
+            flush()
+            t = text_of(node)
+            if t:
+                blocks.append(("h", "#" * _HEADINGS[name] + " " + t))
+        elif name == "li":
+            flush()
+            nested = [c for c in node.children if isinstance(c, Tag) and c.name in _LISTS]
+            t = " ".join(" ".join(text_of(c) for c in node.children if c not in nested).split())
+            if t:
+                blocks.append(("li", "- " + t))
+            stack.append(flush_marker)
+            stack.extend(reversed(nested))
+        elif name in _PARAGRAPHS:
+            flush()
+            t = text_of(node)
+            if t:
+                blocks.append(("p", t))
+        elif name in _INLINE:
+            stack.extend(reversed(list(node.children)))
+        else:  # block containers: div, section, body, ul, table, ...
+            flush()
+            stack.append(flush_marker)
+            stack.extend(reversed(list(node.children)))
+    flush()
+
+    out: list[str] = []
+    prev = None
+    for kind, line in blocks:
+        if out:
+            # Consecutive list items form one list; everything else is separated by a blank line.
+            out.append("\n" if kind == "li" and prev == "li" else "\n\n")
+        out.append(line)
+        prev = kind
+    return meta, "".join(out) + ("\n" if out else "")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _load_pdf(raw: bytes, rel: str) -> tuple[dict[str, Any], str]:
+    if b"%PDF-" not in raw[:1024]:
+        raise FileError(rel, "PDF could not be read: no %PDF header (not a PDF file)")
+    info, pages = _read_pdf(raw, rel)
+    text = "\n\n".join(p for p in pages if p.strip())
+    text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    if not text.strip():
+        raise FileError(rel, "no text layer (scanned PDF?)")
+
+    guideline_keys = {k: v for k, v in info.items() if k.startswith("/Guideline")}
+    if guideline_keys:
+        meta: dict[str, Any] = {}
+        for key, value in info.items():
+            if key in PDF_META:
+                field = PDF_META[key]
+                meta[field] = [s.strip() for s in value.split(";") if s.strip()] if field == "sources" else value
+            elif key.startswith("/Guideline"):
+                meta[key] = value  # unknown: validate_meta names it
+        names = {f: k for k, f in PDF_META.items()}
+        return validate_meta(meta, rel, key_names=names), text + "\n"
+
+    # No metadata: the text itself must open with a --- block.
+    try:
+        block, body = split_front_matter(text, rel)
+    except FileError:
+        raise FileError(
+            rel, "no front matter (PDF metadata /GuidelineId etc., or a --- block at the top of the text)"
+        ) from None
+    meta = validate_meta(parse_front_matter(block, rel), rel)
+    return meta, body
+
+
+def _read_pdf(raw: bytes, rel: str) -> tuple[dict[str, str], list[str]]:
+    import logging
+
+    from pypdf import PdfReader
+
+    # pypdf logs every recoverable oddity of a damaged file; we report our own error instead.
+    pypdf_log = logging.getLogger("pypdf")
+    old_level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except Exception:
+                opened = 0
+            if not opened:
+                raise FileError(rel, "PDF could not be read: it is encrypted")
+        info: dict[str, str] = {}
+        doc_info = reader.metadata
+        if doc_info is not None:
+            for key in list(doc_info.keys()):
+                value = doc_info[key]
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "replace")
+                info[str(key)] = str(value)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except FileError:
+        raise
+    except Exception as e:  # pypdf raises many types (PdfReadError, KeyError, ValueError, RecursionError...)
+        raise FileError(rel, f"PDF could not be read: {_short(e)}") from None
+    finally:
+        pypdf_log.setLevel(old_level)
+    return info, pages

@@ -1,0 +1,86 @@
+"""Typed records that flow through ingestion: SourceDoc -> Chunk."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+STATUSES = ("approved", "under_review", "draft")
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """One guideline file, loaded and validated."""
+
+    doc_id: str
+    """Stable id from front matter (``[a-z0-9][a-z0-9_-]*``)."""
+    title: str
+    version: str
+    status: str
+    """One of STATUSES."""
+    last_reviewed: str
+    """ISO date ``YYYY-MM-DD``."""
+    sources: tuple[str, ...]
+    """Public guidelines the facts come from: 'Body, Title, Year'."""
+    path: str
+    """Path relative to the corpus directory."""
+    fmt: str
+    """markdown | text | html | pdf"""
+    text: str
+    """Body text (Markdown headings kept), front matter removed."""
+    content_hash: str = ""
+    """Hash of the whole file (front matter included): any edit changes it."""
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+        if not self.text.strip():
+            raise ValueError(f"document {self.doc_id!r} has no text")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A heading-aware passage of one document, the unit of retrieval and citation."""
+
+    chunk_id: str
+    """Stable: derived from doc id, section path and the text's hash."""
+    doc_id: str
+    title: str
+    section: str
+    """Heading path, 'H1 > H2 > H3'."""
+    version: str
+    status: str
+    last_reviewed: str
+    start: int
+    """Character offsets of ``text`` inside the document body."""
+    end: int
+    text: str
+    content_hash: str = field(default="")
+
+    def __post_init__(self):
+        if not self.text.strip():
+            raise ValueError(f"chunk {self.chunk_id!r} is empty")
+        if self.end < self.start:
+            raise ValueError(f"chunk {self.chunk_id!r}: end {self.end} < start {self.start}")
+
+    @property
+    def heading(self) -> str:
+        """The innermost heading of the section path."""
+        return self.section.split(" > ")[-1] if self.section else self.title
+
+    def metadata(self) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "section": self.section,
+            "version": self.version,
+            "status": self.status,
+            "last_reviewed": self.last_reviewed,
+            "start": self.start,
+            "end": self.end,
+            "content_hash": self.content_hash,
+        }

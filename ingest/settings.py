@@ -1,0 +1,95 @@
+"""One settings object for the whole product, read from ``GUIDELINE_*`` env vars.
+
+Load it once (``Settings()``) at the entry point and pass it down; tests build
+their own pointing at ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUIDELINE_", extra="ignore", frozen=True)
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    """Index, versions, lock and audit log live here (git-ignored)."""
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    """Guideline files to ingest."""
+    chroma_url: str | None = None
+    """``http://host:port`` of a ``chroma run`` server; unset = embedded PersistentClient."""
+    chroma_retries: int = Field(3, ge=0, le=10)
+    """Bounded retries when the Chroma server does not answer."""
+
+    llm: str | None = None
+    """``ollama:<model>`` or ``openai:<model>``; unset = grounded composer (no LLM)."""
+    llm_timeout_s: float = Field(30.0, gt=0)
+    admin_password: SecretStr | None = None
+    """No default: admin pages are disabled until this is set."""
+
+    keep_versions: int = Field(3, ge=1, le=100)
+    """How many corpus versions are kept for rollback."""
+    chunk_size: int = Field(900, ge=200, le=8000)
+    chunk_overlap: int = Field(0, ge=0, le=2000)
+    embed_batch_size: int = Field(64, ge=1, le=1024)
+    max_file_bytes: int = Field(5_000_000, ge=1000)
+    """Guideline files larger than this are refused."""
+
+    top_k: int = Field(8, ge=1, le=100)
+    include_statuses: tuple[str, ...] = ("approved",)
+    """Document statuses served by default."""
+    max_question_chars: int = Field(2000, ge=10)
+    max_history_turns: int = Field(40, ge=0)
+
+    audit_hash_questions: bool = False
+    """Store a SHA-256 of the question instead of its text in the audit log."""
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"GUIDELINE_CHROMA_URL must start with http:// or https://, got {v!r}")
+        return v.rstrip("/")
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap(cls, v: int, info) -> int:
+        size = info.data.get("chunk_size", 900)
+        if v >= size:
+            raise ValueError(f"chunk_overlap ({v}) must be smaller than chunk_size ({size})")
+        return v
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.data_dir / "versions"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def audit_db(self) -> Path:
+        return self.data_dir / "audit.sqlite"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment, with pydantic errors mapped to ConfigError."""
+    from pydantic import ValidationError
+
+    from .errors import ConfigError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        parts = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "settings"
+            parts.append(f"GUIDELINE_{loc.upper()}: {err['msg']}")
+        raise ConfigError("Invalid settings: " + "; ".join(parts)) from None

@@ -1,0 +1,229 @@
+"""Corpus versions on disk: manifests, the CURRENT pointer, the ingest lock, GC, rollback.
+
+Layout under ``data_dir``::
+
+    CURRENT                 id of the serving version (replaced atomically)
+    history.jsonl           one line per switch (for rollback order and GC)
+    ingest.lock             flock'd by the running ingest; the kernel frees it if the run dies
+    versions/<id>/          a complete version: chunks.jsonl, bm25/, manifest.json (written last)
+    versions/.tmp-<id>/     a version being built; never read, removed by the next run
+    chroma/                 embedded Chroma (collection ``gl-<id>`` per version)
+
+Readers only ever follow CURRENT to a complete version, so they see the old or
+the new corpus, never a mix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import IndexMissingError, IngestError, IngestLockedError
+from .settings import Settings
+
+MANIFEST = "manifest.json"
+
+
+def collection_name(version: str) -> str:
+    return f"gl-{version}"
+
+
+def new_version_id() -> str:
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond:06d}-" + secrets.token_hex(3)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write via a temp file + fsync + rename: a reader sees the old or the new file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def current_path(settings: Settings) -> Path:
+    return settings.data_dir / "CURRENT"
+
+
+def current_version(settings: Settings) -> str | None:
+    try:
+        v = current_path(settings).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return v or None
+
+
+def version_dir(settings: Settings, version: str) -> Path:
+    return settings.versions_dir / version
+
+
+def read_manifest(settings: Settings, version: str) -> dict:
+    p = version_dir(settings, version) / MANIFEST
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexMissingError(f"Corpus version {version!r} does not exist or is incomplete.") from None
+    except (OSError, ValueError) as e:
+        raise IndexMissingError(f"Corpus version {version!r} has an unreadable manifest: {e}") from None
+
+
+def serving_manifest(settings: Settings) -> dict:
+    v = current_version(settings)
+    if v is None:
+        raise IndexMissingError(
+            f"No guideline index has been built in {settings.data_dir} yet. "
+            "Run `guideline ingest` (or `make run`) to build it from the corpus."
+        )
+    return read_manifest(settings, v)
+
+
+def is_complete(settings: Settings, version: str) -> bool:
+    return (version_dir(settings, version) / MANIFEST).is_file()
+
+
+def switch(settings: Settings, version: str, *, reason: str = "ingest") -> None:
+    """Make ``version`` the serving one in a single atomic step."""
+    if not is_complete(settings, version):
+        raise IngestError(f"Cannot switch to corpus version {version!r}: it is not complete.")
+    write_atomic(current_path(settings), version + "\n")
+    entry = {"version": version, "at": dt.datetime.now(dt.timezone.utc).isoformat(), "reason": reason}
+    with open(settings.data_dir / "history.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def history(settings: Settings) -> list[dict]:
+    p = settings.data_dir / "history.jsonl"
+    if not p.exists():
+        return []
+    out = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue  # a torn last line from a crash is ignored
+    return out
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    created: str
+    documents: int
+    chunks: int
+    current: bool
+
+
+def list_versions(settings: Settings) -> list[VersionInfo]:
+    cur = current_version(settings)
+    out = []
+    if not settings.versions_dir.is_dir():
+        return out
+    for d in settings.versions_dir.iterdir():
+        if d.name.startswith(".") or not (d / MANIFEST).is_file():
+            continue
+        try:
+            m = read_manifest(settings, d.name)
+        except IndexMissingError:
+            continue
+        out.append(VersionInfo(d.name, m.get("created", ""), len(m.get("documents", {})),
+                               m.get("n_chunks", 0), d.name == cur))
+    return sorted(out, key=lambda v: v.version, reverse=True)
+
+
+def kept_versions(settings: Settings) -> list[str]:
+    """Current plus the last N switched-to versions that still exist, newest first."""
+    keep: list[str] = []
+    cur = current_version(settings)
+    if cur:
+        keep.append(cur)
+    for entry in reversed(history(settings)):
+        v = entry.get("version")
+        if v and v not in keep and is_complete(settings, v):
+            keep.append(v)
+        if len(keep) >= settings.keep_versions:
+            break
+    return keep
+
+
+def rollback(settings: Settings, version: str) -> None:
+    if not is_complete(settings, version):
+        known = ", ".join(v.version for v in list_versions(settings)) or "none"
+        raise IngestError(f"Unknown corpus version {version!r}. Available: {known}.")
+    with ingest_lock(settings):
+        switch(settings, version, reason="rollback")
+
+
+def gc(settings: Settings, client=None) -> list[str]:
+    """Remove unfinished builds, versions beyond the kept N, and their collections."""
+    removed: list[str] = []
+    keep = set(kept_versions(settings))
+    if settings.versions_dir.is_dir():
+        for d in settings.versions_dir.iterdir():
+            if d.name in keep:
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d.name)
+    if client is not None:
+        wanted = {collection_name(v) for v in keep}
+        try:
+            names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+        except Exception:
+            names = []
+        for name in names:
+            if name.startswith("gl-") and name not in wanted:
+                try:
+                    client.delete_collection(name)
+                except Exception:
+                    pass  # retried by the next run's GC
+    return removed
+
+
+@contextmanager
+def ingest_lock(settings: Settings):
+    """One ingest at a time. flock is released by the kernel when a run dies, so it never sticks."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "ingest.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            except OSError:
+                holder = ""
+            raise IngestLockedError(
+                "Another ingest run is in progress" + (f" ({holder})" if holder else "")
+                + "; wait for it to finish and try again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, started {dt.datetime.now().isoformat(timespec='seconds')}".encode(), 0)
+        yield
+    finally:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
