@@ -14,7 +14,8 @@ from typing import Iterable
 from ingest.errors import RetrievalError
 from ingest.serving import ServingCache, ServingIndex
 from ingest.settings import Settings
-from ingest.store import make_client, open_collection, with_retries
+from ingest import versions
+from ingest.store import _is_not_found, describe, make_client, open_collection, with_retries
 
 from .records import Hit
 
@@ -78,21 +79,33 @@ class HybridSearcher:
                 self._qcache.popitem(last=False)
         return v
 
+    def _drop_client(self, _err: Exception | None = None) -> None:
+        """After a failed call to a Chroma server, forget the client and collection handles,
+        so the next attempt connects afresh (the server may have restarted)."""
+        if self.settings.chroma_url:
+            with self._client_lock:
+                self._client = None
+
     def _collection(self, ix: ServingIndex):
-        col = ix.extra.get("collection")
-        if col is None:
-            col = with_retries(lambda: open_collection(self.client, ix.collection_name, self.embedder),
-                               self.settings, "open the guideline collection")
-            ix.extra["collection"] = col
-        return col
+        client = self.client
+        held = ix.extra.get("collection")
+        # A handle is tied to the client that opened it: reopen after a reconnect.
+        if held is None or held[0] is not client:
+            col = open_collection(client, ix.collection_name, self.embedder)
+            held = (client, col)
+            ix.extra["collection"] = held
+        return held[1]
 
     def _dense(self, ix: ServingIndex, qvec, n: int) -> list[tuple[str, float]]:
-        col = self._collection(ix)
         n = min(n, len(ix.chunks))
         if n <= 0:
             return []
-        res = with_retries(lambda: col.query(query_embeddings=[qvec], n_results=n, include=["distances"]),
-                           self.settings, "search the guideline index")
+
+        def query():
+            col = self._collection(ix)
+            return col.query(query_embeddings=[qvec], n_results=n, include=["distances"])
+
+        res = with_retries(query, self.settings, "search the guideline index", on_error=self._drop_client)
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
 
     def search(self, query: str, k: int | None = None, *, statuses: Iterable[str] | None = None,
@@ -103,18 +116,23 @@ class HybridSearcher:
             raise RetrievalError("The search query is empty.")
         statuses = tuple(statuses) if statuses is not None else self.settings.include_statuses
         doc_filter = set(doc_ids) if doc_ids is not None else None
-        for attempt in (0, 1):
+        for attempt in range(3):
             ix = self.index()
             try:
                 return self._search(ix, query, k, statuses, doc_filter, mode)
             except RetrievalError:
                 raise
             except Exception as e:
-                # The version we held was garbage-collected under us: reload once.
-                if attempt == 0 and ("does not exist" in str(e) or type(e).__name__ == "NotFoundError"):
-                    self.serving.invalidate()
-                    continue
-                raise RetrievalError(f"Search failed: {type(e).__name__}: {str(e)[:200]}") from None
+                if not _is_not_found(e):
+                    raise RetrievalError(f"Search failed: {type(e).__name__}: {str(e)[:200]}") from None
+                # The version we held was switched away and garbage-collected under us
+                # (another process ran an ingest): follow CURRENT and search again.
+                self.serving.invalidate()
+                if attempt == 2 or versions.current_version(self.settings) == ix.version:
+                    raise RetrievalError(
+                        f"The vector collection {ix.collection_name} of corpus version {ix.version} "
+                        f"is missing from {describe(self.settings)}. Run `guideline ingest --full` "
+                        "to rebuild it.") from None
         raise AssertionError("unreachable")
 
     def _search(self, ix: ServingIndex, query: str, k: int, statuses, doc_filter, mode) -> SearchResult:

@@ -122,6 +122,31 @@ class Expect(_Strict):
             raise ValueError("an out-of-scope case cannot also require citations or facts")
         return self
 
+    def describe(self) -> list[str]:
+        """The expectation in plain words, one line each (reports and exports)."""
+        out: list[str] = []
+        if self.out_of_scope:
+            out.append("Says the guidance in the knowledge base does not cover this, and cites nothing.")
+        elif self.out_of_scope is False:
+            out.append("Answers from the guidance (not declined as out of scope).")
+        if self.escalate:
+            cats = ", ".join(c.replace("_", " ") for c in self.red_flags) or "any category"
+            out.append(f"Opens with red-flag escalation ({cats}) before routine guidance.")
+        elif self.escalate is False:
+            out.append("Does not escalate: no red flag is present.")
+        for alts in self.facts:
+            out.append("States " + " or ".join(f"'{a}'" for a in alts) + ".")
+        if self.forbid:
+            out.append("Never says " + ", ".join(f"'{p}'" for p in self.forbid) + ".")
+        if self.opioid_rule:
+            out.append("Any opioid is presented as reserved for severe, disabling pain uncontrolled by "
+                       "other measures, never as first-line.")
+        if self.must_cite:
+            out.append("Cites at least one retrieved guideline passage.")
+        if self.sources:
+            out.append("Draws on: " + ", ".join(self.sources) + ".")
+        return out
+
 
 class EvalCase(_Strict):
     id: str = Field(min_length=1)

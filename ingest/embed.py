@@ -63,6 +63,13 @@ class SentenceTransformerEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        try:  # the weight-loading progress bar is noise in a CLI or a log
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except Exception:
+            pass
+
         if self._threads:
             torch.set_num_threads(self._threads)
         return SentenceTransformer(str(get_model_path()), device="cpu")

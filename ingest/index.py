@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,8 @@ from .settings import Settings
 from .store import make_client, open_collection, with_retries
 
 Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total)"""
+"""progress(stage, done, total). Stages in order: load, reuse, embed, store, finalize
+(chunks, BM25, manifest, rename into place), switch (CURRENT replaced, then GC)."""
 
 ADD_BATCH = 2000
 
@@ -99,6 +101,16 @@ def _fetch_vectors(collection, ids: list[str], settings: Settings) -> dict[str, 
     return out
 
 
+def _collection_whole(client, manifest: dict, embedder, settings: Settings) -> bool:
+    try:
+        col = open_collection(client, manifest["collection"], embedder)
+        return with_retries(col.count, settings, "count stored vectors") == manifest.get("n_chunks")
+    except RetrievalError:
+        raise
+    except Exception:
+        return False
+
+
 def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                progress: Progress | None = None, client=None) -> IngestReport:
     t0 = time.perf_counter()
@@ -118,6 +130,12 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
             prev = versions.read_manifest(settings, prev_id)
         fingerprints = {"embedder": embedder.fingerprint, "chunker": chunker_fingerprint(settings)}
         rebuild = full or prev is None or prev.get("fingerprints") != fingerprints
+        if prev is not None and not rebuild and not _collection_whole(client, prev, embedder, settings):
+            # The serving version's vectors are missing or partial (e.g. a store restored
+            # from an old backup): rebuild instead of reusing or trusting them.
+            warnings.append(f"corpus version {prev_id}: its vector collection is missing or "
+                            "incomplete; rebuilt every passage")
+            rebuild = True
 
         # Document-level diff against the serving version.
         old_docs = {} if prev is None else prev["documents"]
@@ -206,7 +224,9 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         tmp.mkdir(parents=True)
         try:
             col_name = versions.collection_name(vid)
-            col = with_retries(lambda: open_collection(client, col_name, embedder, create=True),
+            meta = {versions.INSTANCE_KEY: versions.instance_id(settings), "corpus_version": vid}
+            col = with_retries(lambda: open_collection(client, col_name, embedder, create=True,
+                                                       metadata=meta),
                                settings, "create a collection")
             progress("store", 0, len(chunks))
             for i in range(0, len(chunks), ADD_BATCH):
@@ -218,9 +238,16 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                     metadatas=[c.metadata() for c in part],
                 ), settings, "store vectors")
                 progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
+            progress("finalize", 0, 1)
             with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
                 for c in chunks:
                     f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            stored = with_retries(col.count, settings, "count stored vectors")
+            if stored != len(chunks):  # never publish a version whose vectors are incomplete
+                raise IngestError(f"The new collection {col_name} holds {stored} passages, "
+                                  f"expected {len(chunks)}; nothing was switched.")
             bm25.build([embed_text(c) for c in chunks], tmp / "bm25")
             manifest = {
                 "version": vid,
@@ -238,7 +265,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                 },
             }
             versions.write_atomic(tmp / versions.MANIFEST, json.dumps(manifest, indent=1))
-            (tmp).rename(versions.version_dir(settings, vid))
+            tmp.rename(versions.version_dir(settings, vid))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             try:
@@ -246,8 +273,12 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
             except Exception:
                 pass
             raise
+        versions._fsync_dir(settings.versions_dir)
+        progress("finalize", 1, 1)
+        progress("switch", 0, 1)
         versions.switch(settings, vid)
         versions.gc(settings, client)
+        progress("switch", 1, 1)
         return IngestReport(vid, prev_id, True, doc_counts, chunk_counts, len(to_embed),
                             time.perf_counter() - t0, rebuild, changes, warnings)
 

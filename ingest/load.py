@@ -215,7 +215,25 @@ def _short(e: BaseException, limit: int = 160) -> str:
 
 
 class _FrontMatterLoader(yaml.BaseLoader):
-    """Every scalar stays a string (no 1.10 -> 1.1, no 'no' -> False); duplicate keys refused."""
+    """Every scalar stays a string (no 1.10 -> 1.1, no 'no' -> False); duplicate keys and tags refused."""
+
+    _R = yaml.resolver.BaseResolver
+    _PLAIN_TAGS = (_R.DEFAULT_SCALAR_TAG, _R.DEFAULT_SEQUENCE_TAG, _R.DEFAULT_MAPPING_TAG)
+
+    def construct_object(self, node, deep=False):
+        # BaseLoader would quietly ignore '!!python/object' and friends; say so instead.
+        if node.tag not in self._PLAIN_TAGS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"tag '{node.tag}' is not allowed", node.start_mark
+            )
+        return super().construct_object(node, deep=deep)
+
+    def construct_scalar(self, node):
+        value = super().construct_scalar(node)
+        # An unquoted ~ / null is YAML's "no value"; a quoted "null" stays text.
+        if node.style is None and value in ("~", "null", "Null", "NULL"):
+            return None
+        return value
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()
@@ -310,6 +328,8 @@ def _text_field(v: Any) -> str:
         v = v.isoformat()
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         v = str(v)
+    if v is None:
+        raise ValueError("is empty")
     if not isinstance(v, str):
         raise ValueError(f"must be text, got {_kind(v)}")
     v = v.strip()

@@ -85,14 +85,23 @@ class ServingCache:
             stamp = self._stamp()
             if stamp is not None and stamp == self._key and self._index is not None:
                 return self._index
-            vid = versions.current_version(self.settings)
-            if vid is None:
-                raise IndexMissingError(
-                    f"No guideline index has been built in {self.settings.data_dir} yet. "
-                    "Run `guideline ingest` (or `make run`) to build it from the corpus."
-                )
-            if self._index is None or self._index.version != vid:
-                self._index = load_version(self.settings, vid)
+            for attempt in range(3):
+                vid = versions.current_version(self.settings)
+                if vid is None:
+                    raise IndexMissingError(
+                        f"No guideline index has been built in {self.settings.data_dir} yet. "
+                        "Run `guideline ingest` (or `make run`) to build it from the corpus."
+                    )
+                if self._index is not None and self._index.version == vid:
+                    break
+                try:
+                    self._index = load_version(self.settings, vid)
+                    break
+                except IndexMissingError:
+                    # Switched again and garbage-collected while we read it: follow CURRENT.
+                    if attempt == 2 or versions.current_version(self.settings) == vid:
+                        raise
+                    stamp = self._stamp()
             self._key = stamp
             return self._index
 

@@ -97,8 +97,19 @@ def _is_not_found(e: Exception) -> bool:
     return name in ("NotFoundError", "InvalidCollectionException") or "does not exist" in str(e)
 
 
-def with_retries(fn: Callable[[], T], settings: Settings, what: str) -> T:
-    """Run a Chroma call; retry connection failures a bounded number of times, then map them."""
+def _is_transient_local(e: Exception) -> bool:
+    """Embedded-store errors worth a retry: SQLite busy/locked under concurrent processes."""
+    msg = str(e).lower()
+    return "database is locked" in msg or "database is busy" in msg or "sqlite_busy" in msg
+
+
+def with_retries(fn: Callable[[], T], settings: Settings, what: str,
+                 on_error: Callable[[Exception], None] | None = None) -> T:
+    """Run a Chroma call; retry connection failures a bounded number of times, then map them.
+
+    ``on_error`` runs after each failed attempt, e.g. to drop a dead client handle so
+    the next attempt reconnects (a restarted server).
+    """
     delay = 0.2
     last: Exception | None = None
     for attempt in range(settings.chroma_retries + 1):
@@ -110,21 +121,25 @@ def with_retries(fn: Callable[[], T], settings: Settings, what: str) -> T:
             if _is_not_found(e):
                 raise
             last = e
-            if not settings.chroma_url:
-                break  # embedded errors are not transient
+            if on_error is not None:
+                on_error(e)
+            if not settings.chroma_url and not _is_transient_local(e):
+                break  # other embedded errors are not transient
             if attempt < settings.chroma_retries:
                 time.sleep(delay)
                 delay *= 2
+    tries = f" after {settings.chroma_retries + 1} attempts" if settings.chroma_url else ""
     raise RetrievalError(
-        f"Could not {what}: {describe(settings)} did not answer "
-        f"({type(last).__name__}: {str(last)[:200]}). "
-        + ("Check that the server is running." if settings.chroma_url else "")
+        f"Could not {what}: {describe(settings)} did not answer{tries} "
+        f"({type(last).__name__}: {str(last)[:200]})."
+        + (" Check that the server is running." if settings.chroma_url else "")
     ).with_traceback(None) from None
 
 
-def open_collection(client, name: str, embedder=None, create: bool = False):
+def open_collection(client, name: str, embedder=None, create: bool = False,
+                    metadata: dict | None = None):
     ef = GuidelineEmbeddingFunction(embedder)
     if create:
-        return client.create_collection(name=name, embedding_function=ef,
+        return client.create_collection(name=name, embedding_function=ef, metadata=metadata or None,
                                         configuration={"hnsw": {"space": "cosine"}})
     return client.get_collection(name=name, embedding_function=ef)

@@ -3,14 +3,18 @@
 Layout under ``data_dir``::
 
     CURRENT                 id of the serving version (replaced atomically)
+    INSTANCE                random id of this data directory (tags its Chroma collections)
     history.jsonl           one line per switch (for rollback order and GC)
     ingest.lock             flock'd by the running ingest; the kernel frees it if the run dies
     versions/<id>/          a complete version: chunks.jsonl, bm25/, manifest.json (written last)
     versions/.tmp-<id>/     a version being built; never read, removed by the next run
+    versions/.del-<id>/     a version being garbage-collected (renamed first, so a half-deleted
+                            directory is never mistaken for a complete version)
     chroma/                 embedded Chroma (collection ``gl-<id>`` per version)
 
 Readers only ever follow CURRENT to a complete version, so they see the old or
-the new corpus, never a mix.
+the new corpus, never a mix. A crash at any point leaves CURRENT on a complete
+version; whatever the crashed run left behind is removed by the next run's GC.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IndexMissingError, IngestError, IngestLockedError
+from .errors import IndexMissingError, IngestError, IngestLockedError, RetrievalError
 from .settings import Settings
 
 MANIFEST = "manifest.json"
@@ -102,16 +107,29 @@ def is_complete(settings: Settings, version: str) -> bool:
     return (version_dir(settings, version) / MANIFEST).is_file()
 
 
-def switch(settings: Settings, version: str, *, reason: str = "ingest") -> None:
-    """Make ``version`` the serving one in a single atomic step."""
-    if not is_complete(settings, version):
-        raise IngestError(f"Cannot switch to corpus version {version!r}: it is not complete.")
-    write_atomic(current_path(settings), version + "\n")
-    entry = {"version": version, "at": dt.datetime.now(dt.timezone.utc).isoformat(), "reason": reason}
-    with open(settings.data_dir / "history.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(entry) + "\n")
+def _append_history(settings: Settings, entry: dict) -> None:
+    p = settings.data_dir / "history.jsonl"
+    with open(p, "ab") as f:
+        # A crash can leave a torn last line without its newline: never glue onto it.
+        if f.tell() > 0:
+            with open(p, "rb") as r:
+                r.seek(-1, os.SEEK_END)
+                if r.read(1) != b"\n":
+                    f.write(b"\n")
+        f.write((json.dumps(entry) + "\n").encode("utf-8"))
         f.flush()
         os.fsync(f.fileno())
+
+
+def switch(settings: Settings, version: str, *, reason: str = "ingest") -> None:
+    """Make ``version`` the serving one in a single atomic step (the rename of CURRENT)."""
+    if not is_complete(settings, version):
+        raise IngestError(f"Cannot switch to corpus version {version!r}: it is not complete.")
+    # History first: a crash between the two lines leaves an extra (complete) rollback
+    # target, whereas the other order could let GC delete a version that had served.
+    entry = {"version": version, "at": dt.datetime.now(dt.timezone.utc).isoformat(), "reason": reason}
+    _append_history(settings, entry)
+    write_atomic(current_path(settings), version + "\n")
 
 
 def history(settings: Settings) -> list[dict]:
@@ -168,32 +186,112 @@ def kept_versions(settings: Settings) -> list[str]:
     return keep
 
 
-def rollback(settings: Settings, version: str) -> None:
-    if not is_complete(settings, version):
+def rollback(settings: Settings, version: str, client=None) -> None:
+    """Serve an earlier kept version again, after checking that it is whole."""
+    if not isinstance(version, str) or not VERSION_RE.fullmatch(version) or not is_complete(settings, version):
         known = ", ".join(v.version for v in list_versions(settings)) or "none"
         raise IngestError(f"Unknown corpus version {version!r}. Available: {known}.")
     with ingest_lock(settings):
+        verify_version(settings, version, client)
         switch(settings, version, reason="rollback")
 
 
+VERSION_RE = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{6}")
+
+
+def verify_version(settings: Settings, version: str, client=None) -> int:
+    """Check a version's files and its Chroma collection agree; return its chunk count."""
+    from .serving import load_version
+    from .store import make_client, open_collection, with_retries
+
+    ix = load_version(settings, version)  # IndexMissingError when damaged
+    client = client or make_client(settings)
+    try:
+        n = with_retries(lambda: open_collection(client, ix.collection_name).count(), settings,
+                         f"check corpus version {version}")
+    except RetrievalError:
+        raise
+    except Exception as e:
+        raise IngestError(f"Corpus version {version} cannot be served: its vector collection "
+                          f"{ix.collection_name} is missing ({type(e).__name__}).") from None
+    if n != len(ix.chunks):
+        raise IngestError(f"Corpus version {version} cannot be served: its vector collection holds "
+                          f"{n} passages, its manifest {len(ix.chunks)}.")
+    return n
+
+
+INSTANCE_KEY = "guideline_instance"
+"""Collection metadata key naming the data directory that owns a collection."""
+
+
+def instance_id(settings: Settings) -> str:
+    """Random id of this data directory, created on first use (under the ingest lock)."""
+    p = settings.data_dir / "INSTANCE"
+    try:
+        v = p.read_text(encoding="utf-8").strip()
+        if v:
+            return v
+    except FileNotFoundError:
+        pass
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    v = secrets.token_hex(8)
+    write_atomic(p, v + "\n")
+    return v
+
+
+def owned_collections(settings: Settings, client) -> list[str]:
+    """Names of the ``gl-*`` collections that belong to this data directory.
+
+    An embedded store lives inside the data directory, so all of its collections
+    are ours. A Chroma server may be shared by several installations (and by test
+    runs): there only collections tagged with our instance id are ours to delete.
+    """
+    cols = client.list_collections()
+    mine = instance_id(settings)
+    out = []
+    for c in cols:
+        name = c if isinstance(c, str) else c.name
+        if not name.startswith("gl-"):
+            continue
+        if settings.chroma_url:
+            meta = {} if isinstance(c, str) else (c.metadata or {})
+            if meta.get(INSTANCE_KEY) != mine:
+                continue
+        out.append(name)
+    return out
+
+
 def gc(settings: Settings, client=None) -> list[str]:
-    """Remove unfinished builds, versions beyond the kept N, and their collections."""
+    """Remove unfinished builds, versions beyond the kept N, and their collections.
+
+    Runs under the ingest lock. Each doomed directory is first renamed to
+    ``.del-<id>`` (atomic), so a crash mid-delete never leaves a half-deleted
+    directory that still looks like a complete version.
+    """
     removed: list[str] = []
     keep = set(kept_versions(settings))
     if settings.versions_dir.is_dir():
-        for d in settings.versions_dir.iterdir():
+        for d in sorted(settings.versions_dir.iterdir()):
             if d.name in keep:
                 continue
-            shutil.rmtree(d, ignore_errors=True)
+            target = d
+            if not d.name.startswith("."):
+                target = d.with_name(f".del-{d.name}")
+                try:
+                    os.rename(d, target)
+                except OSError:
+                    target = d
+            shutil.rmtree(target, ignore_errors=True)
             removed.append(d.name)
+        _fsync_dir(settings.versions_dir)
     if client is not None:
         wanted = {collection_name(v) for v in keep}
         try:
-            names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+            names = owned_collections(settings, client)
         except Exception:
-            names = []
+            names = []  # server unreachable: the next run's GC retries
         for name in names:
-            if name.startswith("gl-") and name not in wanted:
+            if name not in wanted:
                 try:
                     client.delete_collection(name)
                 except Exception:

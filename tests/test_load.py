@@ -108,6 +108,11 @@ def test_plain_text_uses_front_matter(corpus, settings):
     assert "Tizanidine reaches its peak" in doc.text
 
 
+def test_quoted_null_is_text(corpus, settings):
+    doc = load_file(write(corpus, "a.md", md().replace('version: "1.10"', "version: 'Null'")), corpus, settings)
+    assert doc.version == "Null"
+
+
 def test_quoted_date_is_accepted(corpus, settings):
     doc = load_file(write(corpus, "a.md", md().replace("2024-03-01", "'2023-12-31'")), corpus, settings)
     assert doc.last_reviewed == "2023-12-31"
@@ -148,6 +153,13 @@ def test_quoted_date_is_accepted(corpus, settings):
         (lambda t: t.replace(BODY, "\n \n"), "no guideline text after the front matter"),
         (lambda t: "---\n---\n" + BODY, "front matter: the --- block is empty; expected id, title, version, status, last_reviewed, sources"),
         (lambda t: "---\n- a\n- b\n---\n" + BODY, "front matter: expected 'field: value' lines, got a list"),
+        (
+            lambda t: t.replace("status: approved", "status: !!python/object:os.system approved"),
+            "front matter: invalid YAML (line 5: tag 'tag:yaml.org,2002:python/object:os.system' is not allowed)",
+        ),
+        (lambda t: t.replace('title: "Spasticity in MS"', "title: ~"), "front matter: field 'title' is empty"),
+        (lambda t: t.replace('title: "Spasticity in MS"', "title: null"), "front matter: field 'title' is empty"),
+        (lambda t: t.replace("sources:\n  - ", "sources:\n  - ~\n  - "), "front matter: field 'sources' item 1 is empty"),
     ],
 )
 def test_front_matter_problems_are_named(corpus, settings, edit, reason):

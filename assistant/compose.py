@@ -1,0 +1,873 @@
+"""Hit[] -> Answer: the grounded composer (no LLM).
+
+Every clinical statement of the answer is a sentence of a retrieved passage,
+lightly cleaned (list markers and emphasis stripped), never reworded. The
+composer only chooses and arranges:
+
+* score each sentence against the query (stemmed overlap, clinical synonyms from
+  ``vocab.yaml``, heading match, question intent, the passage's retrieval rank);
+* pick how much to say from the question type (narrow / focused / broad);
+* lay it out like a guideline summary: bottom line, sections under the
+  guideline's own headings, then (broad questions) algorithm and pitfalls, then
+  a disclaimer;
+* number citations in order of first use, one number per passage.
+
+When nothing retrieved is relevant enough the answer says so, names what the
+knowledge base covers and cites nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from typing import Sequence
+
+import Stemmer
+
+from ingest.records import Chunk
+
+from .condense import vocabulary
+from .records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence
+from .render import render
+
+# ---- relevance gate (calibrated on the eval set) ----------------------------
+MIN_DENSE_SCORE = 0.30
+"""Best query-passage cosine at or above this: the question is in scope."""
+RESCUE_DENSE_SCORE = 0.20
+"""Between this and MIN_DENSE_SCORE, in scope only with clinical lexical support."""
+MIN_LEXICAL_OVERLAP = 0.5
+"""Share of the query's content words found in the retrieved passages for that support."""
+
+# ---- answer size per question type ------------------------------------------
+NARROW_MAX_SENTENCES = 5
+FOCUSED_MAX_SENTENCES = 10
+BROAD_MAX_SENTENCES = 30
+BROAD_MAX_PER_SECTION = 4
+BOTTOM_LINE_MAX = 3
+
+DISCLAIMER_CLINICIAN = ("Decision support drawn from the cited guideline passages; "
+                        "it is not a substitute for clinical judgement.")
+DISCLAIMER_PATIENT = ("General information from the cited guidance; it does not replace advice "
+                      "from your own doctor or care team.")
+OUT_OF_SCOPE_TEXT = "The guidance in this knowledge base does not cover this question."
+
+# Sentences this similar (stem Jaccard) state the same fact: keep one, cite both passages.
+_DUPLICATE_JACCARD = 0.72
+
+_STEMMER = Stemmer.Stemmer("english")
+_STEM_LOCK = threading.Lock()  # PyStemmer objects are not thread-safe
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("""
+a an the and or but if then than that this these those of in on at to for from by with without
+into onto over under about as is are was were be been being do does did doing have has had having
+can could should would may might must will shall i we you he she they it its his her their our my your
+me him them us what which who whom whose when where why how whether also any some such there here
+not no nor so very just only more most less least much many few each every all both either neither
+patient patients person people someone please tell know want need needs like get give best good
+""".split())
+# Question words that carry no topic of their own.
+_QUESTION_NOISE = frozenset(_STEMMER.stemWords("""what about approach approaches way ways recommend
+recommended recommendation use used using option options""".split()))
+
+_HEADING_LINE = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*[-*+\u2022]\s+(.*)$")
+_STEP = re.compile(r"^\s*(\d{1,2})[.)]\s+(.*)$")
+_TABLE = re.compile(r"^\s*\|")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_EMPH = re.compile(r"(\*\*|__|`)")
+_SENT_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"(\[])")
+_ABBREV_END = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|Dr|Prof|St|No|Fig|al|cf)\.|\b[A-Z]\.)$")
+
+_DOSE = re.compile(
+    r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|µg|microgram|g|ml|units?)\b|\bmg\b|\b(?:dose|doses|dosing|dosage|titrat\w*)\b",
+    re.IGNORECASE)
+_MAXIMUM = re.compile(r"\b(?:maximum|max|up to|no more than|ceiling|highest)\b", re.IGNORECASE)
+_DOSE_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|µg|micrograms?|g|ml|units?)\b", re.IGNORECASE)
+_OPIOID_RESTRICTED = re.compile(
+    r"\b(?:reserv\w*|only (?:when|if|after|for|as)|last resort|avoid\w*|advis\w* against|against offering|"
+    r"should not|must not|do not|does not|not (?:be )?(?:used|offered|recommended|first)|not a first|"
+    r"misuse|addiction|overdose|severe, disabling|not controlled|uncontrolled|stricter)\b",
+    re.IGNORECASE)
+
+_NARROW = re.compile(
+    r"\b(?:max(?:imum)?|doses?|dosing|dosage|titrat\w*|how (?:long|often|much|high|many|soon|fast|quickly)|"
+    r"is (?:it|\w+) safe|safe (?:to|in|during|for|with)|side[- ]effects?|adverse|interact\w*|"
+    r"does (?:he|she|they|the patient|my patient|this patient|it) need|do (?:i|we|they) need|"
+    r"should (?:i|we|he|she|they) (?:order|get|have|stop|start|use|take|image|refer|scan)|"
+    r"can (?:i|we|he|she|they) (?:give|take|use|combine|prescribe|increase|stop|mix)|"
+    r"when (?:should|to|is|do|does|can|are)|which (?:test|scan|dose)|starting|interval|\d+\s*mg)\b",
+    re.IGNORECASE)
+_BROAD = re.compile(
+    r"\b(?:best approach|approach(?:es)? (?:to|for)|how (?:do|should|would|can|to) (?:i |we |you |one )?"
+    r"(?:manage|treat|approach|handle|help)|manag(?:e|ement|ing)|treat(?:ment|ing)? (?:of|for|options)|"
+    r"treating|options|overview|summar\w*|guidelines? (?:for|on)|what (?:should|can) (?:i|we) do|plan)\b",
+    re.IGNORECASE)
+_PATIENT_HINT = re.compile(
+    r"\b(?:(?:for|to) (?:a|the|my|your) patient|plain (?:language|english|words)|patient[- ]friendly|"
+    r"lay (?:terms|language)|layman|simple (?:terms|words)|explain (?:it|this|that)? ?to)\b",
+    re.IGNORECASE)
+
+# Question intents: a vocabulary topic (or pattern) the question asks about, and
+# the sentence pattern that answers it.
+_INTENT_SENTENCE = {
+    "dose": re.compile(r"\b(?:\d+(?:\.\d+)?\s*(?:mg|g|mcg)|maximum|dose|doses|titrat\w*|increased? in|started at|steps?)\b", re.I),
+    "imaging": re.compile(r"\b(?:imag\w*|mri|scan\w*|x-?rays?|radiograph\w*|ct)\b", re.I),
+    "red_flags": re.compile(r"\b(?:red flags?|urgent\w*|emergency|cauda equina|same day|immediate\w*)\b", re.I),
+    "duration": re.compile(r"\b(?:weeks?|days?|months?|trial period|how long|duration)\b", re.I),
+    "side_effects": re.compile(r"\b(?:cause\w*|sedation|drowsiness|dizziness|side effects?|adverse|monitor\w*|liver|withdrawal)\b", re.I),
+    "safety": re.compile(r"\b(?:risk\w*|safe\w*|caution\w*|avoid\w*|contraindicat\w*|monitor\w*|adverse)\b", re.I),
+    "contraindication": re.compile(r"\b(?:contraindicat\w*|alternative\w*|unsuitable|not tolerated|instead|cannot|avoid\w*)\b", re.I),
+    "interaction": re.compile(r"\b(?:interact\w*|combin\w*|together|with)\b", re.I),
+    "stopping": re.compile(r"\b(?:stop\w*|withdraw\w*|taper\w*|abrupt\w*|sudden\w*)\b", re.I),
+    "monitoring": re.compile(r"\b(?:monitor\w*|check\w*|tests?|review\w*)\b", re.I),
+    "second_line": re.compile(r"\b(?:second-line|not responded|persist\w*|refractory|alternative\w*|can be tried|not tolerated)\b", re.I),
+    "first_line": re.compile(r"\b(?:first-line|first drug|first choice|starting point|start\w*)\b", re.I),
+    "non_drug": re.compile(r"\b(?:non-?drug|physiotherap\w*|exercise|active|stretch\w*|yoga|psychological|cognitive|massage|acupuncture|heat|manipulation)\b", re.I),
+    "treatment": re.compile(r"\b(?:treat\w*|first-line|second-line|drug|therapy|physiotherapy|offer\w*|prescrib\w*)\b", re.I),
+    "assessment": re.compile(r"\b(?:assess\w*|examin\w*|ask\w*|history|identif\w*|distinguish\w*)\b", re.I),
+    "referral": re.compile(r"\b(?:refer\w*|specialist|neurolog\w*|pain service)\b", re.I),
+    "algorithm": re.compile(r"\b(?:step|first|then|next)\b", re.I),
+}
+
+_KEY_RECS = re.compile(r"\bkey (?:recommendations?|points?|messages?)\b|\bsummary\b", re.I)
+_PITFALLS = re.compile(r"\bpitfalls?\b|\bcommon (?:mistakes|errors)\b|\bwhat to avoid\b", re.I)
+_ALGORITHM = re.compile(r"\b(?:treatment )?algorithm\b|\bpathway\b|\bstep[- ]by[- ]step\b", re.I)
+_FOR_PATIENTS = re.compile(r"\bfor patients\b|\bpatient information\b|\binformation for patients\b", re.I)
+_PLAIN_DOC = re.compile(r"patient[- ]guide|for patients|guide for patients|patient information|families", re.I)
+
+
+# ---------------------------------------------------------------------------
+# Passages -> sentences (cached per chunk id: chunk text never changes under an id)
+
+@dataclass(frozen=True)
+class _Sent:
+    text: str
+    chunk_id: str
+    idx: int
+    heading: str
+    """In-chunk heading, if the passage carries heading lines; else ''."""
+    step: int | None
+    stems: frozenset[str]
+    concepts: frozenset[str]
+    dose: bool
+    dose_number: bool
+    opioid: bool
+    opioid_restricted: bool
+
+
+_CACHE: dict[str, tuple[_Sent, ...]] = {}
+_CACHE_MAX = 20000
+_CACHE_LOCK = threading.Lock()
+
+
+def _stems(text: str) -> frozenset[str]:
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
+    with _STEM_LOCK:
+        return frozenset(_STEMMER.stemWords(words))
+
+
+def _clean(text: str) -> str:
+    text = _LINK.sub(r"\1", text)
+    text = _EMPH.sub("", text)
+    text = re.sub(r"(?<!\w)_(\S[^_]*\S)_(?!\w)", r"\1", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _split(text: str) -> list[str]:
+    parts = _SENT_SPLIT.split(text)
+    out: list[str] = []
+    for p in parts:
+        if out and _ABBREV_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {p}"
+        else:
+            out.append(p)
+    return [p.strip() for p in out if p.strip()]
+
+
+def _units(text: str) -> list[tuple[str, str, int | None]]:
+    """(text, in-chunk heading, step number) for paragraphs, list items and steps."""
+    units: list[tuple[str, str, int | None]] = []
+    heading = ""
+    para: list[str] = []
+    item: list[str] | None = None
+    step: int | None = None
+
+    def flush():
+        nonlocal para, item, step
+        if para:
+            units.append((" ".join(para), heading, None))
+            para = []
+        if item is not None:
+            units.append((" ".join(item), heading, step))
+            item, step = None, None
+
+    for line in text.splitlines():
+        if not line.strip():
+            flush()
+            continue
+        if _TABLE.match(line):
+            flush()
+            continue
+        m = _HEADING_LINE.match(line.strip())
+        if m:
+            flush()
+            heading = _clean(m.group(1))
+            continue
+        m = _STEP.match(line)
+        if m:
+            flush()
+            item, step = [m.group(2).strip()], int(m.group(1))
+            continue
+        m = _BULLET.match(line)
+        if m:
+            flush()
+            item, step = [m.group(1).strip()], None
+            continue
+        if item is not None and line[:1].isspace():
+            item.append(line.strip())  # continuation of a list item
+            continue
+        if item is not None:
+            flush()
+        para.append(line.strip())
+    flush()
+    return units
+
+
+def _sentences(chunk: Chunk) -> tuple[_Sent, ...]:
+    cached = _CACHE.get(chunk.chunk_id)
+    if cached is not None:
+        return cached
+    vocab = vocabulary()
+    out: list[_Sent] = []
+    for unit, heading, step in _units(chunk.text):
+        # Algorithm steps stay whole: a step is one instruction.
+        pieces = [unit] if step is not None else _split(unit)
+        for piece in pieces:
+            text = _clean(piece)
+            if len(text.split()) < 4 or text.endswith(":"):
+                continue  # fragments and list lead-ins say nothing on their own
+            if text[-1] not in ".!?)":
+                text += "."
+            concepts = vocab.concept_ids(text)
+            opioid = "opioid" in concepts
+            out.append(_Sent(
+                text=text, chunk_id=chunk.chunk_id, idx=len(out), heading=heading, step=step,
+                stems=_stems(text), concepts=concepts, dose=bool(_DOSE.search(text)),
+                dose_number=bool(_DOSE_NUMBER.search(text)), opioid=opioid,
+                opioid_restricted=opioid and bool(_OPIOID_RESTRICTED.search(text)),
+            ))
+    result = tuple(out)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[chunk.chunk_id] = result
+    return result
+
+
+# ---------------------------------------------------------------------------
+# The query
+
+@dataclass(frozen=True)
+class _Query:
+    text: str
+    stems: frozenset[str]
+    concepts: frozenset[str]
+    focus: frozenset[str]
+    """Agents, mechanisms, findings and populations named: the answer must be about them."""
+    agents: frozenset[str]
+    intents: frozenset[str]
+    breadth: str
+    """'narrow' | 'focused' | 'broad'"""
+    patient_language: bool
+    opioid_asked: bool
+    max_dose: bool
+    """Asks how high a dose may go."""
+
+
+def question_breadth(question: str) -> str:
+    """'narrow' (a dose, a yes/no, a when), 'broad' (approach, management) or 'focused'."""
+    if _NARROW.search(question):
+        return "narrow"
+    if _BROAD.search(question):
+        return "broad"
+    return "focused"
+
+
+def _parse_query(question: str, query: str) -> _Query:
+    vocab = vocabulary()
+    concepts = vocab.concept_ids(query)
+    own = vocab.concept_ids(question)
+    cats = {c: vocab.concepts[c].category for c in concepts if c in vocab.concepts}
+    focus = frozenset(c for c, cat in cats.items() if cat in ("agent", "mechanism", "finding", "population"))
+    agents = frozenset(c for c, cat in cats.items() if cat == "agent")
+    intents = {c for c, cat in cats.items() if cat == "topic"}
+    if "dose" in intents and "side_effects" in intents:
+        intents.discard("side_effects")  # "tolerated dose" asks about dose
+    if any(vocab.concepts[c].category == "finding" for c in own) or "red_flags" in intents:
+        intents.add("red_flags")
+    if re.search(r"\b(?:max(?:imum)?|how high|titrat\w*|\d+\s*mg)\b", question, re.I):
+        intents.add("dose")
+    stems = frozenset(s for s in _stems(query) if s not in _QUESTION_NOISE)
+    return _Query(
+        text=query, stems=stems, concepts=concepts, focus=focus, agents=agents,
+        intents=frozenset(intents), breadth=question_breadth(question),
+        patient_language=bool(_PATIENT_HINT.search(question)),
+        opioid_asked="opioid" in concepts,
+        max_dose=bool(re.search(r"\b(?:max(?:imum)?|how high|upper limit|ceiling)\b", question, re.I)),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Relevance gate
+
+@dataclass(frozen=True)
+class Relevance:
+    in_scope: bool
+    best_dense: float | None
+    lexical: float
+    """Share of the query's content words found in the retrieved passages."""
+    clinical: bool
+    """The query names a vocabulary concept that the passages also mention."""
+
+
+def assess_relevance(query: str, hits: Sequence[Hit]) -> Relevance:
+    """Is anything retrieved relevant enough to answer from? (see the module constants)"""
+    if not hits:
+        return Relevance(False, None, 0.0, False)
+    vocab = vocabulary()
+    q_stems = frozenset(s for s in _stems(query) if s not in _QUESTION_NOISE)
+    q_concepts = {c for c in vocab.concept_ids(query) if vocab.concepts[c].category != "topic"}
+    p_stems: set[str] = set()
+    p_concepts: set[str] = set()
+    for h in hits:
+        p_stems |= _stems(h.chunk.section)
+        for s in _sentences(h.chunk):
+            p_stems |= s.stems
+            p_concepts |= s.concepts
+    lexical = len(q_stems & p_stems) / len(q_stems) if q_stems else 0.0
+    clinical = bool(q_concepts & p_concepts)
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    best = max(dense) if dense else None
+    if best is not None:
+        ok = best >= MIN_DENSE_SCORE or (
+            best >= RESCUE_DENSE_SCORE and clinical and lexical >= MIN_LEXICAL_OVERLAP)
+    else:
+        ok = clinical and lexical >= MIN_LEXICAL_OVERLAP
+    return Relevance(ok, best, lexical, clinical)
+
+
+# ---------------------------------------------------------------------------
+# Scoring
+
+@dataclass
+class _Cand:
+    sent: _Sent
+    hit: Hit
+    score: float
+    role: str
+    """'key' | 'pitfall' | 'algorithm' | 'patient' | 'body'"""
+    title: str
+    order: tuple
+
+
+def _role(chunk: Chunk, sent: _Sent) -> str:
+    path = chunk.section.split(" > ")
+    heads = " > ".join(path[1:] if len(path) > 1 else path) + (" > " + sent.heading if sent.heading else "")
+    if _FOR_PATIENTS.search(heads):
+        return "patient"
+    if _PITFALLS.search(heads):
+        return "pitfall"
+    if _ALGORITHM.search(heads):
+        return "algorithm"
+    if _KEY_RECS.search(heads):
+        return "key"
+    return "body"
+
+
+def _plain_doc(chunk: Chunk) -> bool:
+    return bool(_PLAIN_DOC.search(chunk.doc_id) or _PLAIN_DOC.search(chunk.title))
+
+
+def _section_title(chunk: Chunk, sent: _Sent) -> str:
+    path = [p for p in chunk.section.split(" > ") if p]
+    if sent.heading:
+        path.append(sent.heading)
+    if len(path) <= 1:
+        return path[0] if path else chunk.title
+    inner = path[-1]
+    if len(path) >= 3:
+        parent = path[-2]
+        first = lambda s: _WORD.findall(s.lower())[:1]  # noqa: E731
+        # "First-line drug treatment: Spasticity component" reads; "Second-line
+        # options: Second-line drug treatment" repeats itself.
+        if first(parent) != first(inner):
+            return f"{parent}: {inner}"
+    return inner
+
+
+def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdict | None) -> list[_Cand]:
+    pairs: list[tuple[Hit, _Sent]] = [(h, s) for h in hits for s in _sentences(h.chunk)]
+    if not pairs:
+        return []
+    n = len(pairs)
+    df: dict[str, int] = {}
+    for _, s in pairs:
+        for t in s.stems:
+            df[t] = df.get(t, 0) + 1
+    w = {t: 1.0 + math.log((n + 1) / (df.get(t, 0) + 1)) for t in q.stems}
+    w_total = sum(w.values()) or 1.0
+    patient = audience == "patient" or q.patient_language
+    red = bool(verdict and verdict.escalated)
+    cands: list[_Cand] = []
+    head_cache: dict[str, frozenset[str]] = {}
+    for h, s in pairs:
+        c = h.chunk
+        role = _role(c, s)
+        if patient and s.dose_number:
+            continue  # patient answers leave dosing detail out
+        if s.opioid and not q.opioid_asked and not s.opioid_restricted:
+            continue  # an opioid is never offered as a routine option
+        key = c.section + "|" + s.heading
+        hstems = head_cache.get(key)
+        if hstems is None:
+            hstems = head_cache[key] = _stems(c.section.split(" > ", 1)[-1] + " " + s.heading)
+        lex = sum(w[t] for t in q.stems & s.stems) / w_total
+        head = sum(w[t] for t in q.stems & hstems) / w_total
+        con = 0.0
+        if q.concepts:
+            weights = {x: (2.0 if x in q.focus else 1.0) for x in q.concepts}
+            con = sum(v for x, v in weights.items() if x in s.concepts) / sum(weights.values())
+        score = 0.45 * lex + 0.35 * con + 0.20 * head
+        for intent in q.intents:
+            if intent == "dose":
+                # The numbers answer a dose question; the word "dose" alone hardly does.
+                if s.dose_number:
+                    score += 0.3 + (0.15 if q.max_dose and _MAXIMUM.search(s.text) else 0.0)
+                elif s.dose:
+                    score += 0.1
+                continue
+            pat = _INTENT_SENTENCE.get(intent)
+            if pat is not None and pat.search(s.text):
+                score += 0.12 if intent == "treatment" else 0.25
+        if s.idx < 2 and s.step is None:
+            score += 0.03  # a section's opening sentences usually state its point
+        if q.agents and q.breadth != "broad" and not (q.agents & s.concepts):
+            # "max tizanidine dose": a sentence about another drug does not answer it.
+            score *= 0.35
+        if red and _INTENT_SENTENCE["red_flags"].search(s.text):
+            score += 0.15
+        prior = 1.0 / (1.0 + 0.08 * (h.rank - 1))
+        if h.dense_score is not None:
+            prior *= min(1.2, max(0.5, 0.6 + 0.6 * h.dense_score))
+        score *= prior
+        plain = role == "patient" or _plain_doc(c)
+        if patient:
+            score *= 1.8 if plain else 0.8
+            if s.dose:
+                score *= 0.6
+        elif plain:
+            score *= 0.35
+        if s.opioid and not q.opioid_asked:
+            score *= 0.8
+        cands.append(_Cand(s, h, score, role, _section_title(c, s), (c.doc_id, c.start, s.idx)))
+    return cands
+
+
+# ---------------------------------------------------------------------------
+# Selection and layout
+
+class _Picked:
+    """Selected statements with duplicate detection; a duplicate adds its passage."""
+
+    def __init__(self):
+        self.items: list[tuple[_Cand, list[str]]] = []
+        self._ids: set[tuple[str, int]] = set()
+
+    def __len__(self):
+        return len(self.items)
+
+    def has(self, c: _Cand) -> bool:
+        return (c.sent.chunk_id, c.sent.idx) in self._ids
+
+    def add(self, c: _Cand) -> bool:
+        """True when c is new; False when it duplicates (and reinforces) a picked one."""
+        if self.has(c):
+            return False
+        for other, chunks in self.items:
+            a, b = c.sent.stems, other.sent.stems
+            if a and b and len(a & b) / len(a | b) >= _DUPLICATE_JACCARD:
+                if c.sent.chunk_id not in chunks:
+                    chunks.append(c.sent.chunk_id)
+                self._ids.add((c.sent.chunk_id, c.sent.idx))
+                return False
+        self.items.append((c, [c.sent.chunk_id]))
+        self._ids.add((c.sent.chunk_id, c.sent.idx))
+        return True
+
+    def chunks_of(self, c: _Cand) -> list[str]:
+        for other, chunks in self.items:
+            if other is c:
+                return chunks
+        return [c.sent.chunk_id]
+
+
+@dataclass
+class _Block:
+    heading: str
+    kind: str
+    ordered: bool
+    cands: list[_Cand]
+
+
+def _doc_rank(cands: Sequence[_Cand], q: _Query) -> dict[str, float]:
+    """Documents by how much of the relevant material they hold and how well their title fits."""
+    best: dict[str, list[float]] = {}
+    titles: dict[str, str] = {}
+    for c in cands:
+        best.setdefault(c.hit.chunk.doc_id, []).append(c.score)
+        titles[c.hit.chunk.doc_id] = c.hit.chunk.title
+    vocab = vocabulary()
+    out: dict[str, float] = {}
+    for d, v in best.items():
+        t_stems = _stems(titles[d])
+        t_con = vocab.concept_ids(titles[d])
+        parts = [len(q.stems & t_stems) / len(q.stems) if q.stems else 0.0]
+        if q.concepts:
+            parts.append(len(q.concepts & t_con) / len(q.concepts))
+        out[d] = sum(sorted(v, reverse=True)[:6]) * (1.0 + 0.5 * max(parts))
+    return out
+
+
+def _bottom_line(cands: list[_Cand], q: _Query, picked: _Picked, n_max: int, docs: dict[str, float]) -> list[_Cand]:
+    def eligible(c: _Cand) -> bool:
+        return c.role not in ("pitfall", "algorithm") and not (c.sent.opioid and not q.opioid_asked)
+
+    ranked = sorted((c for c in cands if eligible(c)), key=lambda c: -c.score)
+    if not ranked:
+        return []
+    out: list[_Cand] = []
+    if q.breadth == "broad":
+        # Prefer the key recommendations of the best-matching documents.
+        top_docs = sorted(docs, key=lambda d: -docs[d])[:2]
+        keys = [c for c in ranked if c.role == "key" and c.hit.chunk.doc_id in top_docs]
+        keys = [c for c in keys if c.score >= 0.5 * keys[0].score] if keys else []
+        chosen = sorted(keys[:n_max], key=lambda c: (top_docs.index(c.hit.chunk.doc_id), c.order))
+        for c in chosen:
+            if picked.add(c):
+                out.append(c)
+        if out:
+            return out
+    top = ranked[0].score
+    for c in ranked:
+        if len(out) >= n_max or c.score < 0.7 * top:
+            break
+        if picked.add(c):
+            out.append(c)
+    return out
+
+
+def _group(cands: Sequence[_Cand]) -> list[_Block]:
+    blocks: dict[tuple[str, str], _Block] = {}
+    for c in cands:
+        key = (c.hit.chunk.doc_id, c.title)
+        if key not in blocks:
+            blocks[key] = _Block(c.title, "body", False, [])
+        blocks[key].cands.append(c)
+    return list(blocks.values())
+
+
+def _body(cands: list[_Cand], q: _Query, picked: _Picked, docs: dict[str, float], audience: str,
+          limit: int, per_section: int, threshold: float) -> list[_Block]:
+    patient = audience == "patient" or q.patient_language
+    roles = ("body", "patient") if patient else ("body",)
+    pool = [c for c in cands if c.role in roles and not picked.has(c)]
+    if not pool:
+        return []
+    top = max(c.score for c in pool)
+    pool = [c for c in pool if c.score >= threshold * top]
+    blocks = _group(pool)
+    for b in blocks:
+        b.cands.sort(key=lambda c: -c.score)
+    # Most relevant sections first when focused; guideline order for broad answers.
+    primary = max(docs, key=lambda d: docs[d])
+    strength = {id(b): sum(c.score for c in b.cands[:3]) for b in blocks}
+    ranked = sorted(blocks, key=lambda b: -strength[id(b)])
+    out: list[_Block] = []
+    used = len(picked)
+    for b in ranked:
+        if used >= limit:
+            break
+        chosen: list[_Cand] = []
+        cap = per_section if b.cands[0].hit.chunk.doc_id == primary or q.breadth != "broad" else max(2, per_section - 2)
+        for c in b.cands:
+            if len(chosen) >= cap or used >= limit:
+                break
+            if picked.add(c):
+                chosen.append(c)
+                used += 1
+        if chosen:
+            chosen.sort(key=lambda c: c.order)
+            out.append(_Block(b.heading, "body", False, chosen))
+    if q.breadth == "broad":
+        order = {d: i for i, d in enumerate(sorted(docs, key=lambda d: -docs[d]))}
+        out.sort(key=lambda b: (order[b.cands[0].hit.chunk.doc_id], b.cands[0].order))
+    return out
+
+
+def _broad_body(cands: list[_Cand], q: _Query, picked: _Picked, docs: dict[str, float], audience: str,
+                limit: int, per_section: int) -> list[_Block]:
+    """Broad questions: the retrieved sections in guideline order, each cut to its best sentences."""
+    patient = audience == "patient" or q.patient_language
+    primary = max(docs, key=lambda d: docs[d])
+    # Key recommendations of the leading guideline that did not fit the bottom line
+    # open the body (e.g. "exclude red flags first").
+    pool = [c for c in cands if c.role == "body" or (patient and c.role == "patient")
+            or (c.role == "key" and c.hit.chunk.doc_id == primary and not patient)]
+    if patient:
+        plain = [c for c in pool if c.role == "patient" or _plain_doc(c.hit.chunk)]
+        if len(plain) >= 4:
+            pool = plain  # enough plain-language guidance: answer in it alone
+    pool = [c for c in pool if not picked.has(c)]
+    if not pool:
+        return []
+    blocks = _group(pool)
+    best = {id(b): max(c.score for c in b.cands) for b in blocks}
+    top = max(best.values())
+    blocks = [b for b in blocks if best[id(b)] >= 0.2 * top]
+    # The best-matching guideline gives the skeleton; other documents add their
+    # strongest few sections.
+    others = sorted((b for b in blocks if b.cands[0].hit.chunk.doc_id != primary), key=lambda b: -best[id(b)])
+    keep = [b for b in blocks if b.cands[0].hit.chunk.doc_id == primary] + others[:3]
+    doc_order = {d: i for i, d in enumerate(sorted(docs, key=lambda d: -docs[d]))}
+    keep.sort(key=lambda b: (doc_order[b.cands[0].hit.chunk.doc_id], min(c.order for c in b.cands)))
+    out: list[_Block] = []
+    used = len(picked)
+    for b in keep:
+        cap = per_section if b.cands[0].hit.chunk.doc_id == primary else max(2, per_section - 2)
+        chosen: list[_Cand] = []
+        floor = 0.35 * best[id(b)]
+        for c in sorted(b.cands, key=lambda c: -c.score):
+            if len(chosen) >= cap or used >= limit or c.score < floor:
+                break
+            if picked.add(c):
+                chosen.append(c)
+                used += 1
+        if chosen:
+            chosen.sort(key=lambda c: c.order)
+            out.append(_Block(b.heading, "body", False, chosen))
+    return out
+
+
+def _algorithm(cands: list[_Cand], docs: dict[str, float]) -> list[_Block]:
+    steps = [c for c in cands if c.role == "algorithm" and c.sent.step is not None]
+    if not steps:
+        return []
+    doc = max({c.hit.chunk.doc_id for c in steps}, key=lambda d: docs.get(d, 0.0))
+    blocks = [b for b in _group(c for c in steps if c.hit.chunk.doc_id == doc)]
+    for b in blocks:
+        b.cands.sort(key=lambda c: c.order)
+        b.kind, b.ordered = "algorithm", True
+    blocks.sort(key=lambda b: b.cands[0].order)
+    return blocks[:2]
+
+
+def _pitfalls(cands: list[_Cand], picked: _Picked, docs: dict[str, float], n_max: int, min_score: float) -> list[_Block]:
+    pits = [c for c in cands if c.role == "pitfall" and c.score >= min_score and not picked.has(c)]
+    if not pits:
+        return []
+    pits.sort(key=lambda c: (-docs.get(c.hit.chunk.doc_id, 0.0), -c.score))
+    chosen: list[_Cand] = []
+    for c in pits:
+        if len(chosen) >= n_max:
+            break
+        if picked.add(c):
+            chosen.append(c)
+    chosen.sort(key=lambda c: (-docs.get(c.hit.chunk.doc_id, 0.0), c.order))
+    return [_Block("Pitfalls", "pitfalls", False, chosen)] if chosen else []
+
+
+def _dedupe_titles(blocks: list[_Block]) -> None:
+    seen: dict[str, int] = {}
+    for b in blocks:
+        seen[b.heading] = seen.get(b.heading, 0) + 1
+    for b in blocks:
+        if seen[b.heading] > 1 and b.kind == "body":
+            b.heading = f"{b.heading} ({b.cands[0].hit.chunk.title})"
+
+
+# ---------------------------------------------------------------------------
+# Suggestions
+
+_SUGGEST_RULES: tuple[tuple[re.Pattern, str, str], ...] = (
+    (re.compile(r"\bimag", re.I), "imaging", "When is imaging needed?"),
+    (re.compile(r"\bred flags?\b|urgent", re.I), "red_flags", "Which red flags need urgent assessment?"),
+    (re.compile(r"\bpitfalls?\b", re.I), "pitfalls", "What are the common pitfalls?"),
+    (re.compile(r"\balgorithm\b", re.I), "algorithm", "What is the step-by-step treatment algorithm?"),
+    (re.compile(r"\bsecond-line\b", re.I), "second_line", "What are the second-line options?"),
+    (re.compile(r"non-?drug|physiotherapy|exercise|stretching", re.I), "non_drug", "Which non-drug treatments help?"),
+    (re.compile(r"\bneuropathic\b", re.I), "neuropathic", "How is neuropathic pain treated?"),
+    (re.compile(r"\bspasticity\b", re.I), "spasticity", "How is spasticity-related pain treated?"),
+    (re.compile(r"\bmusculoskeletal\b", re.I), "musculoskeletal", "How is musculoskeletal pain treated?"),
+    (re.compile(r"\bassessment\b", re.I), "assessment", "How should the pain be assessed?"),
+    (re.compile(r"\bfor patients\b", re.I), "patient", "How can I explain this to a patient?"),
+)
+
+
+def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience: str, question: str) -> tuple[str, ...]:
+    vocab = vocabulary()
+    disease = next((vocab.concepts[c].name for c in sorted(q.concepts)
+                    if vocab.concepts[c].category == "disease"), None)
+    asked = question.lower()
+    ranked_chunks: list[tuple[float, Chunk]] = []
+    best: dict[str, float] = {}
+    chunks: dict[str, Chunk] = {}
+    for c in cands:
+        cid = c.hit.chunk.chunk_id
+        chunks[cid] = c.hit.chunk
+        best[cid] = max(best.get(cid, 0.0), c.score)
+    ranked_chunks = sorted(((best[k], chunks[k]) for k in chunks), key=lambda x: -x[0])
+    out: list[str] = []
+    keys: set[str] = set(q.intents)
+    if q.concepts & {"neuropathic", "spasticity", "musculoskeletal"} and q.breadth != "broad":
+        keys |= set(q.concepts)
+
+    def add(key: str, text: str):
+        if key in keys or text in out or len(out) >= 4:
+            return
+        if text.rstrip("?").lower() in asked:
+            return
+        keys.add(key)
+        out.append(text)
+
+    for unused_only in (True, False):
+        for _, chunk in ranked_chunks:
+            if unused_only == (chunk.chunk_id in used_chunks):
+                continue
+            heading = chunk.heading
+            agent = next((vocab.concepts[m.concept] for m in vocab.mentions(heading)
+                          if vocab.concepts[m.concept].category == "agent"), None)
+            dosing = any(s.dose_number for s in _sentences(chunk))
+            if agent is not None and dosing and audience != "patient":
+                add(f"dose:{agent.id}", f"What is the maximum dose of {agent.name}?")
+                continue
+            if agent is not None and re.search(r"caution|side|safe", heading, re.I):
+                add(f"safety:{agent.id}", f"What are the cautions with {agent.name}?")
+                continue
+            for pat, key, text in _SUGGEST_RULES:
+                if pat.search(heading):
+                    if key == "patient" and audience == "patient":
+                        continue
+                    if key in ("neuropathic", "spasticity", "musculoskeletal") and disease:
+                        text = text.rstrip("?") + f" in {disease}?"
+                    add(key, text)
+                    break
+        if len(out) >= 2:
+            break
+    return tuple(out[:4])
+
+
+# ---------------------------------------------------------------------------
+# Answers
+
+def _disclaimer(audience: str) -> Section:
+    text = DISCLAIMER_PATIENT if audience == "patient" else DISCLAIMER_CLINICIAN
+    return Section("", (Sentence(text),), kind="disclaimer")
+
+
+def out_of_scope_answer(question: str, hits: Sequence[Hit], *, query: str | None = None,
+                        audience: str = "clinician", verdict: SafetyVerdict | None = None,
+                        covered_topics: Sequence[str] | None = None) -> Answer:
+    """The answer when the knowledge base does not cover the question: cites nothing."""
+    topics = [t.strip() for t in (covered_topics or ()) if t and t.strip()]
+    if not topics:
+        topics = list(dict.fromkeys(h.chunk.title for h in hits))
+    sentences = [Sentence(OUT_OF_SCOPE_TEXT)]
+    if topics:
+        sentences.append(Sentence("It covers: " + "; ".join(dict.fromkeys(topics)) + "."))
+    sections = (Section("", tuple(sentences), kind="out_of_scope"), _disclaimer(audience))
+    return Answer(
+        question=question, markdown=render(sections), sections=sections, citations=(),
+        safety=verdict or SafetyVerdict(policy_version=""), audience=audience, out_of_scope=True,
+        condensed_query=query, hits=tuple(hits), composer="grounded", suggestions=(),
+    )
+
+
+def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, audience: str = "clinician",
+            verdict: SafetyVerdict | None = None, covered_topics: Sequence[str] | None = None) -> Answer:
+    """A structured, cited answer made only of sentences of the retrieved passages."""
+    hits = tuple(hits)
+    text = query or question
+    # One passage, one hit: keep the best-ranked copy.
+    uniq: dict[str, Hit] = {}
+    for h in sorted(hits, key=lambda h: h.rank):
+        uniq.setdefault(h.chunk.chunk_id, h)
+    rel = assess_relevance(text, list(uniq.values()))
+    if not rel.in_scope:
+        return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
+                                   covered_topics=covered_topics)
+    q = _parse_query(question, text)
+    cands = _score_all(q, list(uniq.values()), audience, verdict)
+    cands = [c for c in cands if c.score > 0]
+    if not cands:
+        return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
+                                   covered_topics=covered_topics)
+    docs = _doc_rank(cands, q)
+    picked = _Picked()
+    blocks: list[_Block] = []
+    patient = audience == "patient"
+
+    if q.breadth == "narrow":
+        bl = _bottom_line(cands, q, picked, 2, docs)
+        body = _body(cands, q, picked, docs, audience, NARROW_MAX_SENTENCES, 3, 0.45)
+        body = body[:2]
+        extra: list[_Block] = []
+    elif q.breadth == "focused":
+        bl = _bottom_line(cands, q, picked, 2, docs)
+        body = _body(cands, q, picked, docs, audience, FOCUSED_MAX_SENTENCES, 3, 0.4)[:3]
+        extra = _pitfalls(cands, picked, docs, 2, 0.6 * max(c.score for c in cands)) if not patient else []
+        if "algorithm" in q.intents:
+            extra = _algorithm(cands, docs) + extra
+    else:
+        bl = _bottom_line(cands, q, picked, BOTTOM_LINE_MAX, docs)
+        body = _broad_body(cands, q, picked, docs, audience, BROAD_MAX_SENTENCES, BROAD_MAX_PER_SECTION)
+        extra = [] if patient else _algorithm(cands, docs) + _pitfalls(cands, picked, docs, 5, 0.0)
+        if not patient:
+            # Algorithm before pitfalls reads as "what to do", then "what to avoid".
+            extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
+
+    if bl:
+        blocks.append(_Block("In short" if patient else "Bottom line", "bottom_line", False, bl))
+    blocks.extend(body)
+    blocks.extend(extra)
+    _dedupe_titles(blocks)
+    if patient:
+        for b in blocks:
+            if b.kind == "body" and _FOR_PATIENTS.search(b.heading):
+                b.heading = b.cands[0].hit.chunk.title
+
+    # Number citations in order of first use: one passage, one number.
+    numbers: dict[str, int] = {}
+    chunk_by_id = {cid: h.chunk for cid, h in uniq.items()}
+    sections: list[Section] = []
+    for b in blocks:
+        sents: list[Sentence] = []
+        for c in b.cands:
+            cites = []
+            for cid in picked.chunks_of(c):
+                if cid not in numbers:
+                    numbers[cid] = len(numbers) + 1
+                cites.append(numbers[cid])
+            sents.append(Sentence(c.sent.text, tuple(sorted(set(cites)))))
+        if sents:
+            sections.append(Section(b.heading, tuple(sents), kind=b.kind, ordered=b.ordered))
+    sections.append(_disclaimer(audience))
+    citations = tuple(Citation.from_chunk(n, chunk_by_id[cid]) for cid, n in sorted(numbers.items(), key=lambda x: x[1]))
+    suggestions = _suggestions(cands, set(numbers), q, audience, question)
+    sections_t = tuple(sections)
+    return Answer(
+        question=question, markdown=render(sections_t), sections=sections_t, citations=citations,
+        safety=verdict or SafetyVerdict(policy_version=""), audience=audience, out_of_scope=False,
+        condensed_query=query, hits=hits, composer="grounded", suggestions=suggestions,
+    )

@@ -1,0 +1,318 @@
+"""Clinical context of findings: a spaCy pipeline built from the policy, with negspacy NegEx.
+
+Pipeline (blank English, no model download):
+
+    tokenizer -> safety_spelling (NORM = canonical spelling: variants, then fuzzy match)
+              -> safety_line_breaks (a new line starts a sentence: notes are line-based)
+              -> sentencizer
+              -> entity_ruler (findings, opioid names and look-alikes, from the policy)
+              -> negex x 7 (negspacy's NegEx, one instance per context, each with the
+                 policy's termset and its own extension: negated, historical, hypothetical,
+                 family, general, stable, current)
+
+Negation and the other contexts therefore come from the NegEx algorithm as implemented by
+negspacy; the policy only supplies the trigger phrases. Pipelines are built once per process
+and policy (keyed by the policy file's hash).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import spacy
+from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher.levenshtein import levenshtein
+from spacy.tokens import Doc
+
+from .policy import CONTEXTS, Policy, all_phrase_words
+
+CONTEXT_NAMES = CONTEXTS + ("current",)
+OPIOID = "OPIOID"
+NOT_OPIOID = "NOT_OPIOID"
+NOT_FINDING = "NOT_FINDING"
+ANCHOR = "ANCHOR"
+PRESSURE = "PRESSURE"
+REQUEST = "REQUEST"
+_PLACEHOLDER = re.compile(r"^\{([a-z_]+)\}$")
+_MAX_CACHE = 50_000
+
+
+def ext_name(ctx: str) -> str:
+    return f"safety_{ctx}"
+
+
+# --- pipeline components ------------------------------------------------------------------------
+
+@Language.factory(
+    "safety_spelling",
+    default_config={"variants": {}, "lexicon": [], "min_length": 6, "two_edits_from": 10, "exclude": []},
+)
+class SpellingNormalizer:
+    """Sets ``token.norm_`` to the policy's spelling of a word, tolerating small misspellings.
+
+    Order: explicit variant map, exact policy word, then the closest policy word of at least
+    ``min_length`` letters with the same first letter within 1 edit (2 from ``two_edits_from``
+    letters). Patterns are normalised by the same component, so both sides agree.
+    """
+
+    def __init__(self, nlp, name, variants, lexicon, min_length, two_edits_from, exclude):
+        self.variants = dict(variants)
+        self.lexicon = set(lexicon)
+        self.min_length = min_length
+        self.two_edits_from = two_edits_from
+        self.exclude = set(exclude)
+        self.by_initial: dict[str, list[str]] = {}
+        for w in sorted(self.lexicon):
+            if len(w) >= min_length:
+                self.by_initial.setdefault(w[0], []).append(w)
+        self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def norm(self, low: str) -> str:
+        hit = self._cache.get(low)
+        if hit is not None:
+            return hit
+        out = self._compute(low)
+        with self._lock:
+            if len(self._cache) > _MAX_CACHE:
+                self._cache.clear()
+            self._cache[low] = out
+        return out
+
+    def _compute(self, low: str) -> str:
+        if low in self.variants:
+            return self.variants[low]
+        if low in self.lexicon or low in self.exclude or not low.isalpha() or len(low) < self.min_length - 1:
+            return low
+        best: tuple[int, str] | None = None
+        for w in self.by_initial.get(low[0], ()):
+            k = 2 if len(w) >= self.two_edits_from else 1
+            if abs(len(w) - len(low)) > k:
+                continue
+            d = levenshtein(low, w, k)
+            if d <= k and (best is None or (d, w) < best):
+                best = (d, w)
+        return best[1] if best else low
+
+    def __call__(self, doc: Doc) -> Doc:
+        for t in doc:
+            t.norm_ = self.norm(t.lower_)
+        return doc
+
+
+@Language.component("safety_line_breaks")
+def line_breaks(doc: Doc) -> Doc:
+    """A token after a line break starts a sentence (clinical notes are line-based)."""
+    for i in range(len(doc) - 1):
+        t = doc[i]
+        if t.is_space and "\n" in t.text:
+            doc[i + 1].is_sent_start = True
+    return doc
+
+
+# --- building -----------------------------------------------------------------------------------
+
+class SafetyNLP:
+    """The built pipeline plus matchers for words that need no context (anchors, pressure...)."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        nlp = spacy.blank("en")
+        sp = policy.spelling
+        lexicon = sorted(all_phrase_words(policy))
+        self.speller: SpellingNormalizer = nlp.add_pipe("safety_spelling", config={
+            "variants": dict(sp.variants), "lexicon": lexicon, "min_length": sp.fuzzy_min_length,
+            "two_edits_from": sp.fuzzy_two_edits_from, "exclude": sorted(sp.fuzzy_exclude)})
+        nlp.add_pipe("safety_line_breaks")
+        nlp.add_pipe("sentencizer", config={"punct_chars": [".", "!", "?", ";", "…"]})
+        self.placeholders = dict(policy.placeholders)
+        self.nlp = nlp
+
+        # Findings win over everything; look-alikes ("fluid retention", "non-opioid") are longer
+        # matches, so the entity ruler's longest-match rule lets them hide the shorter one.
+        ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "NORM", "overwrite_ents": True})
+        patterns: list[dict] = []
+        seen: set[str] = set()
+
+        def add(label: str, phrases) -> None:
+            for p in phrases:
+                if p in seen:
+                    continue
+                seen.add(p)
+                patterns.append({"label": label, "pattern": self._pattern(p)})
+
+        for f in policy.findings:
+            add(f.id, f.phrases)
+        add(NOT_FINDING, policy.not_findings)
+        add(OPIOID, policy.opioids.lexicon)
+        add(NOT_OPIOID, policy.opioids.not_opioid)
+        ruler.add_patterns(patterns)
+
+        entity_phrases = [p for f in policy.findings for p in f.phrases] + list(policy.opioids.lexicon)
+        for ctx in CONTEXT_NAMES:
+            ts = policy.termset(ctx)
+            termset = ts.as_negspacy()
+            if ctx != "current":
+                # A trigger word inside a finding's own wording ("no sensation in the saddle
+                # area", "hasn't passed urine") must not act on the findings after it: NegEx's
+                # pseudo-trigger list is the mechanism for exactly that.
+                termset["pseudo_negations"] += _phrases_containing(
+                    entity_phrases, ts.preceding_negations + ts.following_negations + ts.termination)
+            nlp.add_pipe("negex", name=f"ctx_{ctx}",
+                         config={"neg_termset": termset, "extension_name": ext_name(ctx)})
+
+        # Context-free matchers, on NORM so they share the spelling tolerance.
+        self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.aux_token = Matcher(nlp.vocab)
+        for label, phrases in ((ANCHOR, policy.patient_anchors), (PRESSURE, policy.pressure_phrases),
+                               (REQUEST, policy.opioids.request_cues)):
+            docs, toks = [], []
+            for p in phrases:
+                pat = self._pattern(p)
+                (docs if isinstance(pat, str) else toks).append(pat)
+            if docs:
+                self.aux_phrase.add(label, [self.normalised_doc(d) for d in docs])
+            if toks:
+                self.aux_token.add(label, toks)
+        self.current_words = tuple(policy.termset("current").preceding_negations)
+
+    def normalised_doc(self, text: str) -> Doc:
+        return self.speller(self.nlp.make_doc(text))
+
+    def _pattern(self, phrase: str):
+        """A phrase, or a token pattern when it uses placeholders such as ``{num}``."""
+        if "{" not in phrase:
+            return phrase
+        pattern: list[dict] = []
+        for word in phrase.split():
+            m = _PLACEHOLDER.match(word)
+            if m:
+                regex = self.placeholders.get(m.group(1))
+                if regex is None:
+                    from ingest.errors import ConfigError
+
+                    raise ConfigError(f"safety policy: phrase {phrase!r} uses unknown placeholder "
+                                      f"{word}; define it under placeholders")
+                pattern.append({"TEXT": {"REGEX": regex}})
+            else:
+                pattern.extend({"NORM": t.norm_} for t in self.normalised_doc(word))
+        return pattern
+
+    def aux_matches(self, doc: Doc) -> list[tuple[str, str]]:
+        out = []
+        for matcher in (self.aux_phrase, self.aux_token):
+            for mid, s, e in matcher(doc):
+                out.append((self.nlp.vocab.strings[mid], doc[s:e].text))
+        return out
+
+
+def _phrases_containing(phrases, triggers) -> list[str]:
+    padded = [f" {t} " for t in triggers]
+    out = []
+    for p in phrases:
+        if "{" in p:
+            continue
+        sp = f" {p} "
+        if any(t in sp for t in padded):
+            out.append(p)
+    return out
+
+
+_cache: dict[str, SafetyNLP] = {}
+_cache_lock = threading.Lock()
+
+
+def get_nlp(policy: Policy) -> SafetyNLP:
+    """The pipeline for this policy, built once per process."""
+    snlp = _cache.get(policy.fingerprint)
+    if snlp is None:
+        with _cache_lock:
+            snlp = _cache.get(policy.fingerprint)
+            if snlp is None:
+                snlp = SafetyNLP(policy)
+                _cache[policy.fingerprint] = snlp
+    return snlp
+
+
+# --- analysis -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mention:
+    """One finding or opioid mention with its context."""
+
+    label: str
+    """Finding id, or OPIOID."""
+    text: str
+    """As written."""
+    turn_index: int
+    contexts: frozenset[str]
+    """Which of CONTEXTS apply (``general`` only when the policy's conditions hold)."""
+    current: bool
+    """Described as new, recent or changing."""
+    sentence: str
+
+
+@dataclass(frozen=True)
+class TurnAnalysis:
+    turn_index: int
+    mentions: tuple[Mention, ...]
+    anchored: bool
+    """The turn talks about a real patient."""
+    pressure: tuple[str, ...]
+    request_cues: tuple[str, ...]
+
+
+def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
+    """Run the pipeline over ``(turn_index, text)`` pairs."""
+    snlp = get_nlp(policy)
+    marks = policy.general_question_marks
+    out = []
+    for (turn_index, _), doc in zip(texts, snlp.nlp.pipe(t for _, t in texts)):
+        aux = snlp.aux_matches(doc)
+        anchored = any(lbl == ANCHOR for lbl, _ in aux)
+        mentions = []
+        for ent in doc.ents:
+            if ent.label_ in (NOT_FINDING, NOT_OPIOID):
+                continue
+            ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
+            sent = ent.sent.text if ent.sent is not None else doc.text
+            if "general" in ctx and (anchored or not any(m in sent for m in marks)):
+                ctx.discard("general")
+            low = " " + ent.text.lower() + " "
+            current = bool(ent._.get(ext_name("current"))) or any(
+                f" {w} " in low for w in snlp.current_words)
+            mentions.append(Mention(ent.label_, ent.text, turn_index, frozenset(ctx), current, sent.strip()))
+        out.append(TurnAnalysis(
+            turn_index=turn_index,
+            mentions=tuple(mentions),
+            anchored=anchored,
+            pressure=tuple(dict.fromkeys(t for lbl, t in aux if lbl == PRESSURE)),
+            request_cues=tuple(dict.fromkeys(t for lbl, t in aux if lbl == REQUEST)),
+        ))
+    return out
+
+
+def opioid_mentions(text: str, policy: Policy) -> list[str]:
+    """Opioid names in ``text`` (any context), as written."""
+    snlp = get_nlp(policy)
+    doc = snlp.nlp(text, disable=[f"ctx_{c}" for c in CONTEXT_NAMES])
+    return [e.text for e in doc.ents if e.label_ == OPIOID]
+
+
+def phrase_spans(text: str, phrases: tuple[str, ...], policy: Policy, key: str) -> list[tuple[int, int]]:
+    """Character spans of ``phrases`` in ``text`` (case-insensitive, token-aligned, cached)."""
+    snlp = get_nlp(policy)
+    matcher = _phrase_matchers.get((policy.fingerprint, key))
+    if matcher is None:
+        matcher = PhraseMatcher(snlp.nlp.vocab, attr="LOWER")
+        matcher.add(key, list(snlp.nlp.tokenizer.pipe(phrases)))
+        _phrase_matchers[(policy.fingerprint, key)] = matcher
+    doc = snlp.nlp.make_doc(text)
+    return sorted((doc[s:e].start_char, doc[s:e].end_char) for _, s, e in matcher(doc))
+
+
+_phrase_matchers: dict[tuple[str, str], PhraseMatcher] = {}

@@ -1,0 +1,487 @@
+"""The versioned safety policy: `policy.yaml` read into frozen, validated records.
+
+The YAML is the only place clinical content lives (findings, combinations, context termsets,
+opioid lexicon and wording). This module checks it and expands its phrase syntax; it knows
+nothing about spaCy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from assistant.records import RED_FLAG_CATEGORIES
+from ingest.errors import ConfigError
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
+
+FINDING_KINDS = ("sign", "risk_factor")
+CONTEXTS = ("negated", "historical", "hypothetical", "family", "general", "stable")
+"""Contexts that can make a finding not count. `current` (new/changing) is a modifier."""
+TERMSET_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
+NEW_SUFFIX = "@new"
+"""In a rule, ``finding@new`` counts the finding only when it is described as new or changing."""
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    label: str
+    actions: tuple[str, ...]
+    retrieval_query: str
+    passage_keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str
+    phrases: tuple[str, ...]
+    """Expanded phrases (placeholders like ``{num}`` kept as written)."""
+    ignore_in: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RuleTerm:
+    finding: str
+    needs_new: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    description: str
+    all_of: tuple[tuple[RuleTerm, ...], ...]
+
+
+@dataclass(frozen=True)
+class Termset:
+    """One NegEx termset in negspacy's shape."""
+
+    name: str
+    pseudo_negations: tuple[str, ...]
+    preceding_negations: tuple[str, ...]
+    following_negations: tuple[str, ...]
+    termination: tuple[str, ...]
+
+    def as_negspacy(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in TERMSET_KEYS}
+
+
+@dataclass(frozen=True)
+class Escalation:
+    heading_prefix: str
+    quote_template: str
+    secondary_notice: str
+    red_flag_doc_ids: tuple[str, ...]
+    section_keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpioidPolicy:
+    lexicon: tuple[str, ...]
+    not_opioid: tuple[str, ...]
+    framing_groups: tuple[tuple[str, tuple[str, ...]], ...]
+    violation_phrases: tuple[str, ...]
+    negated_violations: tuple[str, ...]
+    statement: str
+    framing_clause: str
+    reservation_passage: tuple[str, ...]
+    reservation_query: str
+    request_cues: tuple[str, ...]
+    notice_heading: str
+    pressure_sentence: str
+    alternatives_sentence: str
+    pressure_notice_heading: str
+    pressure_notice: str
+
+
+@dataclass(frozen=True)
+class Spelling:
+    variants: tuple[tuple[str, str], ...]
+    fuzzy_min_length: int
+    fuzzy_two_edits_from: int
+    fuzzy_exclude: frozenset[str]
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    """The whole safety policy. Compared and cached by ``fingerprint`` (hash of the file)."""
+
+    version: str
+    last_reviewed: str
+    reviewed_by: str
+    path: str
+    fingerprint: str
+    categories: tuple[Category, ...]
+    findings: tuple[Finding, ...]
+    rules: tuple[Rule, ...]
+    not_findings: tuple[str, ...]
+    contexts: tuple[Termset, ...]
+    """negated, historical, hypothetical, family, general, stable, current."""
+    patient_anchors: tuple[str, ...]
+    general_question_marks: tuple[str, ...]
+    placeholders: tuple[tuple[str, str], ...]
+    spelling: Spelling
+    pressure_phrases: tuple[str, ...]
+    opioids: OpioidPolicy
+    escalation: Escalation
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and other.fingerprint == self.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def category(self, cid: str) -> Category:
+        for c in self.categories:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def finding(self, fid: str) -> Finding:
+        for f in self.findings:
+            if f.id == fid:
+                return f
+        raise KeyError(fid)
+
+    def termset(self, name: str) -> Termset:
+        for t in self.contexts:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+# --- phrase syntax ----------------------------------------------------------------------------
+
+_GROUP_TOKENS = re.compile(r"\(|\)|\|")
+
+
+def expand_phrase(phrase: str) -> list[str]:
+    """Expand ``"(a|b) c (|d)"`` (groups may nest) into every alternative, whitespace collapsed.
+
+    >>> expand_phrase("(saddle|perineal) (numbness|anaesthesia)")[:2]
+    ['saddle numbness', 'saddle anaesthesia']
+    """
+    pos = 0
+
+    def seq() -> list[str]:
+        nonlocal pos
+        outs = [""]
+        while pos < len(phrase):
+            ch = phrase[pos]
+            if ch == "(":
+                pos += 1
+                alts = alternatives()
+                outs = [a + b for a in outs for b in alts]
+            elif ch in ")|":
+                return outs
+            else:
+                m = _GROUP_TOKENS.search(phrase, pos)
+                end = m.start() if m else len(phrase)
+                lit = phrase[pos:end]
+                outs = [a + lit for a in outs]
+                pos = end
+        return outs
+
+    def alternatives() -> list[str]:
+        nonlocal pos
+        alts: list[str] = []
+        while True:
+            alts.extend(seq())
+            if pos >= len(phrase):
+                raise ConfigError(f"unbalanced '(' in policy phrase {phrase!r}")
+            ch = phrase[pos]
+            pos += 1
+            if ch == ")":
+                return alts
+            # ch == "|": next alternative
+
+    result = seq()
+    if pos < len(phrase):
+        raise ConfigError(f"unbalanced ')' in policy phrase {phrase!r}")
+    out: list[str] = []
+    for r in result:
+        r = " ".join(r.split())
+        if r and r not in out:
+            out.append(r)
+    return out
+
+
+def expand_all(phrases, where: str) -> tuple[str, ...]:
+    if isinstance(phrases, str) or not isinstance(phrases, (list, tuple)):
+        raise ConfigError(f"{where} must be a list of phrases, got {phrases!r}")
+    out: list[str] = []
+    for p in phrases:
+        if not isinstance(p, str) or not p.strip():
+            raise ConfigError(f"{where}: every phrase must be non-empty text, got {p!r}")
+        for e in expand_phrase(p.lower()):
+            if e not in out:
+                out.append(e)
+    return tuple(out)
+
+
+_NUM_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+              "a few", "few", "several", "many")
+
+
+def expand_numbers(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    """Termset phrases are literal (NegEx matches them as phrases): spell ``{num}`` out."""
+    out: list[str] = []
+    for p in phrases:
+        if "{num}" in p:
+            nums = [str(i) for i in range(1, 32)] + list(_NUM_WORDS)
+            out.extend(p.replace("{num}", n) for n in nums)
+        else:
+            out.append(p)
+    return tuple(dict.fromkeys(out))
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def _req(d: dict, key: str, where: str, typ=str):
+    if not isinstance(d, dict) or key not in d:
+        raise ConfigError(f"safety policy: {where} is missing {key!r}")
+    v = d[key]
+    if typ is str and not (isinstance(v, str) and v.strip()):
+        raise ConfigError(f"safety policy: {where}.{key} must be non-empty text, got {v!r}")
+    if typ is not str and not isinstance(v, typ):
+        raise ConfigError(f"safety policy: {where}.{key} has the wrong type: {v!r}")
+    return v
+
+
+def _strs(v, where: str) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ConfigError(f"safety policy: {where} must be a list of text, got {v!r}")
+    return tuple(x.lower() for x in v)
+
+
+def _termset(name: str, raw: dict) -> Termset:
+    where = f"context.{name}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"safety policy: {where} must be a mapping")
+    if "base" in raw:
+        from negspacy.termsets import termset
+
+        try:
+            base = termset(raw["base"]).get_patterns()
+        except KeyError:
+            raise ConfigError(f"safety policy: {where}.base {raw['base']!r} is not a negspacy termset") from None
+        terms = {k: list(base[k]) for k in TERMSET_KEYS}
+        for op in ("remove", "add"):
+            for k, vals in (raw.get(op) or {}).items():
+                if k not in TERMSET_KEYS:
+                    raise ConfigError(f"safety policy: {where}.{op}.{k} is not one of {', '.join(TERMSET_KEYS)}")
+                vals = _strs(vals, f"{where}.{op}.{k}")
+                if op == "remove":
+                    terms[k] = [t for t in terms[k] if t not in vals]
+                else:
+                    terms[k] = list(dict.fromkeys(terms[k] + list(vals)))
+    else:
+        short = {"pseudo": "pseudo_negations", "preceding": "preceding_negations",
+                 "following": "following_negations", "termination": "termination"}
+        unknown = set(raw) - set(short)
+        if unknown:
+            raise ConfigError(f"safety policy: {where} has unknown keys {sorted(unknown)}")
+        terms = {short[k]: list(_strs(raw.get(k) or [], f"{where}.{k}")) for k in short}
+    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS))
+
+
+def parse_policy(text: str, path: str = "<memory>") -> Policy:
+    """Parse and validate policy YAML text; ConfigError names the bad key or value."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"safety policy {path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"safety policy {path} must be a mapping at the top level")
+    version = str(_req(raw, "version", "policy", object)).strip()
+    if not version:
+        raise ConfigError("safety policy: version must not be empty")
+
+    cats_raw = _req(raw, "categories", "policy", dict)
+    unknown = set(cats_raw) - set(RED_FLAG_CATEGORIES)
+    if unknown:
+        raise ConfigError(f"safety policy: unknown red-flag categories {sorted(unknown)}; "
+                          f"allowed: {', '.join(RED_FLAG_CATEGORIES)}")
+    categories = []
+    for cid, c in cats_raw.items():
+        w = f"categories.{cid}"
+        categories.append(Category(
+            id=cid, label=_req(c, "label", w), actions=_strs_keep(_req(c, "actions", w, list), w),
+            retrieval_query=_req(c, "retrieval_query", w),
+            passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w)))
+
+    defaults = _req(raw, "finding_defaults", "policy", dict)
+    findings: list[Finding] = []
+    seen_phrases: dict[str, str] = {}
+    for fid, f in _req(raw, "findings", "policy", dict).items():
+        w = f"findings.{fid}"
+        kind = _req(f, "kind", w)
+        if kind not in FINDING_KINDS:
+            raise ConfigError(f"safety policy: {w}.kind {kind!r} is not one of {', '.join(FINDING_KINDS)}")
+        ignore = f.get("ignore_in", (defaults.get(kind) or {}).get("ignore_in"))
+        ignore = set(_strs(ignore or [], f"{w}.ignore_in"))
+        bad = ignore - set(CONTEXTS)
+        if bad:
+            raise ConfigError(f"safety policy: {w}.ignore_in has unknown contexts {sorted(bad)}; "
+                              f"allowed: {', '.join(CONTEXTS)}")
+        phrases = expand_all(_req(f, "phrases", w, list), f"{w}.phrases")
+        for p in phrases:
+            if p in seen_phrases and seen_phrases[p] != fid:
+                raise ConfigError(f"safety policy: phrase {p!r} is listed under both "
+                                  f"{seen_phrases[p]!r} and {fid!r}")
+            seen_phrases[p] = fid
+        findings.append(Finding(fid, kind, phrases, frozenset(ignore)))
+    finding_ids = {f.id for f in findings}
+
+    rules = []
+    for i, r in enumerate(_req(raw, "rules", "policy", list)):
+        w = f"rules[{i}]"
+        rid = _req(r, "id", w)
+        cat = _req(r, "category", w)
+        if cat not in cats_raw:
+            raise ConfigError(f"safety policy: rule {rid!r} has category {cat!r}, "
+                              f"which is not under categories")
+        groups = _req(r, "all_of", w, list)
+        if not groups:
+            raise ConfigError(f"safety policy: rule {rid!r} has an empty all_of")
+        parsed = []
+        for g in groups:
+            if isinstance(g, str):
+                g = [g]
+            terms = []
+            for name in g:
+                needs_new = isinstance(name, str) and name.endswith(NEW_SUFFIX)
+                fid = name[: -len(NEW_SUFFIX)] if needs_new else name
+                if fid not in finding_ids:
+                    raise ConfigError(f"safety policy: rule {rid!r} refers to unknown finding {name!r}")
+                terms.append(RuleTerm(fid, needs_new))
+            parsed.append(tuple(terms))
+        rules.append(Rule(rid, cat, str(r.get("description", "")), tuple(parsed)))
+    if len({r.id for r in rules}) != len(rules):
+        raise ConfigError("safety policy: rule ids must be unique")
+
+    ctx_raw = _req(raw, "context", "policy", dict)
+    names = CONTEXTS + ("current",)
+    missing = [n for n in names if n not in ctx_raw]
+    if missing:
+        raise ConfigError(f"safety policy: context is missing {missing}")
+    contexts = tuple(_termset(n, ctx_raw[n]) for n in names)
+
+    placeholders = raw.get("placeholders") or {}
+    if not isinstance(placeholders, dict):
+        raise ConfigError("safety policy: placeholders must be a mapping of name to regex")
+    for k, v in placeholders.items():
+        try:
+            re.compile(v)
+        except (re.error, TypeError):
+            raise ConfigError(f"safety policy: placeholder {k!r} has an invalid regex {v!r}") from None
+
+    sp = _req(raw, "spelling", "policy", dict)
+    fz = _req(sp, "fuzzy", "spelling", dict)
+    spelling = Spelling(
+        variants=tuple((str(k).lower(), str(v).lower()) for k, v in (sp.get("variants") or {}).items()),
+        fuzzy_min_length=int(fz.get("min_length", 6)),
+        fuzzy_two_edits_from=int(fz.get("two_edits_from", 10)),
+        fuzzy_exclude=frozenset(_strs(fz.get("exclude") or [], "spelling.fuzzy.exclude")),
+    )
+
+    op = _req(raw, "opioids", "policy", dict)
+    groups_raw = _req(op, "framing_groups", "opioids", dict)
+    opioids = OpioidPolicy(
+        lexicon=expand_all(_req(op, "lexicon", "opioids", list), "opioids.lexicon"),
+        not_opioid=expand_all(op.get("not_opioid") or [], "opioids.not_opioid"),
+        framing_groups=tuple((k, expand_all(v, f"opioids.framing_groups.{k}")) for k, v in groups_raw.items()),
+        violation_phrases=expand_all(_req(op, "violation_phrases", "opioids", list), "opioids.violation_phrases"),
+        negated_violations=expand_all(op.get("negated_violations") or [], "opioids.negated_violations"),
+        statement=_req(op, "statement", "opioids"),
+        framing_clause=_req(op, "framing_clause", "opioids"),
+        reservation_passage=_strs(_req(op, "reservation_passage", "opioids", list), "opioids.reservation_passage"),
+        reservation_query=_req(op, "reservation_query", "opioids"),
+        request_cues=expand_all(_req(op, "request_cues", "opioids", list), "opioids.request_cues"),
+        notice_heading=_req(op, "notice_heading", "opioids"),
+        pressure_sentence=_req(op, "pressure_sentence", "opioids"),
+        alternatives_sentence=_req(op, "alternatives_sentence", "opioids"),
+        pressure_notice_heading=_req(op, "pressure_notice_heading", "opioids"),
+        pressure_notice=_req(op, "pressure_notice", "opioids"),
+    )
+    if not groups_raw:
+        raise ConfigError("safety policy: opioids.framing_groups must name at least one group")
+
+    esc = _req(raw, "escalation", "policy", dict)
+    escalation = Escalation(
+        heading_prefix=_req(esc, "heading_prefix", "escalation"),
+        quote_template=_req(esc, "quote_template", "escalation"),
+        secondary_notice=_req(esc, "secondary_notice", "escalation"),
+        red_flag_doc_ids=tuple(esc.get("red_flag_doc_ids") or ()),
+        section_keywords=_strs(esc.get("section_keywords") or [], "escalation.section_keywords"),
+    )
+    for key in ("{label}", "{quotes}"):
+        if key not in escalation.quote_template:
+            raise ConfigError(f"safety policy: escalation.quote_template must contain {key}")
+
+    return Policy(
+        version=version,
+        last_reviewed=str(raw.get("last_reviewed", "")),
+        reviewed_by=str(raw.get("reviewed_by", "")),
+        path=str(path),
+        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        categories=tuple(categories),
+        findings=tuple(findings),
+        rules=tuple(rules),
+        not_findings=expand_all(raw.get("not_findings") or [], "not_findings"),
+        contexts=contexts,
+        patient_anchors=expand_all(_req(raw, "patient_anchors", "policy", list), "patient_anchors"),
+        general_question_marks=tuple(raw.get("general_question_marks") or ("?",)),
+        placeholders=tuple((str(k), str(v)) for k, v in placeholders.items()),
+        spelling=spelling,
+        pressure_phrases=expand_all(_req(raw, "pressure_phrases", "policy", list), "pressure_phrases"),
+        opioids=opioids,
+        escalation=escalation,
+    )
+
+
+def _strs_keep(v, where: str) -> tuple[str, ...]:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
+        raise ConfigError(f"safety policy: {where} must be a non-empty list of text, got {v!r}")
+    return tuple(v)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime_ns: int, size: int) -> Policy:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"safety policy {path} cannot be read: {e.strerror}") from None
+    return parse_policy(text, path)
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """Load (and cache) the policy; the default is ``assistant/safety/policy.yaml``.
+
+    The cache key includes the file's mtime and size, so an edited file is re-read.
+    """
+    p = Path(path) if path is not None else DEFAULT_POLICY_PATH
+    try:
+        st = p.stat()
+    except OSError:
+        raise ConfigError(f"safety policy file {p} does not exist") from None
+    return _load_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def all_phrase_words(policy: Policy) -> set[str]:
+    """Every alphabetic word used in finding and opioid phrases (the fuzzy-spelling targets)."""
+    words: set[str] = set()
+    for p in itertools.chain(*(f.phrases for f in policy.findings), policy.opioids.lexicon):
+        for w in re.split(r"[^a-z]+", p):
+            if w:
+                words.add(w)
+    return words

@@ -1,0 +1,116 @@
+"""Incremental, versioned, all-or-nothing ingestion (fake embedder: counts every text embedded)."""
+
+import json
+
+import pytest
+
+from assistant.retrieve import HybridSearcher
+from ingest import versions
+from ingest.errors import IngestError
+from ingest.index import index_is_stale, run_ingest
+from ingest.serving import load_version
+
+
+def _ingest(settings, emb, **kw):
+    return run_ingest(settings, embedder=emb, **kw)
+
+
+def test_first_ingest_then_no_change_embeds_nothing(settings, fake_embedder):
+    r1 = _ingest(settings, fake_embedder)
+    assert r1.switched and r1.documents.added >= 14 and r1.embedded == r1.chunks.added > 0
+    calls = fake_embedder.calls
+    r2 = _ingest(settings, fake_embedder)
+    assert r2.embedded == 0 and fake_embedder.calls == calls
+    assert not r2.switched and r2.corpus_version == r1.corpus_version
+    assert r2.documents.unchanged == r1.documents.added
+    assert not index_is_stale(settings)
+
+
+def test_editing_one_document_reembeds_only_its_changed_chunks(settings, fake_embedder):
+    r1 = _ingest(settings, fake_embedder)
+    path = settings.corpus_dir / "ms-spasticity.md"
+    text = path.read_text()
+    old_ix = load_version(settings, r1.corpus_version)
+    spas_chunks = [c for c in old_ix.chunks if c.doc_id == "ms-spasticity"]
+    target = spas_chunks[-1]
+    path.write_text(text.replace(target.text, target.text + " Added sentence about stretching daily."))
+    assert index_is_stale(settings)
+    before = fake_embedder.calls
+    r2 = _ingest(settings, fake_embedder)
+    assert r2.switched and r2.corpus_version != r1.corpus_version
+    assert r2.documents.updated == 1 and r2.doc_changes == {"ms-spasticity": "updated"}
+    assert r2.embedded == 1 == fake_embedder.calls - before
+    assert r2.chunks.updated == 1 and r2.chunks.unchanged == r1.chunks.added - 1
+    new_ix = load_version(settings, r2.corpus_version)
+    assert any("Added sentence about stretching daily." in c.text for c in new_ix.chunks)
+
+
+def test_removed_and_added_documents(settings, fake_embedder):
+    r1 = _ingest(settings, fake_embedder)
+    (settings.corpus_dir / "imaging-low-back-pain.md").unlink()
+    new = settings.corpus_dir / "new-doc.md"
+    new.write_text("""---
+id: new-doc
+title: "Heat therapy for back pain"
+version: "1.0"
+status: approved
+last_reviewed: 2026-05-01
+sources:
+  - "American College of Physicians, Noninvasive Treatments for Low Back Pain, 2017"
+---
+
+# Heat therapy for back pain
+
+## Key recommendations
+Superficial heat gives a moderate short-term improvement in acute low back pain. Heat wraps are a simple self-management option for people with acute back pain.
+""")
+    r2 = _ingest(settings, fake_embedder)
+    assert r2.documents.deleted == 1 and r2.documents.added == 1
+    assert r2.doc_changes == {"imaging-low-back-pain": "deleted", "new-doc": "added"}
+    ix = load_version(settings, r2.corpus_version)
+    assert not any(c.doc_id == "imaging-low-back-pain" for c in ix.chunks)
+    hs = HybridSearcher(settings, embedder=fake_embedder)
+    res = hs.search("superficial heat wraps acute low back pain", 3)
+    assert res.hits[0].chunk.doc_id == "new-doc"
+    assert res.corpus_version == r2.corpus_version
+
+
+def test_broken_file_is_refused_by_name_and_previous_version_serves(settings, fake_embedder):
+    r1 = _ingest(settings, fake_embedder)
+    (settings.corpus_dir / "broken.md").write_text("---\nid: broken\ntitle: [unclosed\n---\n# x\n")
+    (settings.corpus_dir / "junk.pdf").write_bytes(b"\x00\x01\x02 not a pdf")
+    with pytest.raises(IngestError) as ei:
+        _ingest(settings, fake_embedder)
+    msg = str(ei.value)
+    assert "broken.md" in msg and "junk.pdf" in msg and "previous corpus version keeps serving" in msg
+    assert {e.path for e in ei.value.errors} >= {"broken.md", "junk.pdf"}
+    assert versions.current_version(settings) == r1.corpus_version
+    res = HybridSearcher(settings, embedder=fake_embedder).search("tizanidine dose", 3)
+    assert res.corpus_version == r1.corpus_version and res.hits
+
+
+def test_settings_change_or_full_forces_rebuild(settings, fake_embedder, tmp_path):
+    r1 = _ingest(settings, fake_embedder)
+    r2 = _ingest(settings, fake_embedder, full=True)
+    assert r2.rebuilt and r2.embedded == r1.embedded and r2.switched
+    s2 = settings.model_copy(update={"chunk_size": 600})
+    r3 = _ingest(s2, fake_embedder)
+    assert r3.rebuilt and r3.embedded == r3.chunks.added and r3.chunks.added > r1.chunks.added
+
+
+def test_status_filter_serves_approved_only_by_default(settings, fake_embedder):
+    _ingest(settings, fake_embedder)
+    hs = HybridSearcher(settings, embedder=fake_embedder)
+    q = "cannabinoids draft update nabiximols spasticity neuropathic pain"
+    default = hs.search(q, 20)
+    assert all(h.chunk.status == "approved" for h in default.hits)
+    everything = hs.search(q, 20, statuses=("approved", "under_review", "draft"))
+    assert any(h.chunk.status == "under_review" for h in everything.hits)
+
+
+def test_report_json_schema(settings, fake_embedder):
+    rep = _ingest(settings, fake_embedder).to_json()
+    assert set(rep) >= {"corpus_version", "documents", "chunks", "embedded", "seconds"}
+    for key in ("documents", "chunks"):
+        assert set(rep[key]) == {"added", "updated", "unchanged", "deleted"}
+    json.dumps(rep)
