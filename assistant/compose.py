@@ -43,8 +43,8 @@ MIN_LEXICAL_OVERLAP = 0.5
 # ---- answer size per question type ------------------------------------------
 NARROW_MAX_SENTENCES = 5
 FOCUSED_MAX_SENTENCES = 10
-BROAD_MAX_SENTENCES = 30
-BROAD_MAX_PER_SECTION = 4
+BROAD_BODY_SENTENCES = 22
+BROAD_PITFALLS = 4
 BOTTOM_LINE_MAX = 3
 
 DISCLAIMER_CLINICIAN = ("Decision support drawn from the cited guideline passages; "
@@ -297,8 +297,10 @@ def question_breadth(question: str) -> str:
 
 def _parse_query(question: str, query: str) -> _Query:
     vocab = vocabulary()
-    concepts = vocab.concept_ids(query)
-    own = vocab.concept_ids(question)
+    # The query's own concepts only: "tizanidine" must not pull in every muscle
+    # relaxant, while sentences carry their drugs' classes so "NSAIDs" finds "ibuprofen".
+    concepts = vocab.concept_ids(query, with_classes=False)
+    own = vocab.concept_ids(question, with_classes=False)
     cats = {c: vocab.concepts[c].category for c in concepts if c in vocab.concepts}
     focus = frozenset(c for c, cat in cats.items() if cat in ("agent", "mechanism", "finding", "population"))
     agents = frozenset(c for c, cat in cats.items() if cat == "agent")
@@ -370,6 +372,8 @@ class _Cand:
     """'key' | 'pitfall' | 'algorithm' | 'patient' | 'body'"""
     title: str
     order: tuple
+    about: frozenset[str]
+    """Concepts of the sentence plus those of its document title and headings."""
 
 
 def _role(chunk: Chunk, sent: _Sent) -> str:
@@ -422,6 +426,8 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
     red = bool(verdict and verdict.escalated)
     cands: list[_Cand] = []
     head_cache: dict[str, frozenset[str]] = {}
+    ctx_cache: dict[str, frozenset[str]] = {}
+    vocab = vocabulary()
     for h, s in pairs:
         c = h.chunk
         role = _role(c, s)
@@ -433,12 +439,17 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
         hstems = head_cache.get(key)
         if hstems is None:
             hstems = head_cache[key] = _stems(c.section.split(" > ", 1)[-1] + " " + s.heading)
+            # A sentence is implicitly about its document and section: "Back pain in
+            # multiple sclerosis > Tizanidine" covers "The maximum dose is 36 mg".
+            ctx_cache[key] = vocab.concept_ids(c.section + " " + s.heading)
+        ctx = ctx_cache[key]
         lex = sum(w[t] for t in q.stems & s.stems) / w_total
         head = sum(w[t] for t in q.stems & hstems) / w_total
         con = 0.0
         if q.concepts:
             weights = {x: (2.0 if x in q.focus else 1.0) for x in q.concepts}
-            con = sum(v for x, v in weights.items() if x in s.concepts) / sum(weights.values())
+            con = sum(v if x in s.concepts else 0.6 * v if x in ctx else 0.0
+                      for x, v in weights.items()) / sum(weights.values())
         score = 0.45 * lex + 0.35 * con + 0.20 * head
         for intent in q.intents:
             if intent == "dose":
@@ -451,14 +462,19 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
             pat = _INTENT_SENTENCE.get(intent)
             if pat is not None and pat.search(s.text):
                 score += 0.12 if intent == "treatment" else 0.25
+        for intent in q.intents:
+            pat = _INTENT_SENTENCE.get(intent)
+            if pat is not None and intent != "algorithm" and pat.search(c.section.split(" > ", 1)[-1]):
+                score += 0.12 if q.breadth == "broad" else 0.06  # the section is about what was asked
+                break
         if s.idx < 2 and s.step is None:
             score += 0.03  # a section's opening sentences usually state its point
-        if q.agents and q.breadth != "broad" and not (q.agents & s.concepts):
+        if q.agents and q.breadth != "broad" and not (q.agents & (s.concepts | ctx)):
             # "max tizanidine dose": a sentence about another drug does not answer it.
             score *= 0.35
         if red and _INTENT_SENTENCE["red_flags"].search(s.text):
             score += 0.15
-        prior = 1.0 / (1.0 + 0.08 * (h.rank - 1))
+        prior = 1.0 / (1.0 + 0.04 * (h.rank - 1))
         if h.dense_score is not None:
             prior *= min(1.2, max(0.5, 0.6 + 0.6 * h.dense_score))
         score *= prior
@@ -471,7 +487,8 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
             score *= 0.35
         if s.opioid and not q.opioid_asked:
             score *= 0.8
-        cands.append(_Cand(s, h, score, role, _section_title(c, s), (c.doc_id, c.start, s.idx)))
+        cands.append(_Cand(s, h, score, role, _section_title(c, s), (c.doc_id, c.start, s.idx),
+                           s.concepts | ctx))
     return cands
 
 
@@ -540,11 +557,16 @@ def _doc_rank(cands: Sequence[_Cand], q: _Query) -> dict[str, float]:
     return out
 
 
-def _bottom_line(cands: list[_Cand], q: _Query, picked: _Picked, n_max: int, docs: dict[str, float]) -> list[_Cand]:
+def _bottom_line(cands: list[_Cand], q: _Query, picked: _Picked, n_max: int, docs: dict[str, float],
+                 patient: bool = False) -> list[_Cand]:
     def eligible(c: _Cand) -> bool:
+        if patient and not (c.role == "patient" or _plain_doc(c.hit.chunk)):
+            return False
         return c.role not in ("pitfall", "algorithm") and not (c.sent.opioid and not q.opioid_asked)
 
     ranked = sorted((c for c in cands if eligible(c)), key=lambda c: -c.score)
+    if not ranked and patient:
+        return _bottom_line(cands, q, picked, n_max, docs)  # no plain-language passage retrieved
     if not ranked:
         return []
     out: list[_Cand] = []
@@ -617,8 +639,9 @@ def _body(cands: list[_Cand], q: _Query, picked: _Picked, docs: dict[str, float]
 
 
 def _broad_body(cands: list[_Cand], q: _Query, picked: _Picked, docs: dict[str, float], audience: str,
-                limit: int, per_section: int) -> list[_Block]:
-    """Broad questions: the retrieved sections in guideline order, each cut to its best sentences."""
+                budget: int) -> list[_Block]:
+    """Broad questions: the most relevant retrieved sections, each cut to its best
+    sentences, shown in the guideline's own order."""
     patient = audience == "patient" or q.patient_language
     primary = max(docs, key=lambda d: docs[d])
     # Key recommendations of the leading guideline that did not fit the bottom line
@@ -633,31 +656,53 @@ def _broad_body(cands: list[_Cand], q: _Query, picked: _Picked, docs: dict[str, 
     if not pool:
         return []
     blocks = _group(pool)
-    best = {id(b): max(c.score for c in b.cands) for b in blocks}
-    top = max(best.values())
-    blocks = [b for b in blocks if best[id(b)] >= 0.2 * top]
-    # The best-matching guideline gives the skeleton; other documents add their
-    # strongest few sections.
-    others = sorted((b for b in blocks if b.cands[0].hit.chunk.doc_id != primary), key=lambda b: -best[id(b)])
-    keep = [b for b in blocks if b.cands[0].hit.chunk.doc_id == primary] + others[:3]
-    doc_order = {d: i for i, d in enumerate(sorted(docs, key=lambda d: -docs[d]))}
-    keep.sort(key=lambda b: (doc_order[b.cands[0].hit.chunk.doc_id], min(c.order for c in b.cands)))
-    out: list[_Block] = []
-    used = len(picked)
-    for b in keep:
-        cap = per_section if b.cands[0].hit.chunk.doc_id == primary else max(2, per_section - 2)
+    for b in blocks:
+        b.cands.sort(key=lambda c: -c.score)
+    strength = {id(b): sum(c.score for c in b.cands[:2]) / min(2, len(b.cands)) for b in blocks}
+    top = max(strength.values())
+    blocks = [b for b in blocks if strength[id(b)] >= 0.25 * top]
+    # Spend the sentence budget on the strongest sections first; the leading
+    # guideline gives the skeleton, other documents add at most three sections.
+    chosen_blocks: list[_Block] = []
+    used, others = 0, 0
+    for b in sorted(blocks, key=lambda b: -strength[id(b)]):
+        if used >= budget:
+            break
+        is_primary = b.cands[0].hit.chunk.doc_id == primary
+        if not is_primary:
+            if others >= 3:
+                continue
+        rel = strength[id(b)] / top
+        cap = (3 if rel >= 0.7 else 2) if is_primary else 2
+        floor = 0.35 * b.cands[0].score
         chosen: list[_Cand] = []
-        floor = 0.35 * best[id(b)]
-        for c in sorted(b.cands, key=lambda c: -c.score):
-            if len(chosen) >= cap or used >= limit or c.score < floor:
+        for c in b.cands:
+            if len(chosen) >= cap or used >= budget or c.score < floor:
                 break
             if picked.add(c):
                 chosen.append(c)
                 used += 1
         if chosen:
+            others += 0 if is_primary else 1
             chosen.sort(key=lambda c: c.order)
-            out.append(_Block(b.heading, "body", False, chosen))
-    return out
+            chosen_blocks.append(_Block(b.heading, "body", False, chosen))
+    if "treatment" in q.intents and not q.opioid_asked and not patient:
+        # A treatment overview states where opioids stand when the guideline does.
+        reserve = [c for c in pool if c.sent.opioid_restricted and c.hit.chunk.doc_id == primary
+                   and not picked.has(c)]
+        if reserve:
+            c = max(reserve, key=lambda c: c.score)
+            if picked.add(c):
+                home = next((b for b in chosen_blocks if b.heading == c.title
+                             and b.cands[0].hit.chunk.doc_id == c.hit.chunk.doc_id), None)
+                if home is None:
+                    chosen_blocks.append(_Block(c.title, "body", False, [c]))
+                else:
+                    home.cands.append(c)
+                    home.cands.sort(key=lambda c: c.order)
+    doc_order = {d: i for i, d in enumerate(sorted(docs, key=lambda d: -docs[d]))}
+    chosen_blocks.sort(key=lambda b: (doc_order[b.cands[0].hit.chunk.doc_id], b.cands[0].order))
+    return chosen_blocks
 
 
 def _algorithm(cands: list[_Cand], docs: dict[str, float]) -> list[_Block]:
@@ -715,7 +760,8 @@ _SUGGEST_RULES: tuple[tuple[re.Pattern, str, str], ...] = (
 )
 
 
-def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience: str, question: str) -> tuple[str, ...]:
+def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience: str, question: str,
+                 present: set[str]) -> tuple[str, ...]:
     vocab = vocabulary()
     disease = next((vocab.concepts[c].name for c in sorted(q.concepts)
                     if vocab.concepts[c].category == "disease"), None)
@@ -729,7 +775,9 @@ def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience:
         best[cid] = max(best.get(cid, 0.0), c.score)
     ranked_chunks = sorted(((best[k], chunks[k]) for k in chunks), key=lambda x: -x[0])
     out: list[str] = []
-    keys: set[str] = set(q.intents)
+    keys: set[str] = set(q.intents) | {k for k in ("algorithm", "pitfalls") if k in present}
+    if audience == "patient":
+        keys |= {"algorithm", "pitfalls", "assessment", "second_line", "patient"}
     if q.concepts & {"neuropathic", "spasticity", "musculoskeletal"} and q.breadth != "broad":
         keys |= set(q.concepts)
 
@@ -749,11 +797,14 @@ def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience:
             agent = next((vocab.concepts[m.concept] for m in vocab.mentions(heading)
                           if vocab.concepts[m.concept].category == "agent"), None)
             dosing = any(s.dose_number for s in _sentences(chunk))
+            asked_about = agent is not None and agent.id in q.agents
             if agent is not None and dosing and audience != "patient":
-                add(f"dose:{agent.id}", f"What is the maximum dose of {agent.name}?")
+                if not (asked_about and "dose" in q.intents):
+                    add(f"dose:{agent.id}", f"What is the maximum dose of {agent.name}?")
                 continue
             if agent is not None and re.search(r"caution|side|safe", heading, re.I):
-                add(f"safety:{agent.id}", f"What are the cautions with {agent.name}?")
+                if not (asked_about and q.intents & {"safety", "side_effects"}):
+                    add(f"safety:{agent.id}", f"What are the cautions with {agent.name}?")
                 continue
             for pat, key, text in _SUGGEST_RULES:
                 if pat.search(heading):
@@ -766,6 +817,43 @@ def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience:
         if len(out) >= 2:
             break
     return tuple(out[:4])
+
+
+# ---------------------------------------------------------------------------
+# Context expansion for broad questions
+
+EXPAND_MAX_CHUNKS = 40
+"""At most this many passages of the leading guideline are added for a broad question."""
+
+
+def expand_for_breadth(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk], *,
+                       audience: str = "clinician") -> tuple[Hit, ...]:
+    """For a broad question, add the other sections of the leading guideline to the hits.
+
+    Top-k retrieval returns a handful of sections; an overview ("best approach to
+    ...") needs the guideline's whole skeleton: mechanisms, first- and second-line
+    care, algorithm, pitfalls. The leading guideline is the document holding the
+    most (rank-weighted) hits, plain-language documents excluded for clinicians.
+    Narrow and focused questions get the hits unchanged. ``chunks`` are the serving
+    corpus's passages (already the served version and statuses).
+    """
+    hits = tuple(hits)
+    if not hits or question_breadth(question) != "broad":
+        return hits
+    weight: dict[str, float] = {}
+    for h in hits:
+        c = h.chunk
+        if audience != "patient" and _plain_doc(c):
+            continue
+        weight[c.doc_id] = weight.get(c.doc_id, 0.0) + 1.0 / h.rank
+    if not weight:
+        return hits
+    doc = max(weight, key=lambda d: weight[d])
+    have = {h.chunk.chunk_id for h in hits}
+    extra = [c for c in chunks if c.doc_id == doc and c.chunk_id not in have][:EXPAND_MAX_CHUNKS]
+    extra.sort(key=lambda c: c.start)
+    n = max(h.rank for h in hits)
+    return hits + tuple(Hit(chunk=c, score=0.0, rank=n + i + 1) for i, c in enumerate(extra))
 
 
 # ---------------------------------------------------------------------------
@@ -813,26 +901,32 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     if not cands:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics)
+    if q.breadth == "narrow" and q.agents:
+        # "max tizanidine dose" is answered by tizanidine sentences only.
+        about = [c for c in cands if q.agents & c.about]
+        if about:
+            cands = about
     docs = _doc_rank(cands, q)
     picked = _Picked()
     blocks: list[_Block] = []
     patient = audience == "patient"
+    patient_sel = patient or q.patient_language  # select plain-language statements
 
     if q.breadth == "narrow":
-        bl = _bottom_line(cands, q, picked, 2, docs)
+        bl = _bottom_line(cands, q, picked, 2, docs, patient_sel)
         body = _body(cands, q, picked, docs, audience, NARROW_MAX_SENTENCES, 3, 0.45)
         body = body[:2]
         extra: list[_Block] = []
     elif q.breadth == "focused":
-        bl = _bottom_line(cands, q, picked, 2, docs)
+        bl = _bottom_line(cands, q, picked, 2, docs, patient_sel)
         body = _body(cands, q, picked, docs, audience, FOCUSED_MAX_SENTENCES, 3, 0.4)[:3]
         extra = _pitfalls(cands, picked, docs, 2, 0.6 * max(c.score for c in cands)) if not patient else []
         if "algorithm" in q.intents:
             extra = _algorithm(cands, docs) + extra
     else:
-        bl = _bottom_line(cands, q, picked, BOTTOM_LINE_MAX, docs)
-        body = _broad_body(cands, q, picked, docs, audience, BROAD_MAX_SENTENCES, BROAD_MAX_PER_SECTION)
-        extra = [] if patient else _algorithm(cands, docs) + _pitfalls(cands, picked, docs, 5, 0.0)
+        bl = _bottom_line(cands, q, picked, BOTTOM_LINE_MAX, docs, patient_sel)
+        body = _broad_body(cands, q, picked, docs, audience, BROAD_BODY_SENTENCES)
+        extra = [] if patient else _algorithm(cands, docs) + _pitfalls(cands, picked, docs, BROAD_PITFALLS, 0.0)
         if not patient:
             # Algorithm before pitfalls reads as "what to do", then "what to avoid".
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
@@ -864,7 +958,8 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             sections.append(Section(b.heading, tuple(sents), kind=b.kind, ordered=b.ordered))
     sections.append(_disclaimer(audience))
     citations = tuple(Citation.from_chunk(n, chunk_by_id[cid]) for cid, n in sorted(numbers.items(), key=lambda x: x[1]))
-    suggestions = _suggestions(cands, set(numbers), q, audience, question)
+    present = {b.kind for b in blocks}
+    suggestions = _suggestions(cands, set(numbers), q, audience, question, present)
     sections_t = tuple(sections)
     return Answer(
         question=question, markdown=render(sections_t), sections=sections_t, citations=citations,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ingest.errors import RetrievalError
 from ingest.serving import ServingCache, ServingIndex
@@ -46,6 +47,7 @@ class HybridSearcher:
         self.serving = ServingCache(settings)
         self._qcache: OrderedDict[str, object] = OrderedDict()
         self._qlock = threading.Lock()
+        self._local = threading.local()
 
     @property
     def embedder(self):
@@ -64,7 +66,23 @@ class HybridSearcher:
         return self._client
 
     def index(self) -> ServingIndex:
-        return self.serving.get()
+        """The version searches use now: the pinned one inside ``pinned()``, else CURRENT's."""
+        ix = getattr(self._local, "ix", None)
+        return ix if ix is not None else self.serving.get()
+
+    @contextmanager
+    def pinned(self) -> Iterator[ServingIndex]:
+        """Every ``search`` and ``index`` call of this thread inside the block uses one
+        corpus version, so an answer built from several searches never mixes versions
+        when a re-ingest switches CURRENT meanwhile. Nested blocks share the outer pin."""
+        if getattr(self._local, "ix", None) is not None:
+            yield self._local.ix
+            return
+        self._local.ix = self.serving.get()
+        try:
+            yield self._local.ix
+        finally:
+            self._local.ix = None
 
     def embed_query(self, query: str):
         with self._qlock:
@@ -87,7 +105,11 @@ class HybridSearcher:
                 self._client = None
 
     def _collection(self, ix: ServingIndex):
-        client = self.client
+        with self._client_lock:
+            if self._client is None:
+                # One attempt: the caller's with_retries bounds the whole loop.
+                self._client = make_client(self.settings, retry=False)
+            client = self._client
         held = ix.extra.get("collection")
         # A handle is tied to the client that opened it: reopen after a reconnect.
         if held is None or held[0] is not client:
@@ -128,6 +150,9 @@ class HybridSearcher:
                 # The version we held was switched away and garbage-collected under us
                 # (another process ran an ingest): follow CURRENT and search again.
                 self.serving.invalidate()
+                if getattr(self._local, "ix", None) is not None:
+                    # Only when keep_versions is too small for the answer's duration.
+                    self._local.ix = self.serving.get()
                 if attempt == 2 or versions.current_version(self.settings) == ix.version:
                     raise RetrievalError(
                         f"The vector collection {ix.collection_name} of corpus version {ix.version} "

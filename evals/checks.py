@@ -105,7 +105,8 @@ def sentences(markdown: str) -> list[str]:
         s = _EMPHASIS.sub("", s).strip()
         if not s:
             continue
-        for part in re.split(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z0-9])", s):
+        # a parenthesis after a full stop stays with the sentence it qualifies
+        for part in re.split(r"(?<=[.!?])\s+(?=[\"']?[A-Z0-9])", s):
             part = part.strip()
             if part:
                 out.append(part)
@@ -139,7 +140,7 @@ OPIOID_RE = re.compile(
 
 # Reservation framing, or a sentence that steers away from opioids altogether.
 _RESERVATION = re.compile(
-    r"\b(?:reserved?|reserving|severe|disabling|uncontrolled|refractory|last[- ]resort"
+    r"\b(?:reserved?|reserving|reservation|severe|disabling|uncontrolled|refractory|last[- ]resort"
     r"|not (?:been |be |being )?(?:adequately |well |fully )?controlled"
     r"|(?:has|have|had) not (?:been )?(?:controlled|helped|worked)|nothing else has helped"
     r"|only (?:when|if|after|for|on specialist|under specialist)"

@@ -224,6 +224,16 @@ HEADLINE = (
     ("errors", "Cases that raised an error", "count"),
 )
 
+# Labels for metrics outside the headline table (comparison rows, gates).
+EXTRA_LABELS = {
+    "fact_cases_complete": "Cases with every required fact stated",
+    "hit_at_3": "Gold passage in top 3 (hit@3)",
+    "opioid_answers_with_violations": "Answers breaking the opioid rule",
+    "answers_with_invalid_citations": "Answers with an invalid citation",
+    "latency_first_ms": "First answer time (includes loading)",
+    "red_flag_precision": "Escalations that were warranted (precision)",
+}
+
 HIGHER_IS_BETTER = {
     "pass_rate", "fact_coverage", "fact_cases_complete", "citation_validity", "hit_at_1", "hit_at_3",
     "hit_at_5", "mrr", "red_flag_recall", "red_flag_precision", "out_of_scope_accuracy", "passed",
@@ -247,6 +257,13 @@ def fmt(value, kind: str = "rate") -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.2f}"
     return str(int(value)) if isinstance(value, (int, float)) else str(value)
+
+
+def label_of(key: str) -> str:
+    for k, label, _ in HEADLINE:
+        if k == key:
+            return label
+    return EXTRA_LABELS.get(key, key.replace("_", " "))
 
 
 def kind_of(key: str) -> str:

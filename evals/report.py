@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assistant.records import RED_FLAG_CATEGORIES
 
-from .metrics import HEADLINE, HIGHER_IS_BETTER, LOWER_IS_BETTER, fmt, kind_of
+from .metrics import HEADLINE, HIGHER_IS_BETTER, LOWER_IS_BETTER, fmt, kind_of, label_of
 from .schema import Expect
 
 RESULTS = "results.jsonl"
@@ -71,6 +71,15 @@ def load_run(run_dir: str | Path) -> tuple[dict, list[dict]]:
             except json.JSONDecodeError as e:
                 raise EvalSetError(str(r_path), n, None, f"not valid JSON: {e.msg}") from None
     return summary, results
+
+
+def list_runs(base_dir: str | Path) -> list[Path]:
+    """Saved run directories under ``base_dir`` (e.g. data/evals), newest first."""
+    d = Path(base_dir)
+    if not d.is_dir():
+        return []
+    runs = [p for p in d.iterdir() if (p / SUMMARY).is_file() and (p / RESULTS).is_file()]
+    return sorted(runs, key=lambda p: (p / SUMMARY).stat().st_mtime, reverse=True)
 
 
 # ---------------------------------------------------------------------------
@@ -138,7 +147,7 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def _excerpt(markdown: str, limit: int = 700) -> str:
+def _excerpt(markdown: str, limit: int = 1200) -> str:
     out, size = [], 0
     for line in markdown.strip().splitlines():
         if line.startswith("#"):
@@ -181,10 +190,7 @@ def _detail(key: str, summary: dict) -> str:
 
 
 def _label(key: str) -> str:
-    for k, label, _ in HEADLINE:
-        if k == key:
-            return label
-    return key.replace("_", " ")
+    return label_of(key)
 
 
 def _expected_lines(r: dict) -> list[str]:
@@ -250,6 +256,8 @@ def render_markdown(summary: dict, results: list[dict]) -> str:
             delta = d["delta"]
             if delta is None:
                 dtxt = "n/a"
+            elif abs(delta) < 1e-12:
+                dtxt = "no change"
             elif kind == "rate":
                 dtxt = f"{delta * 100:+.1f} pts"
             elif kind == "ms":
@@ -258,7 +266,7 @@ def render_markdown(summary: dict, results: list[dict]) -> str:
                 dtxt = f"{delta:+.3g}"
             arrow = {"better": "better", "worse": "**worse**", "same": "same"}.get(d["verdict"], d["verdict"])
             rows.append([_label(d["metric"]), fmt(d["before"], kind), fmt(d["after"], kind), dtxt, arrow])
-        out += [_table(["Metric", "Before", "Now", "Change", ""], rows), ""]
+        out += [_table(["Metric", "Before", "Now", "Change", "Direction"], rows), ""]
         if comp.get("changed"):
             out += ["Cases whose status changed:", ""]
             rows = [[f"`{c['id']}`", c["category"], c["before"], c["after"], c["question"][:100],
@@ -298,7 +306,10 @@ def render_markdown(summary: dict, results: list[dict]) -> str:
 
     failing = [r for r in results if not r.get("passed")]
     out += [f"## Failing cases ({len(failing)})", ""]
-    if not failing:
+    if failing:
+        out += [f"Each answer is shortened here; the full answer, its citations and its safety trace are in "
+                f"`{RESULTS}` under the case id.", ""]
+    else:
         out += ["Every case passed.", ""]
     for r in failing:
         out += [f"### `{r['id']}` ({r.get('category', '')}, audience {r.get('audience', 'clinician')})", ""]

@@ -38,9 +38,13 @@ class SentenceTransformerEmbedder:
 
     dim = 384
 
-    def __init__(self, batch_size: int = 64, threads: int | None = None):
+    def __init__(self, batch_size: int = 64, threads: int | None = None, query_threads: int = 1):
         self.batch_size = batch_size
-        self._threads = threads
+        self._threads = threads or os.cpu_count() or 1
+        # One short query gains nothing from a second thread, and under load (several askers,
+        # an ingest) OpenMP threads spin against each other: measured 1 s/query at 2 threads
+        # vs 60 ms at 1 on a busy 2-core machine.
+        self.query_threads = query_threads
         self._model = None
         self._lock = threading.Lock()
         self.fingerprint = f"st:{MODEL_NAME}:normalized"
@@ -70,24 +74,33 @@ class SentenceTransformerEmbedder:
         except Exception:
             pass
 
-        if self._threads:
-            torch.set_num_threads(self._threads)
         return SentenceTransformer(str(get_model_path()), device="cpu")
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.calls += len(texts)
-        vecs = self.model.encode(
+        model = self.model
+        _set_threads(self._threads)
+        vecs = model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        vec = self.model.encode([text], batch_size=1, normalize_embeddings=True,
+        model = self.model
+        _set_threads(self.query_threads)
+        vec = model.encode([text], batch_size=1, normalize_embeddings=True,
                                 convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vec[0], dtype=np.float32)
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 _default: SentenceTransformerEmbedder | None = None

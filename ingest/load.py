@@ -77,7 +77,8 @@ def load_file(path: Path, corpus_dir: Path, settings: Settings) -> SourceDoc:
             meta, text = _load_front_matter_text(decoded, rel)
 
     if not text.strip():
-        raise FileError(rel, "no guideline text after the front matter")
+        where = "in the HTML body" if fmt == "html" else "after the front matter"
+        raise FileError(rel, f"no guideline text {where}")
     try:
         return SourceDoc(
             doc_id=meta["id"],
@@ -470,12 +471,15 @@ def _parse_html(text: str) -> tuple[list[tuple[str, str]], str]:
         # Comments, doctypes and processing instructions are NavigableString subclasses.
         return type(node) in (NavigableString, CData)
 
-    def text_of(node) -> str:
+    def raw_text(node) -> str:
         if is_text(node):
-            return " ".join(str(node).split())
+            return str(node)
         if isinstance(node, Tag):
-            return " ".join("".join(s for s in node.descendants if is_text(s)).split())
+            return "".join(s for s in node.descendants if is_text(s))
         return ""
+
+    def text_of(node) -> str:
+        return " ".join(raw_text(node).split())
 
     blocks: list[tuple[str, str]] = []  # (kind, markdown line)
     inline: list[str] = []
@@ -508,7 +512,8 @@ def _parse_html(text: str) -> tuple[list[tuple[str, str]], str]:
         elif name == "li":
             flush()
             nested = [c for c in node.children if isinstance(c, Tag) and c.name in _LISTS]
-            t = " ".join(" ".join(text_of(c) for c in node.children if c not in nested).split())
+            nested_ids = {id(c) for c in nested}  # identity: bs4 Tags compare equal by content
+            t = " ".join("".join(raw_text(c) for c in node.children if id(c) not in nested_ids).split())
             if t:
                 blocks.append(("li", "- " + t))
             stack.append(flush_marker)

@@ -75,8 +75,12 @@ def describe(settings: Settings) -> str:
         f"the embedded Chroma store in {settings.chroma_dir}"
 
 
-def make_client(settings: Settings):
-    """A Chroma client for the configured mode; unreachable servers raise RetrievalError."""
+def make_client(settings: Settings, *, retry: bool = True):
+    """A Chroma client for the configured mode; unreachable servers raise RetrievalError.
+
+    ``retry=False`` makes one attempt and lets the third-party error through, for
+    callers that run their own retry loop (``with_retries``).
+    """
     import chromadb
 
     if settings.chroma_url:
@@ -87,7 +91,7 @@ def make_client(settings: Settings):
             return chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https",
                                        settings=_chroma_settings())
 
-        return with_retries(connect, settings, "connect")
+        return with_retries(connect, settings, "connect") if retry else connect()
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=_chroma_settings())
 

@@ -15,7 +15,7 @@ from ingest.load import FIELDS, load_file
 from ingest.records import STATUSES, SourceDoc
 from ingest.settings import Settings
 
-FUZZ = hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = hsettings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture(scope="module")

@@ -271,7 +271,7 @@ HTML = """<!DOCTYPE html>
 <h2>Key recommendations</h2>
 <p>Offer <b>bac</b>lofen or tizanidine<br>as first-line oral drugs.</p>
 <ul>
-  <li>Baclofen is started at a low dose.</li>
+  <li><b>Bac</b>lofen is started at a <em>low</em> dose.</li>
   <li>Tizanidine peaks at 1&ndash;2 h.
     <ul><li>Titrate to at most 36 mg a day.</li></ul>
   </li>
@@ -306,6 +306,12 @@ def test_html_meta_and_body_become_markdown(corpus, settings):
         "Small print\n"
     )
     assert "alert" not in doc.text and "color" not in doc.text and "ignored" not in doc.text
+
+
+def test_html_with_meta_but_no_body_text(corpus, settings):
+    head = HTML.split("<body>")[0]
+    err = refused(write(corpus, "a.html", head + "<body><script>x()</script></body></html>"), corpus, settings)
+    assert err.reason == "no guideline text in the HTML body"
 
 
 def test_htm_extension_is_html(corpus, settings):

@@ -28,6 +28,8 @@ from ui import resources  # noqa: E402
 
 _HERE = Path(__file__).resolve().parent
 
+# A tool for clinicians, not a Streamlit workspace: no deploy button or developer menu.
+st.set_option("client.toolbarMode", "viewer")
 st.set_page_config(page_title="Guideline assistant", page_icon=":material/health_and_safety:",
                    layout="centered", initial_sidebar_state="expanded")
 

@@ -242,19 +242,6 @@ def cmd_audit(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    from evals import run_command
-
-    return run_command(Path(args.set), Path(args.out) if args.out else None,
-                       Path(args.compare) if args.compare else None, args.json, _settings())
-
-
-def cmd_eval_export(args) -> int:
-    from evals import export_command
-
-    return export_command(Path(args.set), args.format, Path(args.out) if args.out else None)
-
-
 def cmd_ui(args) -> int:
     import subprocess
 
@@ -315,12 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.set_defaults(fn=cmd_audit)
 
-    s = sub.add_parser("eval", help="run an answer-quality test set (or: eval export)")
-    s.add_argument("set", help="test set .jsonl (or 'export')")
-    s.add_argument("--out")
-    s.add_argument("--compare")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(fn=cmd_eval)
+    sub.add_parser("eval", help="run an answer-quality test set: eval SET.jsonl [--out DIR] "
+                   "[--compare DIR] [--json]; eval export --format ragas|deepeval SET.jsonl")
 
     s = sub.add_parser("ui", help="start the Streamlit UI")
     s.add_argument("--port", type=int, default=8501)
@@ -329,21 +312,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _export_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="guideline eval export")
-    p.add_argument("--format", choices=("ragas", "deepeval"), required=True)
-    p.add_argument("set")
-    p.add_argument("--out")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from ingest.errors import AssistantError
 
     try:
-        if argv[:2] == ["eval", "export"]:
-            return cmd_eval_export(_export_parser().parse_args(argv[2:]))
+        if argv[:1] == ["eval"]:
+            from evals import cli_main as eval_main
+
+            return eval_main(argv[1:])
         args = build_parser().parse_args(argv)
         return args.fn(args)
     except AssistantError as e:

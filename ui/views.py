@@ -14,7 +14,7 @@ from assistant.records import Answer, Citation
 
 # Every ASCII punctuation character that Markdown (or Streamlit's LaTeX and colour
 # extensions) can give a meaning to; CommonMark allows a backslash before any of them.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$=&]|:(?=\S))")
 
 RED_FLAG_LABELS = {
     "cauda_equina": "Possible cauda equina syndrome",
@@ -64,14 +64,15 @@ def red_flag_label(category: str) -> str:
     return RED_FLAG_LABELS.get(category, category.replace("_", " ").capitalize())
 
 
-def banner_findings(answer: Answer) -> list[tuple[str, str]]:
-    """(label, trigger) per red flag, in the order found, without repeats."""
-    out: list[tuple[str, str]] = []
+def banner_findings(answer: Answer) -> list[tuple[str, list[str]]]:
+    """(label, triggers) per red-flag category, in the order found, without repeats."""
+    out: dict[str, list[str]] = {}
     for rf in answer.safety.red_flags:
-        item = (red_flag_label(rf.category), rf.trigger.strip())
-        if item not in out:
-            out.append(item)
-    return out
+        triggers = out.setdefault(red_flag_label(rf.category), [])
+        t = rf.trigger.strip()
+        if t and t not in triggers:
+            triggers.append(t)
+    return list(out.items())
 
 
 def escalation_banner(answer: Answer) -> str | None:
@@ -80,8 +81,10 @@ def escalation_banner(answer: Answer) -> str | None:
         return None
     findings = banner_findings(answer)
     if findings:
-        named = "; ".join(f"{escape_markdown(label)}: “{escape_markdown(trigger)}”"
-                          for label, trigger in findings)
+        named = "; ".join(
+            escape_markdown(label) + (": " + ", ".join(f"“{escape_markdown(t)}”" for t in triggers)
+                                      if triggers else "")
+            for label, triggers in findings)
     else:
         named = "a red-flag finding in this conversation"
     return (f"**Red flag — {named}.**  \n"
@@ -175,3 +178,24 @@ def count_by(items: Iterable, key) -> dict:
         k = key(x)
         out[k] = out.get(k, 0) + 1
     return dict(sorted(out.items()))
+
+
+MAX_LOGIN_DELAY_S = 8.0
+
+
+def login_delay(failures: int) -> float:
+    """Seconds to wait after the n-th failed admin login of a session: 1, 2, 4, 8, 8, ..."""
+    if failures <= 0:
+        return 0.0
+    return min(2.0 ** (failures - 1), MAX_LOGIN_DELAY_S)
+
+
+def upload_action_text(plan) -> str:
+    if plan.action == "new":
+        return "new document"
+    if plan.action == "updated":
+        was = f" (version {plan.previous_version} → {plan.version})" if plan.previous_version else ""
+        return "replaces the corpus file of the same name" + was
+    if plan.action == "unchanged":
+        return "identical to the corpus file; skipped"
+    return "refused: " + plan.reason

@@ -127,11 +127,8 @@ class SafetyNLP:
         self.speller: SpellingNormalizer = nlp.add_pipe("safety_spelling", config={
             "variants": dict(sp.variants), "lexicon": lexicon, "min_length": sp.fuzzy_min_length,
             "two_edits_from": sp.fuzzy_two_edits_from, "exclude": sorted(sp.fuzzy_exclude)})
-        nlp.add_pipe("safety_line_breaks")
-        nlp.add_pipe("sentencizer", config={"punct_chars": [".", "!", "?", ";", "…"]})
         self.placeholders = dict(policy.placeholders)
         self.nlp = nlp
-
         # Findings win over everything; look-alikes ("fluid retention", "non-opioid") are longer
         # matches, so the entity ruler's longest-match rule lets them hide the shorter one.
         ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "NORM", "overwrite_ents": True})
@@ -150,9 +147,15 @@ class SafetyNLP:
         add(NOT_FINDING, policy.not_findings)
         add(OPIOID, policy.opioids.lexicon)
         add(NOT_OPIOID, policy.opioids.not_opioid)
+        # Patterns are normalised by the components before the ruler: add them while only the
+        # speller precedes it, then insert sentence splitting in front.
         ruler.add_patterns(patterns)
+        nlp.add_pipe("safety_line_breaks", before="entity_ruler")
+        nlp.add_pipe("sentencizer", before="entity_ruler",
+                     config={"punct_chars": [".", "!", "?", ";", "…"]})
 
-        entity_phrases = [p for f in policy.findings for p in f.phrases] + list(policy.opioids.lexicon)
+        entity_phrases = _phrase_ngrams([p for f in policy.findings for p in f.phrases]
+                                        + list(policy.opioids.lexicon))
         for ctx in CONTEXT_NAMES:
             ts = policy.termset(ctx)
             termset = ts.as_negspacy()
@@ -210,16 +213,21 @@ class SafetyNLP:
         return out
 
 
-def _phrases_containing(phrases, triggers) -> list[str]:
-    padded = [f" {t} " for t in triggers]
+def _phrase_ngrams(phrases) -> list[tuple[str, frozenset[tuple[str, ...]]]]:
     out = []
     for p in phrases:
         if "{" in p:
             continue
-        sp = f" {p} "
-        if any(t in sp for t in padded):
-            out.append(p)
+        w = p.split()
+        out.append((p, frozenset(tuple(w[i:j]) for i in range(len(w))
+                                 for j in range(i + 1, min(len(w), i + 6) + 1))))
     return out
+
+
+def _phrases_containing(ngrams, triggers) -> list[str]:
+    """Phrases that contain a trigger as a run of whole words."""
+    trig = {tuple(t.split()) for t in triggers if t.strip()}
+    return [p for p, grams in ngrams if not grams.isdisjoint(trig)]
 
 
 _cache: dict[str, SafetyNLP] = {}
@@ -254,6 +262,8 @@ class Mention:
     current: bool
     """Described as new, recent or changing."""
     sentence: str
+    start: int = 0
+    """Character offset in the turn."""
 
 
 @dataclass(frozen=True)
@@ -285,7 +295,8 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
             low = " " + ent.text.lower() + " "
             current = bool(ent._.get(ext_name("current"))) or any(
                 f" {w} " in low for w in snlp.current_words)
-            mentions.append(Mention(ent.label_, ent.text, turn_index, frozenset(ctx), current, sent.strip()))
+            mentions.append(Mention(ent.label_, ent.text, turn_index, frozenset(ctx), current, sent.strip(),
+                                    ent.start_char))
         out.append(TurnAnalysis(
             turn_index=turn_index,
             mentions=tuple(mentions),

@@ -90,6 +90,9 @@ def test_forbid(build, chunks):
     "Start with non-opioid analgesics first-line.",
     "Patients with opioid use disorder should be offered buprenorphine or methadone.",
     "I can't recommend oxycodone first-line: opioids are reserved for severe, disabling pain.",
+    "The rules (red-flag escalation and the opioid-reservation rule) are fixed.",
+    # a parenthetical remark after the full stop belongs to the sentence it qualifies
+    "It covers: imaging; Opioid prescribing for pain; sciatica. (Opioids are reserved for severe, disabling pain.)",
 ])
 def test_opioid_rule_accepts_reserved_framing(text):
     assert ck.opioid_findings(text)[1] == []

@@ -188,6 +188,11 @@ except AssistantError as e:
     index_ok = False
     corpus_slot.caption("No corpus version is serving.")
     st.error(str(e), icon=":material/error:")
+except Exception as e:  # a bug or a broken install: one sentence here, the traceback in the log
+    log.exception("warm-up failed")
+    index_ok = False
+    st.error(f"The assistant could not start ({type(e).__name__}: {str(e)[:200]}). "
+             "The details are in the server log.", icon=":material/error:")
 
 question = st.chat_input("Ask a clinical question about the guidance", disabled=not index_ok)
 if question is None and state.pending is not None:

@@ -1,0 +1,32 @@
+"""Deterministic safety layer: red-flag escalation and the opioid-reservation rule.
+
+Driven entirely by the versioned policy file ``policy.yaml`` (see docs/safety.md)::
+
+    verdict = check_input(turns)          # before retrieval: red flags, opioid requests, pressure
+    answer = enforce(answer, verdict)     # after composing: escalation first, opioid rule
+"""
+
+from __future__ import annotations
+
+from .engine import UNCITED_FLAG, check_input, enforce
+from .opioids import complies, mentions_opioid, reservation_chunk
+from .policy import DEFAULT_POLICY_PATH, Policy, load_policy, parse_policy
+from .redflags import escalation_query
+
+OPIOID_RESERVATION_QUERY: str = load_policy().opioids.reservation_query
+"""Retrieval query that finds the corpus passage stating the reservation rule."""
+
+__all__ = [
+    "DEFAULT_POLICY_PATH",
+    "OPIOID_RESERVATION_QUERY",
+    "Policy",
+    "UNCITED_FLAG",
+    "check_input",
+    "complies",
+    "enforce",
+    "escalation_query",
+    "load_policy",
+    "mentions_opioid",
+    "parse_policy",
+    "reservation_chunk",
+]

@@ -1,0 +1,364 @@
+"""The grounded composer: every statement is a cited corpus sentence, laid out by question type."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from assistant import compose as C
+from assistant.compose import compose, expand_for_breadth, question_breadth
+from assistant.records import Hit, SafetyVerdict
+from assistant.render import render
+from ingest.records import Chunk
+
+SEED = "What is the best approach for treating back pain in a patient with Multiple Sclerosis (MS)?"
+MS_TITLE = "Back pain in multiple sclerosis: assessment and treatment"
+GUIDE_TITLE = "Back pain and MS: a guide for patients and families"
+SPAS_TITLE = "Spasticity in multiple sclerosis: management"
+
+_pos = {"n": 0}
+
+
+def chunk(doc_id: str, title: str, path: str, text: str) -> Chunk:
+    _pos["n"] += 1000
+    section = f"{title} > {path}"
+    return Chunk(chunk_id=f"{doc_id}:{abs(hash(section + text)) % 10**12:012d}", doc_id=doc_id, title=title,
+                 section=section, version="1.0", status="approved", last_reviewed="2026-01-01",
+                 start=_pos["n"], end=_pos["n"] + len(text), text=text)
+
+
+KEY = chunk("ms-back-pain", MS_TITLE, "Key recommendations", """
+Back pain in multiple sclerosis usually has more than one cause, so neuropathic, spasticity-related and musculoskeletal components should be identified before treatment is chosen.
+Red flags such as cauda equina syndrome and progressive neurological deficit must be excluded at the first assessment.
+Spasticity-related back pain is treated with baclofen or tizanidine, and neuropathic pain with amitriptyline or gabapentin.
+""".strip())
+NEURO = chunk("ms-back-pain", MS_TITLE, "Pain mechanisms > Neuropathic pain", """
+Neuropathic pain in multiple sclerosis arises directly from demyelinating lesions in the brain or spinal cord.
+Burning dysesthesias are the most common chronic pain syndrome in multiple sclerosis.
+Neuropathic pain in multiple sclerosis responds to anticonvulsants or antidepressants rather than to simple analgesics.
+""".strip())
+SPAS = chunk("ms-back-pain", MS_TITLE, "First-line drug treatment > Spasticity component", """
+Baclofen is approved for spasticity caused by multiple sclerosis and relieves spasms that contribute to back pain.
+Baclofen is started at 5 mg three times a day and never stopped abruptly.
+Tizanidine reduces muscle tone and reaches its peak effect 1 to 2 hours after a dose.
+Tizanidine is titrated to the maximum tolerated dose, up to 36 mg per day in divided doses.
+""".strip())
+MSK = chunk("ms-back-pain", MS_TITLE, "First-line drug treatment > Musculoskeletal component", """
+NSAIDs give better relief of back pain than acetaminophen and are the first-line drug for the musculoskeletal component.
+Acetaminophen is an acceptable alternative when NSAIDs are contraindicated, although it is less effective.
+""".strip())
+NONDRUG = chunk("ms-back-pain", MS_TITLE, "First-line non-drug treatment", """
+People with multiple sclerosis and back pain should be advised to remain as active as they can.
+Physiotherapy for back pain in multiple sclerosis includes stretching, posture correction and gait retraining.
+""".strip())
+SECOND = chunk("ms-back-pain", MS_TITLE, "Second-line options", """
+Lamotrigine or carbamazepine can be tried for neuropathic pain in multiple sclerosis that has not responded to first-line drugs.
+Opioids are reserved for severe, disabling pain that is not controlled by other measures, because of their risk of misuse and addiction.
+Oxycodone gives fast relief of back pain in multiple sclerosis.
+""".strip())
+ALGO = chunk("ms-back-pain", MS_TITLE, "Treatment algorithm > Acute presentation", """
+1. The first step for acute back pain in multiple sclerosis is an NSAID, advice to remain active and physiotherapy.
+2. Baclofen or tizanidine is added when spasticity contributes to acute back pain in multiple sclerosis.
+3. Gabapentin or a tricyclic antidepressant is added when the back pain has neuropathic features.
+""".strip())
+PITS = chunk("ms-back-pain", MS_TITLE, "Pitfalls", """
+- Pain in multiple sclerosis is often overlooked because patients do not mention it, so clinicians should ask about it.
+- Treating all back pain in multiple sclerosis the same way is a mistake, because each pain component needs a different treatment.
+- Prolonged bed rest leads to deconditioning and worsens outcomes in people with multiple sclerosis and back pain.
+""".strip())
+FORPAT = chunk("ms-back-pain", MS_TITLE, "For patients", """
+Back pain is common in multiple sclerosis and can come from nerve damage, stiff muscles or strain from posture.
+Staying active usually helps back pain settle sooner, while long periods of bed rest make it worse.
+""".strip())
+GUIDE = chunk("ms-back-pain-patient-guide", GUIDE_TITLE, "What helps", """
+Staying as active as you can helps back pain settle, while lying in bed for long periods makes it worse.
+A physiotherapist can show you stretches and exercises that suit your MS and help your back.
+Muscle relaxants can ease stiffness and spasms that cause back pain in MS.
+""".strip())
+TIZ = chunk("ms-spasticity", SPAS_TITLE, "Second-line drugs > Tizanidine", """
+Tizanidine is usually started at 2 mg and increased in 2 mg steps at intervals of several days.
+The maximum dose of tizanidine is 36 mg per day in divided doses.
+Liver function tests should be checked before starting tizanidine and during the first months of treatment.
+""".strip())
+BACLOFEN_DOSE = chunk("ms-spasticity", SPAS_TITLE, "First-line drugs > Baclofen", """
+The usual maximum dose of baclofen is 100 mg per day.
+Baclofen should be tapered over at least 1 to 2 weeks when it is being stopped.
+""".strip())
+
+ALL = [KEY, NEURO, SPAS, MSK, NONDRUG, SECOND, ALGO, PITS, FORPAT, GUIDE, TIZ, BACLOFEN_DOSE]
+
+
+def hits_of(chunks, dense=0.6) -> list[Hit]:
+    return [Hit(chunk=c, score=1.0 / (60 + i), rank=i, dense_score=dense - 0.01 * i)
+            for i, c in enumerate(chunks, 1)]
+
+
+def clinical_sections(ans):
+    return [s for s in ans.sections if s.kind != "disclaimer"]
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text, flags=re.M)).strip()
+
+
+def assert_grounded(ans):
+    """Every clinical sentence is cited, every [n] resolves, one passage keeps one number,
+    and the sentence is text of a passage it cites."""
+    nums = [c.n for c in ans.citations]
+    assert nums == list(range(1, len(nums) + 1))
+    assert len({c.chunk_id for c in ans.citations}) == len(nums)
+    hit_ids = {h.chunk.chunk_id for h in ans.hits}
+    assert {c.chunk_id for c in ans.citations} <= hit_ids
+    by_n = {c.n: c for c in ans.citations}
+    first_use: list[int] = []
+    for sec in clinical_sections(ans):
+        for s in sec.sentences:
+            assert s.cites, f"uncited sentence: {s.text!r}"
+            assert all(n in by_n for n in s.cites)
+            assert any(s.text.rstrip(".") in norm(by_n[n].text) for n in s.cites), s.text
+            for n in s.cites:
+                if n not in first_use:
+                    first_use.append(n)
+    assert first_use == sorted(first_use) == nums  # numbered in order of first use, all used
+    assert ans.markdown == render(ans.sections)
+
+
+# --------------------------------------------------------------------------- question types
+
+@pytest.mark.parametrize("q,expected", [
+    (SEED, "broad"),
+    ("How should I manage spasticity in MS?", "broad"),
+    ("Overview of neuropathic pain treatment", "broad"),
+    ("max tizanidine dose?", "narrow"),
+    ("how long should NSAIDs be given?", "narrow"),
+    ("is ibuprofen safe in pregnancy?", "narrow"),
+    ("does he need imaging?", "narrow"),
+    ("and if NSAIDs are contraindicated?", "focused"),
+])
+def test_question_breadth(q, expected):
+    assert question_breadth(q) == expected
+
+
+# --------------------------------------------------------------------------- broad answers
+
+def test_broad_answer_is_a_grounded_guideline_summary():
+    ans = compose(SEED, hits_of(ALL), query=SEED)
+    assert_grounded(ans)
+    kinds = [s.kind for s in ans.sections]
+    assert kinds[0] == "bottom_line"
+    assert kinds[-1] == "disclaimer"
+    bl = ans.sections[0]
+    assert 1 <= len(bl.sentences) <= 3
+    key_n = next(c.n for c in ans.citations if c.chunk_id == KEY.chunk_id)
+    assert all(key_n in s.cites for s in bl.sentences)  # from the key recommendations
+    algo = [s for s in ans.sections if s.kind == "algorithm"]
+    assert algo and algo[0].ordered
+    assert [s.text for s in algo[0].sentences][0].startswith("The first step")
+    assert any(s.kind == "pitfalls" for s in ans.sections)
+    assert kinds.index("algorithm") > kinds.index("body")
+    headings = {s.heading for s in ans.sections}
+    assert any("Spasticity component" in h or "Neuropathic pain" in h for h in headings)
+    assert len(ans.citations) >= 5
+    # Clinician answers leave the "For patients" section out when there is enough else.
+    assert FORPAT.chunk_id not in {c.chunk_id for c in ans.citations}
+    assert ans.composer == "grounded" and not ans.out_of_scope
+    assert ans.hits == tuple(hits_of(ALL))
+    assert ans.condensed_query == SEED
+    assert ans.safety == SafetyVerdict(policy_version="")
+    assert "Bottom line" in ans.markdown and "[1]" in ans.markdown
+
+
+def test_opioids_are_never_offered_as_routine_options():
+    ans = compose(SEED, hits_of(ALL), query=SEED)
+    texts = [s.text for sec in clinical_sections(ans) for s in sec.sentences]
+    assert not any("Oxycodone" in t for t in texts)
+    assert not any("opioid" in s.text.lower() for s in ans.sections[0].sentences)
+    # The reservation itself is guideline content a treatment overview should keep.
+    assert any(t.startswith("Opioids are reserved") for t in texts)
+
+
+def test_verdict_is_kept():
+    v = SafetyVerdict(policy_version="p1", escalated=True)
+    ans = compose(SEED, hits_of(ALL), query=SEED, verdict=v)
+    assert ans.safety is v
+
+
+# --------------------------------------------------------------------------- narrow answers
+
+def test_narrow_dose_question_gets_a_short_answer():
+    q = "max tizanidine dose?"
+    ans = compose(q, hits_of([SPAS, TIZ, KEY, BACLOFEN_DOSE, ALGO, PITS]), query=q)
+    assert_grounded(ans)
+    sents = [s for sec in clinical_sections(ans) for s in sec.sentences]
+    assert 1 <= len(sents) <= C.NARROW_MAX_SENTENCES
+    assert "36 mg" in ans.sections[0].sentences[0].text  # the dose leads
+    assert any("2 mg steps" in s.text for s in sents)  # and how to titrate
+    assert not any("aclofen" in s.text for s in sents)
+    assert not any(s.kind in ("algorithm", "pitfalls") for s in ans.sections)
+    assert "What is the maximum dose of tizanidine?" not in ans.suggestions  # just answered
+
+
+def test_same_fact_in_two_passages_is_said_once_and_cites_both():
+    q = "max tizanidine dose?"
+    ans = compose(q, hits_of([SPAS, TIZ]), query=q)
+    dose = [s for sec in clinical_sections(ans) for s in sec.sentences if "36 mg" in s.text]
+    assert len(dose) == 1 and len(dose[0].cites) == 2
+
+
+def test_duplicate_hits_keep_one_number():
+    q = "max tizanidine dose?"
+    hits = hits_of([TIZ, SPAS]) + [Hit(chunk=TIZ, score=0.001, rank=3, dense_score=0.5)]
+    ans = compose(q, hits, query=q)
+    assert_grounded(ans)
+    assert [c.chunk_id for c in ans.citations].count(TIZ.chunk_id) == 1
+
+
+# --------------------------------------------------------------------------- audience
+
+def test_patient_answer_prefers_plain_language_and_drops_doses():
+    ans = compose(SEED, hits_of(ALL), query=SEED, audience="patient")
+    assert_grounded(ans)
+    assert ans.audience == "patient"
+    texts = [s.text for sec in clinical_sections(ans) for s in sec.sentences]
+    assert not any(re.search(r"\d+\s*mg", t) for t in texts)
+    cited_docs = {c.doc_id for c in ans.citations}
+    assert "ms-back-pain-patient-guide" in cited_docs
+    plain = {GUIDE.chunk_id, FORPAT.chunk_id}
+    assert {c.chunk_id for c in ans.citations} <= plain
+    assert ans.sections[0].kind == "bottom_line" and ans.sections[0].heading == "In short"
+    assert not any(s.kind in ("algorithm", "pitfalls") for s in ans.sections)
+
+
+def test_patient_dose_question_leaves_numbers_out():
+    q = "max tizanidine dose?"
+    ans = compose(q, hits_of([SPAS, TIZ, GUIDE]), query=q, audience="patient")
+    texts = [s.text for sec in clinical_sections(ans) for s in sec.sentences]
+    assert texts and not any(re.search(r"\d+\s*mg", t) for t in texts)
+
+
+# --------------------------------------------------------------------------- out of scope
+
+def test_off_topic_question_is_out_of_scope_and_cites_nothing():
+    q = "What is the capital of France?"
+    hits = hits_of([GUIDE, PITS, NEURO], dense=0.05)
+    ans = compose(q, hits, query=q, covered_topics=[MS_TITLE, SPAS_TITLE])
+    assert ans.out_of_scope
+    assert ans.citations == ()
+    assert all(not s.cites for sec in ans.sections for s in sec.sentences)
+    assert "does not cover" in ans.markdown
+    assert MS_TITLE in ans.markdown and SPAS_TITLE in ans.markdown
+    assert ans.hits == tuple(hits)
+
+
+def test_out_of_scope_without_covered_topics_names_retrieved_documents():
+    ans = compose("Who won the match?", hits_of([GUIDE, TIZ], dense=0.1))
+    assert ans.out_of_scope and GUIDE_TITLE in ans.markdown
+
+
+def test_no_hits_is_out_of_scope():
+    ans = compose("max tizanidine dose?", [])
+    assert ans.out_of_scope and ans.citations == ()
+
+
+def test_dense_threshold_is_the_gate():
+    q = "max tizanidine dose?"
+    just_above = hits_of([TIZ], dense=C.MIN_DENSE_SCORE + 0.02)
+    assert not compose(q, just_above, query=q).out_of_scope
+    # Below the rescue floor even a clinical query is out of scope.
+    far_below = [Hit(TIZ, 0.1, 1, dense_score=C.RESCUE_DENSE_SCORE - 0.05)]
+    assert compose(q, far_below, query=q).out_of_scope
+
+
+def test_lexical_support_decides_without_dense_scores():
+    q = "max tizanidine dose?"
+    no_dense = [Hit(TIZ, 0.1, 1), Hit(SPAS, 0.05, 2)]
+    assert not compose(q, no_dense, query=q).out_of_scope
+    assert compose("capital of France?", no_dense).out_of_scope
+
+
+# --------------------------------------------------------------------------- passages -> sentences
+
+def test_markdown_bodies_are_split_and_cleaned():
+    c = chunk("doc-x", "Doc X", "Section", """
+### Inner heading
+Intro line that leads into a list:
+- **Baclofen** is used for spasticity in multiple sclerosis.
+- Tizanidine is an alternative for spasticity, e.g. when baclofen is not tolerated. Liver tests are needed.
+| table | row |
+1. Step one of the algorithm for spasticity.
+""".strip())
+    texts = [s.text for s in C._sentences(c)]
+    assert "Baclofen is used for spasticity in multiple sclerosis." in texts
+    assert "Tizanidine is an alternative for spasticity, e.g. when baclofen is not tolerated." in texts
+    assert "Liver tests are needed." in texts
+    assert not any(t.startswith(("Inner heading", "Intro line", "|")) or "**" in t for t in texts)
+    step = [s for s in C._sentences(c) if s.step == 1]
+    assert step and step[0].heading == "Inner heading"
+
+
+def test_sentence_split_is_cached_per_chunk():
+    first = C._sentences(TIZ)
+    assert C._sentences(TIZ) is first
+
+
+# --------------------------------------------------------------------------- suggestions, speed
+
+def test_suggestions_come_from_unused_sections():
+    q = "does he need imaging?"
+    img = chunk("imaging", "Imaging for low back pain", "When to image urgently", """
+Urgent MRI is needed when red flags suggest cauda equina syndrome or spinal cord compression in multiple sclerosis.
+Routine imaging is not needed for back pain in multiple sclerosis without red flags.
+""".strip())
+    ans = compose(q, hits_of([img, TIZ, BACLOFEN_DOSE, PITS]), query=q)
+    assert 2 <= len(ans.suggestions) <= 4
+    assert all(s.endswith("?") and s != q for s in ans.suggestions)
+    assert "What is the maximum dose of tizanidine?" in ans.suggestions
+    assert not any("imaging" in s.lower() for s in ans.suggestions)  # already answered
+
+
+def test_compose_is_fast():
+    hits = hits_of(ALL)
+    compose(SEED, hits, query=SEED)  # warm the sentence cache
+    t = time.perf_counter()
+    for _ in range(10):
+        compose(SEED, hits, query=SEED)
+    assert (time.perf_counter() - t) * 100 < 100  # ms per answer
+
+
+# --------------------------------------------------------------------------- broad-question expansion
+
+def test_expand_for_breadth_adds_the_leading_guidelines_sections():
+    corpus = ALL
+    retrieved = hits_of([KEY, PITS, GUIDE])
+    out = expand_for_breadth(SEED, retrieved, corpus)
+    ids = [h.chunk.chunk_id for h in out]
+    assert ids[:3] == [h.chunk.chunk_id for h in retrieved]
+    assert {SPAS.chunk_id, ALGO.chunk_id, SECOND.chunk_id} <= set(ids)
+    assert GUIDE.chunk_id in ids and ids.count(GUIDE.chunk_id) == 1
+    assert TIZ.chunk_id not in ids  # another document
+    assert [h.rank for h in out] == list(range(1, len(out) + 1))
+    narrow = expand_for_breadth("max tizanidine dose?", retrieved, corpus)
+    assert narrow == tuple(retrieved)
+
+
+# --------------------------------------------------------------------------- real model and index
+
+@pytest.mark.integration
+def test_seed_question_and_off_topic_with_real_retrieval(real_assistant):
+    a = real_assistant
+    index = a.searcher.index()
+    hits = expand_for_breadth(SEED, a.searcher.search(SEED, a.settings.top_k).hits, index.chunks)
+    ans = compose(SEED, hits, query=SEED, covered_topics=index.titles(("approved",)))
+    assert_grounded(ans)
+    assert not ans.out_of_scope and len(ans.citations) >= 5
+    text = ans.markdown.lower()
+    for term in ("neuropathic", "spasticity", "musculoskeletal", "nsaid", "baclofen",
+                 "physiotherapy", "second-line", "red flag", "opioids are reserved"):
+        assert term in text, term
+    france = "What is the capital of France?"
+    res = a.searcher.search(france, a.settings.top_k)
+    off = compose(france, res.hits, query=france, covered_topics=index.titles(("approved",)))
+    assert off.out_of_scope and off.citations == ()
+    assert max(h.dense_score for h in res.hits if h.dense_score is not None) < C.MIN_DENSE_SCORE

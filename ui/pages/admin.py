@@ -1,0 +1,205 @@
+"""Admin: documents, uploads, re-ingest and corpus versions, behind the admin password."""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+import pandas as pd
+import streamlit as st
+
+from ingest.errors import AssistantError, IngestError, IngestLockedError
+from ingest.load import SUPPORTED_EXTENSIONS
+from ingest.versions import current_version, list_versions, rollback
+from ui import actions, resources, views
+
+state = st.session_state
+state.setdefault("admin_ok", False)
+state.setdefault("admin_failures", 0)
+state.setdefault("upload_gen", 0)
+
+settings = resources.settings()
+st.title("Admin")
+
+secret = settings.admin_password.get_secret_value() if settings.admin_password else ""
+if not secret:
+    st.info("Admin is disabled: no admin password is configured. Set `GUIDELINE_ADMIN_PASSWORD` "
+            "in the server's environment and restart the app.", icon=":material/lock:")
+    st.stop()
+
+
+# ---------------------------------------------------------------- login
+def _login() -> None:
+    with st.form("admin-login", clear_on_submit=True):
+        pw = st.text_input("Admin password", type="password")
+        submitted = st.form_submit_button("Unlock", type="primary")
+    if not submitted:
+        return
+    if hmac.compare_digest(pw.encode("utf-8"), secret.encode("utf-8")):
+        state.admin_ok = True
+        state.admin_failures = 0
+        st.rerun()
+    state.admin_failures += 1
+    # Each wrong attempt in this browser session waits longer before answering.
+    time.sleep(views.login_delay(state.admin_failures))
+    st.error("Wrong password.")
+
+
+if not state.admin_ok:
+    st.caption("Manage the guideline corpus: upload files, re-ingest, roll back versions.")
+    _login()
+    st.stop()
+
+
+def _lock() -> None:
+    state.admin_ok = False
+
+
+with st.sidebar:
+    st.button("Lock admin", on_click=_lock, icon=":material/lock:", width="stretch")
+
+assistant = resources.assistant(settings)
+
+# ---------------------------------------------------------------- documents
+st.subheader("Documents")
+docs: list[dict] = []
+try:
+    ix = assistant.searcher.index()
+    docs = ix.documents()
+    st.caption(f"Serving corpus version `{ix.version}` · {len(docs)} documents · "
+               f"{sum(d['chunks'] for d in docs)} passages")
+    st.dataframe(
+        pd.DataFrame([{"ID": d["doc_id"], "Title": d["title"], "Version": d["version"],
+                       "Status": views.STATUS_LABELS.get(d["status"], d["status"]),
+                       "Last reviewed": d["last_reviewed"], "Passages": d["chunks"], "File": d["path"]}
+                      for d in docs]),
+        hide_index=True, width="stretch")
+except AssistantError as e:
+    st.info(str(e))
+
+# ---------------------------------------------------------------- upload
+st.subheader("Upload guideline files")
+st.caption(f"{', '.join(SUPPORTED_EXTENSIONS)} files with the corpus front matter (see `corpus/README.md`). "
+           "Each file is checked before it is saved; nothing is served until you re-ingest.")
+msg = state.pop("upload_msg", None)
+if msg:
+    st.success(msg)
+files = st.file_uploader("Guideline files", type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS],
+                         accept_multiple_files=True, key=f"upload-{state.upload_gen}")
+if files:
+    plans = [actions.plan_upload(f.name, f.getvalue(), settings, docs) for f in files]
+    st.dataframe(pd.DataFrame([{"File": p.name, "Document": p.doc_id, "Version": p.version,
+                                "Action": views.upload_action_text(p)} for p in plans]),
+                 hide_index=True, width="stretch")
+    for p in plans:
+        if p.action == "refused":
+            st.error(f"{p.name}: {p.reason}")
+    savable = [p for p in plans if p.savable]
+    if savable:
+        n_new = sum(p.action == "new" for p in savable)
+        n_upd = len(savable) - n_new
+        label = f"Save to corpus ({n_new} new, {n_upd} replacing)"
+        if st.button(label, type="primary", icon=":material/upload_file:"):
+            try:
+                for p in savable:
+                    actions.save_upload(p, settings)
+            except (AssistantError, OSError) as e:
+                st.error(f"Saving failed: {e}")
+            else:
+                state.upload_gen += 1  # a fresh uploader: the saved files are not offered again
+                state.upload_msg = (f"Saved {', '.join(p.name for p in savable)} to the corpus. "
+                                    "Re-ingest to serve them.")
+                st.rerun()
+
+# ---------------------------------------------------------------- re-ingest
+st.subheader("Re-ingest")
+st.caption("Builds a new corpus version from the corpus directory; unchanged passages keep their "
+           "stored vectors. If any file fails, nothing changes and the current version keeps serving.")
+full = st.checkbox("Full rebuild (re-embed every passage)")
+if st.button("Re-ingest now", type="primary", icon=":material/sync:"):
+    from ingest.index import run_ingest
+
+    bar = st.progress(0.0, text="Starting…")
+
+    def _progress(stage: str, done: int, total: int) -> None:
+        label = views.INGEST_STAGES.get(stage, stage)
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{label} ({done}/{total})")
+
+    try:
+        state.ingest_result = {"ok": True, "report": run_ingest(settings, full=full, progress=_progress)}
+    except IngestLockedError as e:
+        state.ingest_result = {"ok": False, "message": str(e), "errors": []}
+    except IngestError as e:
+        state.ingest_result = {"ok": False, "message": str(e).splitlines()[0],
+                               "errors": [(fe.path, fe.reason) for fe in e.errors]}
+    except AssistantError as e:
+        state.ingest_result = {"ok": False, "message": str(e), "errors": []}
+    st.rerun()  # redraw the document list and versions from the index now serving
+
+result = state.get("ingest_result")
+if result:
+    if result["ok"]:
+        r = result["report"]
+        if r.switched:
+            was = f" (was `{r.previous_version}`)" if r.previous_version else ""
+            st.success(f"Corpus version `{r.corpus_version}` is now serving{was}. "
+                       f"Embedded {r.embedded} passages in {r.seconds:.1f} s.")
+        else:
+            st.info(f"No changes: corpus version `{r.corpus_version}` keeps serving.")
+        st.dataframe(pd.DataFrame(views.ingest_counts_rows(r)), hide_index=True, width="stretch")
+        if r.doc_changes:
+            st.markdown("  \n".join(f"- `{did}`: {what}" for did, what in sorted(r.doc_changes.items())))
+        for w in r.warnings:
+            st.warning(w)
+    else:
+        st.error(result["message"])
+        if result["errors"]:
+            st.dataframe(pd.DataFrame([{"File": p, "Problem": why} for p, why in result["errors"]]),
+                         hide_index=True, width="stretch")
+        serving = current_version(settings)
+        if serving:
+            st.info(f"Nothing was changed: corpus version `{serving}` keeps serving.")
+
+# ---------------------------------------------------------------- versions
+st.subheader("Corpus versions")
+msg = state.pop("rollback_msg", None)
+if msg:
+    st.success(msg)
+versions = list_versions(settings)
+if not versions:
+    st.caption("No corpus version has been built yet.")
+else:
+    st.dataframe(pd.DataFrame([{"Version": v.version, "Created": v.created, "Documents": v.documents,
+                                "Passages": v.chunks, "Serving": "yes" if v.current else ""}
+                               for v in versions]), hide_index=True, width="stretch")
+    older = [v.version for v in versions if not v.current]
+    if older:
+        cols = st.columns([3, 1], vertical_alignment="bottom")
+        target = cols[0].selectbox("Serve an earlier version", older)
+        if cols[1].button("Roll back", icon=":material/history:", width="stretch"):
+            try:
+                rollback(settings, target)
+            except AssistantError as e:
+                st.error(str(e))
+            else:
+                state.rollback_msg = f"Corpus version `{target}` is now serving."
+                st.rerun()
+
+# ---------------------------------------------------------------- audit
+with st.expander("Recent answers and feedback"):
+    audit = assistant.audit
+    try:
+        rows = audit.tail(25) if audit is not None else []
+    except AssistantError as e:
+        st.error(str(e))
+        rows = []
+    if not rows:
+        st.caption("The audit log is empty.")
+    else:
+        st.dataframe(pd.DataFrame([{
+            "ID": r["id"], "Time (UTC)": r["ts"][:19].replace("T", " "), "Audience": r["audience"],
+            "Question": (r["question"] or "(hashed)")[:120], "Escalated": "yes" if r["escalated"] else "",
+            "Opioid rule": "yes" if r["opioid_rule_applied"] else "",
+            "Feedback": " ".join(f["rating"] + (f": {f['comment']}" if f.get("comment") else "")
+                                 for f in r["feedback"]),
+        } for r in rows]), hide_index=True, width="stretch")
