@@ -48,6 +48,17 @@ class Mention:
     concept: str
     start: int
     end: int
+    negated: bool = False
+    """A negation cue ("no", "denies", "without") shortly before it in the same clause."""
+
+
+# "Denies saddle anaesthesia, no fever": a denied finding is not patient context.
+_NEGATION = re.compile(
+    r"\b(?:no|not|denies|denied|deny|denying|without|negative for|free of|absence of|nil|never|nor|none)\b[^.;:!?]*$",
+    re.IGNORECASE)
+_NEGATION_BREAK = re.compile(r"\b(?:but|now|however|although|yet)\b", re.IGNORECASE)
+_NEGATION_WINDOW = 48
+"""Characters looked back for a negation cue."""
 
 
 def _alias_pattern(alias: str) -> str:
@@ -110,12 +121,21 @@ class Vocabulary:
                 if not any(s < m.end() and m.start() < e for s, e in taken):
                     found.append(Mention(self._cs_lookup[m.group(0)], m.start(), m.end()))
         found.sort(key=lambda f: f.start)
-        return found
+        out = []
+        for f in found:
+            before = _NEGATION_BREAK.split(text[max(0, f.start - _NEGATION_WINDOW):f.start])[-1]
+            out.append(Mention(f.concept, f.start, f.end, True) if _NEGATION.search(before) else f)
+        return out
 
-    def concept_ids(self, text: str, *, with_classes: bool = True) -> frozenset[str]:
-        """Concept ids mentioned in text, plus the classes of mentioned drugs."""
+    def concept_ids(self, text: str, *, with_classes: bool = True, affirmed: bool = False) -> frozenset[str]:
+        """Concept ids mentioned in text, plus the classes of mentioned drugs.
+
+        ``affirmed`` leaves out negated findings and topics ("no fever", "no red flags").
+        """
         ids: set[str] = set()
         for m in self.mentions(text):
+            if affirmed and m.negated and self.concepts[m.concept].category in ("finding", "topic", "population"):
+                continue
             ids.add(m.concept)
             if with_classes:
                 ids.update(self.concepts[m.concept].classes)
@@ -166,27 +186,45 @@ _LEADING_FILLER = re.compile(r"^\s*(?:(?:and|but|so|ok(?:ay)?|also|then|well|rig
 @dataclass
 class _State:
     cats: dict[str, list[str]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
+    last_agent: str | None = None
+    """The drug or therapy the user named last: what 'it' refers to, even after an
+    unrelated turn ("max tizanidine dose?" -> "imaging?" -> "how high can I titrate it?")."""
+
+
+_NEGATABLE = ("finding", "topic", "population")
 
 
 def _by_category(vocab: Vocabulary, mentions: Sequence[Mention]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     for m in mentions:
         cat = vocab.concepts[m.concept].category
+        if m.negated and cat in _NEGATABLE:
+            continue  # "no red flags", "denies weight loss": not context to carry
         if m.concept not in out[cat]:
             out[cat].append(m.concept)
     return out
+
+
+# Topics that stay in play when the follow-up asks about a drug ("max dose?" after
+# "how to treat ..." keeps "treatment"; after "does he need imaging?" it drops "imaging").
+_AGENT_TOPICS = frozenset({"treatment", "first_line", "second_line", "non_drug"})
 
 
 def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, pronoun: bool) -> _State:
     """The conversation state after one more user turn."""
     prev = state.cats
     aspect_only = all(vocab.concepts[t].aspect for t in new["topic"])
+    named = any(new[c] for c in ("agent", "mechanism", "complaint", "finding"))
+    about_agent = bool(new["topic"]) and aspect_only and not named  # "max dose?", "side effects?"
+    elliptical = not new["topic"] and not named  # "and in pregnancy?", "what about for a patient?"
     merged: dict[str, list[str]] = {}
-    # Agents: the turn's own replace earlier ones; an agent is carried only when
-    # the turn asks about it (pronoun, or nothing but drug aspects like dose).
+    # Agents: the turn's own replace earlier ones; an earlier one is carried only
+    # when the turn asks about it.
     if new["agent"]:
         merged["agent"] = new["agent"]
-    elif pronoun or (aspect_only and not new["mechanism"] and not new["complaint"] and not new["finding"]):
+    elif pronoun or about_agent:
+        merged["agent"] = prev["agent"] or ([state.last_agent] if state.last_agent else [])
+    elif elliptical:
         merged["agent"] = prev["agent"]
     else:
         merged["agent"] = []
@@ -195,25 +233,28 @@ def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, prono
     for cat in ("disease", "population", "finding"):
         merged[cat] = prev[cat] + [c for c in new[cat] if c not in prev[cat]]
     if new["topic"] and not aspect_only:
-        merged["topic"] = new["topic"]
+        merged["topic"] = list(new["topic"])
+    elif new["topic"]:
+        merged["topic"] = new["topic"] + [t for t in prev["topic"] if t in _AGENT_TOPICS and t not in new["topic"]]
     else:
-        keep = [t for t in prev["topic"] if not vocab.concepts[t].aspect] if new["topic"] else prev["topic"]
-        merged["topic"] = new["topic"] + [t for t in keep if t not in new["topic"]]
+        merged["topic"] = list(prev["topic"])
     if not merged["agent"]:
         # Dose or side-effect questions of earlier turns were about an agent that
         # is no longer in play: keep only this turn's own aspects.
         merged["topic"] = [t for t in merged["topic"] if not vocab.concepts[t].aspect or t in new["topic"]]
-    return _State(merged)
+    last = new["agent"][-1] if new["agent"] else state.last_agent
+    return _State(merged, last)
 
 
 def _pronoun_target(vocab: Vocabulary, state: _State, new: dict[str, list[str]]) -> str | None:
     """The agent a pronoun in this turn refers to, if it can be said safely."""
-    if new["agent"] or not state.cats["agent"]:
+    target = state.cats["agent"][-1] if state.cats["agent"] else state.last_agent
+    if new["agent"] or target is None:
         return None
     # "is it a red flag?" / "does it need imaging?": 'it' is not the drug.
     if new["finding"] or any(not vocab.concepts[t].aspect for t in new["topic"]):
         return None
-    return state.cats["agent"][-1]
+    return target
 
 
 _ANAPHORA = re.compile(

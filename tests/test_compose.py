@@ -8,7 +8,7 @@ import time
 import pytest
 
 from assistant import compose as C
-from assistant.compose import compose, expand_for_breadth, question_breadth
+from assistant.compose import compose, expand_hits, question_breadth
 from assistant.records import Hit, SafetyVerdict
 from assistant.render import render
 from ingest.records import Chunk
@@ -329,18 +329,30 @@ def test_compose_is_fast():
 
 # --------------------------------------------------------------------------- broad-question expansion
 
-def test_expand_for_breadth_adds_the_leading_guidelines_sections():
+def test_expand_hits_adds_the_leading_guidelines_sections():
     corpus = ALL
     retrieved = hits_of([KEY, PITS, GUIDE])
-    out = expand_for_breadth(SEED, retrieved, corpus)
+    out = expand_hits(SEED, retrieved, corpus)
     ids = [h.chunk.chunk_id for h in out]
     assert ids[:3] == [h.chunk.chunk_id for h in retrieved]
     assert {SPAS.chunk_id, ALGO.chunk_id, SECOND.chunk_id} <= set(ids)
     assert GUIDE.chunk_id in ids and ids.count(GUIDE.chunk_id) == 1
     assert TIZ.chunk_id not in ids  # another document
     assert [h.rank for h in out] == list(range(1, len(out) + 1))
-    narrow = expand_for_breadth("max tizanidine dose?", retrieved, corpus)
+    narrow = expand_hits("max tizanidine dose?", retrieved, corpus)
     assert narrow == tuple(retrieved)
+
+
+def test_expand_hits_adds_sub_sections_of_a_retrieved_parent():
+    parent = chunk("ms-back-pain", MS_TITLE, "First-line drug treatment",
+                   "First-line drug treatment is chosen according to the pain mechanisms present.")
+    corpus = [parent, SPAS, MSK, NONDRUG, TIZ]
+    out = expand_hits("first-line for musculoskeletal back pain in MS?", hits_of([parent, TIZ]), corpus)
+    ids = [h.chunk.chunk_id for h in out]
+    assert ids[:2] == [parent.chunk_id, TIZ.chunk_id]
+    assert set(ids[2:]) == {SPAS.chunk_id, MSK.chunk_id}  # its sub-sections, nothing else
+    ans = compose("first-line for musculoskeletal back pain in MS?", out)
+    assert "NSAIDs" in ans.markdown
 
 
 # --------------------------------------------------------------------------- real model and index
@@ -349,7 +361,7 @@ def test_expand_for_breadth_adds_the_leading_guidelines_sections():
 def test_seed_question_and_off_topic_with_real_retrieval(real_assistant):
     a = real_assistant
     index = a.searcher.index()
-    hits = expand_for_breadth(SEED, a.searcher.search(SEED, a.settings.top_k).hits, index.chunks)
+    hits = expand_hits(SEED, a.searcher.search(SEED, a.settings.top_k).hits, index.chunks)
     ans = compose(SEED, hits, query=SEED, covered_topics=index.titles(("approved",)))
     assert_grounded(ans)
     assert not ans.out_of_scope and len(ans.citations) >= 5

@@ -81,6 +81,14 @@ def test_imaging_follow_up_after_dose_drops_the_drug():
     assert "back pain" in q and "multiple sclerosis" in q
 
 
+def test_pronoun_reaches_back_past_an_unrelated_turn():
+    hist = convo(SEED, "max tizanidine dose?", "does he need imaging?")
+    q = condense("how high can I titrate it?", hist)
+    assert "titrate tizanidine" in q
+    assert "imaging" not in q  # the imaging topic does not stick to a dosing question
+    assert "tizanidine" in condense("max dose?", hist)
+
+
 def test_red_flag_question_does_not_turn_it_into_the_drug():
     q = condense("is it a red flag?", convo("He takes tizanidine for MS spasticity"))
     assert "tizanidine" not in q.split("(context")[0].lower()

@@ -48,7 +48,8 @@ def plain_block(text: str) -> str:
 def quote_block(text: str) -> str:
     """Escaped text as a Markdown block quote, one quoted line per source line."""
     lines = (text or "").strip().splitlines() or [""]
-    return "\n".join(f"> {escape_markdown(line)}  " if line.strip() else ">" for line in lines)
+    out = "\n".join(f"> {escape_markdown(line)}  " if line.strip() else ">" for line in lines)
+    return out.rstrip()
 
 
 def safe_answer_markdown(markdown: str) -> str:

@@ -17,6 +17,7 @@ and policy (keyed by the policy file's hash).
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -24,11 +25,11 @@ from dataclasses import dataclass
 import spacy
 from negspacy.negation import Negex  # noqa: F401  (registers the "negex" factory)
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc
 
-from .policy import CONTEXTS, Policy, all_phrase_words
+from .policy import CONTEXTS, Policy, all_phrase_words, expand_phrase
 
 CONTEXT_NAMES = CONTEXTS + ("current",)
 OPIOID = "OPIOID"
@@ -37,7 +38,6 @@ NOT_FINDING = "NOT_FINDING"
 ANCHOR = "ANCHOR"
 PRESSURE = "PRESSURE"
 REQUEST = "REQUEST"
-_PLACEHOLDER = re.compile(r"^\{([a-z_]+)\}$")
 _MAX_CACHE = 50_000
 
 
@@ -47,9 +47,40 @@ def ext_name(ctx: str) -> str:
 
 # --- pipeline components ------------------------------------------------------------------------
 
+PLACEHOLDER_PREFIX = "zzph"
+"""Word classes (``{num}``, ``{temp}``) become this prefix plus the class names, e.g.
+``zzphnumztemp`` for "38.5" (a number and a febrile temperature): one alphabetic token, so
+phrase matching (fast) can handle them."""
+
+
+def class_symbol(names) -> str:
+    return PLACEHOLDER_PREFIX + "z".join(sorted(names))
+
+
+def placeholder_phrases(phrase: str, placeholders: dict[str, str]) -> list[str]:
+    """Expand groups, then replace each ``{name}`` with every class symbol that includes it."""
+    names = sorted(placeholders)
+    out: list[str] = []
+    for p in expand_phrase(phrase):
+        variants = [p]
+        for m in re.finditer(r"\{([a-z]+)\}", p):
+            name = m.group(1)
+            if name not in placeholders:
+                from ingest.errors import ConfigError
+
+                raise ConfigError(f"safety policy: phrase {phrase!r} uses unknown placeholder "
+                                  f"{{{name}}}; define it under placeholders")
+            symbols = [class_symbol(c) for r in range(1, len(names) + 1)
+                       for c in itertools.combinations(names, r) if name in c]
+            variants = [v.replace("{" + name + "}", sym, 1) for v in variants for sym in symbols]
+        out.extend(variants)
+    return list(dict.fromkeys(out))
+
+
 @Language.factory(
     "safety_spelling",
-    default_config={"variants": {}, "lexicon": [], "min_length": 6, "two_edits_from": 10, "exclude": []},
+    default_config={"variants": {}, "lexicon": [], "min_length": 6, "two_edits_from": 10, "exclude": [],
+                    "classes": {}},
 )
 class SpellingNormalizer:
     """Sets ``token.norm_`` to the policy's spelling of a word, tolerating small misspellings.
@@ -59,7 +90,8 @@ class SpellingNormalizer:
     letters). Patterns are normalised by the same component, so both sides agree.
     """
 
-    def __init__(self, nlp, name, variants, lexicon, min_length, two_edits_from, exclude):
+    def __init__(self, nlp, name, variants, lexicon, min_length, two_edits_from, exclude, classes):
+        self.classes = [(n, re.compile(rx)) for n, rx in sorted(classes.items())]
         self.variants = dict(variants)
         self.lexicon = set(lexicon)
         self.min_length = min_length
@@ -84,6 +116,11 @@ class SpellingNormalizer:
         return out
 
     def _compute(self, low: str) -> str:
+        if low.startswith(PLACEHOLDER_PREFIX):
+            return low
+        matched = [n for n, rx in self.classes if rx.search(low)]
+        if matched:
+            return class_symbol(matched)
         if low in self.variants:
             return self.variants[low]
         if low in self.lexicon or low in self.exclude or not low.isalpha() or len(low) < self.min_length - 1:
@@ -126,7 +163,8 @@ class SafetyNLP:
         lexicon = sorted(all_phrase_words(policy))
         self.speller: SpellingNormalizer = nlp.add_pipe("safety_spelling", config={
             "variants": dict(sp.variants), "lexicon": lexicon, "min_length": sp.fuzzy_min_length,
-            "two_edits_from": sp.fuzzy_two_edits_from, "exclude": sorted(sp.fuzzy_exclude)})
+            "two_edits_from": sp.fuzzy_two_edits_from, "exclude": sorted(sp.fuzzy_exclude),
+            "classes": dict(policy.placeholders)})
         self.placeholders = dict(policy.placeholders)
         self.nlp = nlp
         # Findings win over everything; look-alikes ("fluid retention", "non-opioid") are longer
@@ -137,10 +175,11 @@ class SafetyNLP:
 
         def add(label: str, phrases) -> None:
             for p in phrases:
-                if p in seen:
-                    continue
-                seen.add(p)
-                patterns.append({"label": label, "pattern": self._pattern(p)})
+                pat = self._pattern(p)
+                for one in ([pat] if isinstance(pat, str) else pat):
+                    if one not in seen:  # first (higher-priority) label keeps a phrase
+                        seen.add(one)
+                        patterns.append({"label": label, "pattern": one})
 
         for f in policy.findings:
             add(f.id, f.phrases)
@@ -170,47 +209,23 @@ class SafetyNLP:
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.aux_token = Matcher(nlp.vocab)
         for label, phrases in ((ANCHOR, policy.patient_anchors), (PRESSURE, policy.pressure_phrases),
                                (REQUEST, policy.opioids.request_cues)):
-            docs, toks = [], []
+            texts: list[str] = []
             for p in phrases:
                 pat = self._pattern(p)
-                (docs if isinstance(pat, str) else toks).append(pat)
-            if docs:
-                self.aux_phrase.add(label, [self.normalised_doc(d) for d in docs])
-            if toks:
-                self.aux_token.add(label, toks)
+                texts.extend([pat] if isinstance(pat, str) else pat)
+            self.aux_phrase.add(label, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
         self.current_words = tuple(policy.termset("current").preceding_negations)
 
     def normalised_doc(self, text: str) -> Doc:
         return self.speller(self.nlp.make_doc(text))
 
     def _pattern(self, phrase: str):
-        """A phrase, or a token pattern when it uses placeholders such as ``{num}``."""
+        """A phrase, or its expansions when it uses placeholders such as ``{num}``."""
         if "{" not in phrase:
             return phrase
-        pattern: list[dict] = []
-        for word in phrase.split():
-            m = _PLACEHOLDER.match(word)
-            if m:
-                regex = self.placeholders.get(m.group(1))
-                if regex is None:
-                    from ingest.errors import ConfigError
-
-                    raise ConfigError(f"safety policy: phrase {phrase!r} uses unknown placeholder "
-                                      f"{word}; define it under placeholders")
-                pattern.append({"TEXT": {"REGEX": regex}})
-            else:
-                pattern.extend({"NORM": t.norm_} for t in self.normalised_doc(word))
-        return pattern
-
-    def aux_matches(self, doc: Doc) -> list[tuple[str, str]]:
-        out = []
-        for matcher in (self.aux_phrase, self.aux_token):
-            for mid, s, e in matcher(doc):
-                out.append((self.nlp.vocab.strings[mid], doc[s:e].text))
-        return out
+        return placeholder_phrases(phrase, self.placeholders)
 
 
 def _phrase_ngrams(phrases) -> list[tuple[str, frozenset[tuple[str, ...]]]]:
@@ -276,31 +291,59 @@ class TurnAnalysis:
     request_cues: tuple[str, ...]
 
 
+_TURN_SEP = "\n\n"
+
+
 def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
-    """Run the pipeline over ``(turn_index, text)`` pairs."""
+    """Run the pipeline over ``(turn_index, text)`` pairs.
+
+    The turns are joined into one document (a blank line between them, which always starts a
+    new sentence, so no context crosses a turn) because one document costs far less than many.
+    """
+    if not texts:
+        return []
     snlp = get_nlp(policy)
     marks = policy.general_question_marks
+    bounds: list[tuple[int, int, int]] = []  # (start_char, end_char, turn_index)
+    parts, pos = [], 0
+    for turn_index, text in texts:
+        parts.append(text)
+        bounds.append((pos, pos + len(text), turn_index))
+        pos += len(text) + len(_TURN_SEP)
+    doc = snlp.nlp(_TURN_SEP.join(parts))
+
+    def turn_of(char: int) -> int:
+        for k, (s, e, _) in enumerate(bounds):
+            if s <= char <= e:
+                return k
+        return len(bounds) - 1
+
+    aux_by_turn: list[list[tuple[str, str]]] = [[] for _ in bounds]
+    for mid, s, e in snlp.aux_phrase(doc):
+        span = doc[s:e]
+        aux_by_turn[turn_of(span.start_char)].append((snlp.nlp.vocab.strings[mid], span.text))
+    anchored = [any(lbl == ANCHOR for lbl, _ in aux) for aux in aux_by_turn]
+
+    mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
+    for ent in doc.ents:
+        if ent.label_ in (NOT_FINDING, NOT_OPIOID):
+            continue
+        k = turn_of(ent.start_char)
+        ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
+        sent = ent.sent.text
+        if "general" in ctx and (anchored[k] or not any(m in sent for m in marks)):
+            ctx.discard("general")
+        low = " " + ent.text.lower() + " "
+        current = bool(ent._.get(ext_name("current"))) or any(f" {w} " in low for w in snlp.current_words)
+        mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,
+                                           sent.strip(), ent.start_char - bounds[k][0]))
     out = []
-    for (turn_index, _), doc in zip(texts, snlp.nlp.pipe(t for _, t in texts)):
-        aux = snlp.aux_matches(doc)
-        anchored = any(lbl == ANCHOR for lbl, _ in aux)
-        mentions = []
-        for ent in doc.ents:
-            if ent.label_ in (NOT_FINDING, NOT_OPIOID):
-                continue
-            ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
-            sent = ent.sent.text if ent.sent is not None else doc.text
-            if "general" in ctx and (anchored or not any(m in sent for m in marks)):
-                ctx.discard("general")
-            low = " " + ent.text.lower() + " "
-            current = bool(ent._.get(ext_name("current"))) or any(
-                f" {w} " in low for w in snlp.current_words)
-            mentions.append(Mention(ent.label_, ent.text, turn_index, frozenset(ctx), current, sent.strip(),
-                                    ent.start_char))
+    for k, (_, _, turn_index) in enumerate(bounds):
+        aux = aux_by_turn[k]
         out.append(TurnAnalysis(
             turn_index=turn_index,
-            mentions=tuple(mentions),
-            anchored=anchored,
+            mentions=tuple(mentions_by_turn[k]),
+            anchored=anchored[k],
             pressure=tuple(dict.fromkeys(t for lbl, t in aux if lbl == PRESSURE)),
             request_cues=tuple(dict.fromkeys(t for lbl, t in aux if lbl == REQUEST)),
         ))

@@ -222,7 +222,15 @@ def expand_all(phrases, where: str) -> tuple[str, ...]:
     for p in phrases:
         if not isinstance(p, str) or not p.strip():
             raise ConfigError(f"{where}: every phrase must be non-empty text, got {p!r}")
-        for e in expand_phrase(p.lower()):
+        p = " ".join(p.lower().split())
+        if "{" in p:
+            # Placeholder phrases stay in group form: they become one compact token pattern
+            # (see context.token_patterns) instead of hundreds of expanded ones.
+            expand_phrase(p)  # syntax check only
+            expanded = [p]
+        else:
+            expanded = expand_phrase(p)
+        for e in expanded:
             if e not in out:
                 out.append(e)
     return tuple(out)
@@ -380,6 +388,8 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
     if not isinstance(placeholders, dict):
         raise ConfigError("safety policy: placeholders must be a mapping of name to regex")
     for k, v in placeholders.items():
+        if not re.fullmatch(r"[a-z]+", str(k)):
+            raise ConfigError(f"safety policy: placeholder name {k!r} must be lowercase letters only")
         try:
             re.compile(v)
         except (re.error, TypeError):

@@ -53,7 +53,7 @@ def main() -> None:
             ans = a.answer(q, hist)
             rec = {"v": ans.corpus_version, "ms": (time.time() - t0) * 1000, "t0": t0,
                    "t1": time.time(), "ok": bool(ans.markdown.strip()) and ans.audit_id is not None,
-                   "cited": len(ans.citations)}
+                   "cited": len(ans.citations), "ids": [h.chunk.chunk_id for h in ans.hits]}
             with lock:
                 answers.append(rec)
         except Exception as e:  # every failure is recorded and fails the test

@@ -42,7 +42,7 @@ def test_quote_block_keeps_lines_and_escapes():
     lines = out.splitlines()
     assert lines[0] == "> Line one \\<b\\>\\.  "
     assert lines[1] == ">"
-    assert lines[2] == "> \\- item two  "
+    assert lines[2] == "> \\- item two"  # no trailing break at the end
 
 
 def test_safe_answer_markdown_neutralises_latex_and_images_only():

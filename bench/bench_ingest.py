@@ -1,0 +1,125 @@
+"""Ingestion throughput against the physical limit: raw ``encode`` vs ``guideline ingest --full``.
+
+    bench/bench_ingest.py [--docs 600] [--runs 2]
+
+The first N SciFact abstracts are written as guideline files. The physical limit
+is ``SentenceTransformer.encode`` of exactly the passage texts the pipeline embeds
+(section path + passage), model already loaded, nothing else. The pipeline figure
+is a whole ``guideline ingest --full`` process (start-up, reading, checking,
+chunking, embedding, Chroma, BM25, manifest) over the same files; the in-process
+``run_ingest`` time with a warm model is reported beside it. Runs alternate so
+that background load hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    CACHE, SCIFACT_DEFAULT, VENV_BIN, load_scifact, log, machine, reset_dir, write_result,
+    write_scifact_corpus,
+)
+
+
+def passage_texts(corpus_dir: Path, settings) -> list[str]:
+    from ingest.chunk import chunk_document, embed_text
+    from ingest.load import load_corpus
+
+    docs, errors = load_corpus(corpus_dir, settings)
+    if errors:
+        raise SystemExit(f"corpus does not load: {errors[0]}")
+    return [embed_text(c) for d in docs for c in chunk_document(d, settings)]
+
+
+def raw_encode(texts: list[str], batch_size: int) -> float:
+    """Seconds for the bare model call (model loaded beforehand)."""
+    from ingest.embed import get_embedder
+
+    model = get_embedder(batch_size).model
+    t0 = time.perf_counter()
+    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                 show_progress_bar=False)
+    return time.perf_counter() - t0
+
+
+def cli_ingest(data_dir: Path, corpus_dir: Path) -> tuple[float, dict]:
+    """Wall time of a whole ``guideline ingest --full --json`` process, and its report."""
+    env = {**os.environ, "GUIDELINE_DATA_DIR": str(data_dir), "GUIDELINE_CORPUS_DIR": str(corpus_dir)}
+    t0 = time.perf_counter()
+    p = subprocess.run([str(VENV_BIN / "guideline"), "ingest", "--full", "--json"], env=env,
+                       capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError(f"guideline ingest failed: {p.stderr[-1500:]}")
+    return wall, json.loads(p.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=SCIFACT_DEFAULT)
+    ap.add_argument("--docs", type=int, default=600, help="SciFact abstracts to ingest")
+    ap.add_argument("--runs", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    from ingest.index import run_ingest
+    from ingest.settings import Settings
+    from ingest.embed import get_embedder
+
+    corpus, _, _ = load_scifact(args.data)
+    root = CACHE / f"ingest-{args.docs}"
+    corpus_dir = root / "corpus"
+    write_scifact_corpus(corpus[:args.docs], corpus_dir)
+    settings = Settings(data_dir=root / "data", corpus_dir=corpus_dir)
+    texts = passage_texts(corpus_dir, settings)
+    log(f"{args.docs} abstracts -> {len(texts)} passages")
+    emb = get_embedder(settings.embed_batch_size)
+    emb.embed_query("load the model before timing")
+
+    runs = []
+    for i in range(args.runs):
+        raw_s = raw_encode(texts, settings.embed_batch_size)
+        reset_dir(root / "data")
+        cli_s, report = cli_ingest(root / "data", corpus_dir)
+        reset_dir(root / "data")
+        t0 = time.perf_counter()
+        warm = run_ingest(settings, full=True, embedder=emb)
+        warm_s = time.perf_counter() - t0
+        n = warm.chunks.added
+        assert n == len(texts) == report["chunks"]["added"], (n, len(texts), report["chunks"])
+        r = {"passages": n, "raw_s": round(raw_s, 2), "raw_per_s": round(n / raw_s, 2),
+             "cli_s": round(cli_s, 2), "cli_per_s": round(n / cli_s, 2),
+             "cli_inside_run_ingest_s": report["seconds"],
+             "warm_s": round(warm_s, 2), "warm_per_s": round(n / warm_s, 2)}
+        r["cli_vs_raw"] = round(r["cli_per_s"] / r["raw_per_s"], 3)
+        r["warm_vs_raw"] = round(r["warm_per_s"] / r["raw_per_s"], 3)
+        runs.append(r)
+        log(f"run {i + 1}: raw {r['raw_per_s']}/s, guideline ingest --full {r['cli_per_s']}/s "
+            f"({r['cli_vs_raw']:.0%}), in-process {r['warm_per_s']}/s ({r['warm_vs_raw']:.0%})")
+
+    def med(key):
+        xs = [r[key] for r in runs]
+        return {"median": round(statistics.median(xs), 3), "min": min(xs), "max": max(xs)}
+
+    out = {
+        "documents": args.docs, "passages": len(texts), "runs": runs,
+        "raw_per_s": med("raw_per_s"), "cli_per_s": med("cli_per_s"), "warm_per_s": med("warm_per_s"),
+        "cli_vs_raw": med("cli_vs_raw"), "warm_vs_raw": med("warm_vs_raw"),
+        "target": 0.85,
+        "command": "bench/bench_ingest.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+    }
+    write_result("ingest", out)
+    print(json.dumps({k: out[k] for k in ("passages", "raw_per_s", "cli_per_s", "cli_vs_raw", "warm_vs_raw")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

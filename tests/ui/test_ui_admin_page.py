@@ -1,0 +1,125 @@
+"""Admin page (AppTest): password lock with growing delays, document list, uploads,
+re-ingest with its report, failed runs that leave the serving version alone, rollback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from uikit import NEW_GUIDELINE, PASSWORD, app_env, new_app, texts
+
+from ingest import versions
+
+
+def _admin(monkeypatch, settings, password=PASSWORD):
+    app_env(monkeypatch, settings, password)
+    at = new_app().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/admin.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _login(at, password=PASSWORD):
+    at.text_input[0].set_value(password)
+    at.button[0].click().run()  # the form's "Unlock"
+    assert not at.exception, at.exception
+    return at
+
+
+def _button(at, prefix: str):
+    return next(b for b in at.button if b.label.startswith(prefix))
+
+
+def test_admin_is_disabled_without_a_password(monkeypatch, empty_settings):
+    at = _admin(monkeypatch, empty_settings, password=None)
+    assert any("Admin is disabled" in i and "GUIDELINE_ADMIN_PASSWORD" in i for i in texts(at.info))
+    assert len(at.text_input) == 0 and len(at.file_uploader) == 0
+
+
+def test_wrong_passwords_wait_longer_each_time_then_the_right_one_unlocks(monkeypatch, empty_settings):
+    at = _admin(monkeypatch, empty_settings)
+    assert [t.label for t in at.text_input] == ["Admin password"]
+    waits = []
+    for _ in range(2):
+        t0 = time.monotonic()
+        _login(at, "not the password")
+        waits.append(time.monotonic() - t0)
+        assert "Wrong password." in texts(at.error)
+        assert len(at.file_uploader) == 0
+    assert waits[0] >= 1.0 and waits[1] >= 2.0 and waits[1] > waits[0]
+    assert at.session_state["admin_failures"] == 2
+    _login(at)
+    assert at.session_state["admin_ok"] and at.session_state["admin_failures"] == 0
+    assert [s.value for s in at.subheader] == ["Documents", "Upload guideline files", "Re-ingest", "Corpus versions"]
+    # without an index the document list says how to build one
+    assert any("guideline ingest" in i for i in texts(at.info))
+
+
+def test_upload_validates_every_file_and_saves_only_good_ones(monkeypatch, empty_settings):
+    s = empty_settings
+    at = _login(_admin(monkeypatch, s))
+    bad = NEW_GUIDELINE.replace("id: ms-fatigue-and-pain", "id: Not An Id").encode()
+    updated = (s.corpus_dir / "ms-spasticity.md").read_text().replace("Baclofen", "Baclofen (oral)", 1)
+    at.file_uploader[0].set_value([
+        ("ms-fatigue-and-pain.md", NEW_GUIDELINE.encode(), "text/markdown"),
+        ("broken.md", bad, "text/markdown"),
+        ("ms-spasticity.md", updated.encode(), "text/markdown"),
+    ]).run()
+    assert not at.exception, at.exception
+    plan = at.dataframe[-1].value
+    actions = dict(zip(plan["File"], plan["Action"]))
+    assert actions["ms-fatigue-and-pain.md"] == "new document"
+    assert actions["ms-spasticity.md"].startswith("replaces the corpus file")
+    assert actions["broken.md"].startswith("refused: ")
+    assert any(e.startswith("broken.md: ") and "id" in e for e in texts(at.error))
+    assert not (s.corpus_dir / "ms-fatigue-and-pain.md").exists()  # nothing written before Save
+
+    _button(at, "Save to corpus (1 new, 1 replacing)").click().run()
+    assert not at.exception, at.exception
+    assert (s.corpus_dir / "ms-fatigue-and-pain.md").read_text() == NEW_GUIDELINE
+    assert (s.corpus_dir / "ms-spasticity.md").read_text() == updated
+    assert not (s.corpus_dir / "broken.md").exists()
+    assert any("Re-ingest to serve them" in m for m in texts(at.success))
+
+
+@pytest.mark.integration
+def test_reingest_shows_the_report_and_rollback_restores_the_previous_version(monkeypatch, ui_index):
+    s = ui_index
+    before = versions.current_version(s)
+    at = _login(_admin(monkeypatch, s))
+    docs = at.dataframe[0].value
+    assert len(docs) >= 14 and "ms-back-pain" in set(docs["ID"])
+    assert list(docs.columns) == ["ID", "Title", "Version", "Status", "Last reviewed", "Passages", "File"]
+
+    (s.corpus_dir / "ms-fatigue-and-pain.md").write_text(NEW_GUIDELINE)
+    _button(at, "Re-ingest now").click().run()
+    assert not at.exception, at.exception
+    after = versions.current_version(s)
+    assert after != before
+    assert any(after in m and "now serving" in m for m in texts(at.success))
+    counts = next(d.value for d in at.dataframe if "Added" in d.value.columns)
+    doc_row = counts[counts[""] == "Documents"].iloc[0]
+    assert (doc_row["Added"], doc_row["Deleted"]) == (1, 0) and doc_row["Unchanged"] == len(docs)
+    assert "ms-fatigue-and-pain" in set(at.dataframe[0].value["ID"])  # the list shows the new version
+
+    at.selectbox[0].set_value(before).run()
+    _button(at, "Roll back").click().run()
+    assert not at.exception, at.exception
+    assert versions.current_version(s) == before
+    assert any(before in m for m in texts(at.success))
+
+
+@pytest.mark.integration
+def test_failed_reingest_lists_file_errors_and_keeps_serving(monkeypatch, ui_index):
+    s = ui_index
+    before = versions.current_version(s)
+    (s.corpus_dir / "ms-fatigue-and-pain.md").write_text(NEW_GUIDELINE.replace("status: approved", "status: final"))
+    at = _login(_admin(monkeypatch, s))
+    _button(at, "Re-ingest now").click().run()
+    assert not at.exception, at.exception
+    assert versions.current_version(s) == before
+    assert any("failed validation" in e for e in texts(at.error))
+    errors = next(d.value for d in at.dataframe if "Problem" in d.value.columns)
+    assert list(errors["File"]) == ["ms-fatigue-and-pain.md"] and "final" in errors["Problem"].iloc[0]
+    assert any(before in i and "keeps serving" in i for i in texts(at.info))
