@@ -14,6 +14,10 @@ composer only chooses and arranges:
 
 When nothing retrieved is relevant enough the answer says so, names what the
 knowledge base covers and cites nothing.
+
+``expand_hits`` (called by the pipeline between retrieval and composing) adds the
+passages top-k retrieval tends to miss: sub-sections of a retrieved parent section,
+and for broad questions the rest of the leading guideline.
 """
 
 from __future__ import annotations
@@ -115,26 +119,38 @@ _PATIENT_HINT = re.compile(
     r"lay (?:terms|language)|layman|simple (?:terms|words)|explain (?:it|this|that)? ?to)\b",
     re.IGNORECASE)
 
+
+
+def _words(*alternatives: str) -> re.Pattern:
+    return re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
+
+
 # Question intents: a vocabulary topic (or pattern) the question asks about, and
 # the sentence pattern that answers it.
 _INTENT_SENTENCE = {
-    "dose": re.compile(r"\b(?:\d+(?:\.\d+)?\s*(?:mg|g|mcg)|maximum|dose|doses|titrat\w*|increased? in|started at|steps?)\b", re.I),
-    "imaging": re.compile(r"\b(?:imag\w*|mri|scan\w*|x-?rays?|radiograph\w*|ct)\b", re.I),
-    "red_flags": re.compile(r"\b(?:red flags?|urgent\w*|emergency|cauda equina|same day|immediate\w*)\b", re.I),
-    "duration": re.compile(r"\b(?:weeks?|days?|months?|trial period|how long|duration)\b", re.I),
-    "side_effects": re.compile(r"\b(?:cause\w*|sedation|drowsiness|dizziness|side effects?|adverse|monitor\w*|liver|withdrawal)\b", re.I),
-    "safety": re.compile(r"\b(?:risk\w*|safe\w*|caution\w*|avoid\w*|contraindicat\w*|monitor\w*|adverse)\b", re.I),
-    "contraindication": re.compile(r"\b(?:contraindicat\w*|alternative\w*|unsuitable|not tolerated|instead|cannot|avoid\w*)\b", re.I),
-    "interaction": re.compile(r"\b(?:interact\w*|combin\w*|together|with)\b", re.I),
-    "stopping": re.compile(r"\b(?:stop\w*|withdraw\w*|taper\w*|abrupt\w*|sudden\w*)\b", re.I),
-    "monitoring": re.compile(r"\b(?:monitor\w*|check\w*|tests?|review\w*)\b", re.I),
-    "second_line": re.compile(r"\b(?:second-line|not responded|persist\w*|refractory|alternative\w*|can be tried|not tolerated)\b", re.I),
-    "first_line": re.compile(r"\b(?:first-line|first drug|first choice|starting point|start\w*)\b", re.I),
-    "non_drug": re.compile(r"\b(?:non-?drug|physiotherap\w*|exercise|active|stretch\w*|yoga|psychological|cognitive|massage|acupuncture|heat|manipulation)\b", re.I),
-    "treatment": re.compile(r"\b(?:treat\w*|first-line|second-line|drug|therapy|physiotherapy|offer\w*|prescrib\w*)\b", re.I),
-    "assessment": re.compile(r"\b(?:assess\w*|examin\w*|ask\w*|history|identif\w*|distinguish\w*)\b", re.I),
-    "referral": re.compile(r"\b(?:refer\w*|specialist|neurolog\w*|pain service)\b", re.I),
-    "algorithm": re.compile(r"\b(?:step|first|then|next)\b", re.I),
+    "dose": _words(r"\d+(?:\.\d+)?\s*(?:mg|g|mcg)", "maximum", "dose", "doses", r"titrat\w*", r"increased? in",
+                   "started at", r"steps?"),
+    "imaging": _words(r"imag\w*", "mri", r"scan\w*", r"x-?rays?", r"radiograph\w*", "ct"),
+    "red_flags": _words(r"red flags?", r"urgent\w*", "emergency", "cauda equina", "same day", r"immediate\w*"),
+    "duration": _words(r"weeks?", r"days?", r"months?", "trial period", "how long", "duration"),
+    "side_effects": _words(r"cause\w*", "sedation", "drowsiness", "dizziness", r"side effects?", "adverse",
+                           r"monitor\w*", "liver", "withdrawal"),
+    "safety": _words(r"risk\w*", r"safe\w*", r"caution\w*", r"avoid\w*", r"contraindicat\w*", r"monitor\w*", "adverse"),
+    "contraindication": _words(r"contraindicat\w*", r"alternative\w*", "unsuitable", "not tolerated", "instead",
+                               "cannot", r"avoid\w*"),
+    "interaction": _words(r"interact\w*", r"combin\w*", "together", "with"),
+    "stopping": _words(r"stop\w*", r"withdraw\w*", r"taper\w*", r"abrupt\w*", r"sudden\w*"),
+    "monitoring": _words(r"monitor\w*", r"check\w*", r"tests?", r"review\w*"),
+    "second_line": _words("second-line", "not responded", r"persist\w*", "refractory", r"alternative\w*",
+                          "can be tried", "not tolerated"),
+    "first_line": _words("first-line", "first drug", "first choice", "starting point", r"start\w*"),
+    "non_drug": _words(r"non-?drug", r"physiotherap\w*", "exercise", "active", r"stretch\w*", "yoga", "psychological",
+                       "cognitive", "massage", "acupuncture", "heat", "manipulation"),
+    "treatment": _words(r"treat\w*", "first-line", "second-line", "drug", "therapy", "physiotherapy", r"offer\w*",
+                        r"prescrib\w*"),
+    "assessment": _words(r"assess\w*", r"examin\w*", r"ask\w*", "history", r"identif\w*", r"distinguish\w*"),
+    "referral": _words(r"refer\w*", "specialist", r"neurolog\w*", "pain service"),
+    "algorithm": _words("step", "first", "then", "next"),
 }
 
 _QUANTITY_Q = re.compile(r"\bhow (?:common|often|many|much|likely|frequent\w*|big|large)\b|\bprevalen\w*|"
@@ -308,6 +324,9 @@ def question_breadth(question: str) -> str:
         return "narrow"
     if _BROAD.search(question):
         return "broad"
+    if _PATIENT_HINT.search(question) and not any(
+            vocabulary().concepts[m.concept].category != "topic" for m in vocabulary().mentions(question)):
+        return "broad"  # "what about for a patient?": the whole answer again, in plain language
     return "focused"
 
 
@@ -602,9 +621,12 @@ def _bottom_line(cands: list[_Cand], q: _Query, picked: _Picked, n_max: int, doc
     def eligible(c: _Cand) -> bool:
         if patient and not (c.role == "patient" or _plain_doc(c.hit.chunk)):
             return False
-        if c.role == "algorithm" or (c.role == "pitfall" and q.breadth == "broad"):
-            return False  # a step needs its pathway; a broad answer keeps pitfalls for their section
-        return not (c.sent.opioid and not q.opioid_asked)
+        if c.sent.opioid:
+            # Never lead with an opioid; when one was asked for, lead with where
+            # opioids stand (the reservation), wherever the guideline writes it.
+            return q.opioid_asked and c.sent.opioid_restricted
+        # A step needs its pathway; a broad answer keeps pitfalls for their section.
+        return not (c.role == "algorithm" or (c.role == "pitfall" and q.breadth == "broad"))
 
     ranked = sorted((c for c in cands if eligible(c)), key=lambda c: -c.score)
     if not ranked and patient:
@@ -755,7 +777,8 @@ def _algorithm(cands: list[_Cand], docs: dict[str, float], only_chunk: str | Non
     return blocks[:2]
 
 
-def _pitfalls(cands: list[_Cand], picked: _Picked, docs: dict[str, float], n_max: int, min_score: float) -> list[_Block]:
+def _pitfalls(cands: list[_Cand], picked: _Picked, docs: dict[str, float], n_max: int,
+              min_score: float) -> list[_Block]:
     pits = [c for c in cands if c.role == "pitfall" and c.score >= min_score and not picked.has(c)]
     if not pits:
         return []
@@ -813,7 +836,7 @@ def _suggestions(cands: list[_Cand], used_chunks: set[str], q: _Query, audience:
     ranked_chunks = sorted(((best[k], chunks[k]) for k in chunks), key=lambda x: -x[0])
     out: list[str] = []
     keys: set[str] = set(q.intents) | {k for k in ("algorithm", "pitfalls") if k in present}
-    if audience == "patient":
+    if audience == "patient" or q.patient_language:
         keys |= {"algorithm", "pitfalls", "assessment", "second_line", "patient"}
     if q.concepts & {"neuropathic", "spasticity", "musculoskeletal"} and q.breadth != "broad":
         keys |= set(q.concepts)
@@ -907,8 +930,9 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk], *,
                 children += 1
     if question_breadth(question) == "broad":
         weight: dict[str, float] = {}
+        plain_ok = audience == "patient" or bool(_PATIENT_HINT.search(question))
         for h in hits:
-            if audience != "patient" and _plain_doc(h.chunk):
+            if not plain_ok and _plain_doc(h.chunk):
                 continue
             weight[h.chunk.doc_id] = weight.get(h.chunk.doc_id, 0.0) + 1.0 / h.rank
         if weight:
@@ -982,7 +1006,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     elif q.breadth == "focused":
         bl = _bottom_line(cands, q, picked, 2, docs, patient_sel)
         body = _body(cands, q, picked, audience, FOCUSED_MAX_SENTENCES, 3, 0.4)[:3]
-        extra = _pitfalls(cands, picked, docs, 2, 0.6 * max(c.score for c in cands)) if not patient else []
+        extra = _pitfalls(cands, picked, docs, 2, 0.6 * max(c.score for c in cands)) if not patient_sel else []
         top_algo = [c for c in cands if c.role == "algorithm" and c.sent.step is not None and c.hit.rank <= 3
                     and "second_line" in q.intents]
         if "algorithm" in q.intents or top_algo:
@@ -993,8 +1017,8 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     else:
         bl = _bottom_line(cands, q, picked, BOTTOM_LINE_MAX, docs, patient_sel)
         body = _broad_body(cands, q, picked, docs, audience, BROAD_BODY_SENTENCES)
-        extra = [] if patient else _algorithm(cands, docs) + _pitfalls(cands, picked, docs, BROAD_PITFALLS, 0.0)
-        if not patient:
+        extra = [] if patient_sel else _algorithm(cands, docs) + _pitfalls(cands, picked, docs, BROAD_PITFALLS, 0.0)
+        if not patient_sel:
             # Algorithm before pitfalls reads as "what to do", then "what to avoid".
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
@@ -1003,7 +1027,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     blocks.extend(body)
     blocks.extend(extra)
     _dedupe_titles(blocks)
-    if patient:
+    if patient_sel:
         for b in blocks:
             if b.kind == "body" and _FOR_PATIENTS.search(b.heading):
                 b.heading = b.cands[0].hit.chunk.title
@@ -1024,7 +1048,8 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         if sents:
             sections.append(Section(b.heading, tuple(sents), kind=b.kind, ordered=b.ordered))
     sections.append(_disclaimer(audience))
-    citations = tuple(Citation.from_chunk(n, chunk_by_id[cid]) for cid, n in sorted(numbers.items(), key=lambda x: x[1]))
+    citations = tuple(Citation.from_chunk(n, chunk_by_id[cid])
+                      for cid, n in sorted(numbers.items(), key=lambda x: x[1]))
     present = {b.kind for b in blocks}
     suggestions = _suggestions(cands, set(numbers), q, audience, question, present)
     sections_t = tuple(sections)

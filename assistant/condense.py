@@ -15,6 +15,7 @@ each category follows); ``compose`` reuses it for synonym-aware matching.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -82,6 +83,7 @@ class Vocabulary:
                 self._lookup.setdefault(_norm(a), c.id)
         self._cs_lookup = dict(cs_aliases)
         self._memo: dict[str, tuple[Mention, ...]] = {}
+        self._memo_lock = threading.Lock()
         ci = sorted(self._lookup, key=len, reverse=True)
         # Whole words only, optional plural; longest alias first so that
         # "intrathecal baclofen" wins over "baclofen".
@@ -104,9 +106,11 @@ class Vocabulary:
         # Earlier turns are re-read at every follow-up: remember recent texts.
         hit = self._memo.get(text)
         if hit is None:
-            hit = self._memo[text] = tuple(self._find(text))
-            if len(self._memo) > 2048:
-                self._memo.pop(next(iter(self._memo)))
+            hit = tuple(self._find(text))
+            with self._memo_lock:
+                self._memo[text] = hit
+                if len(self._memo) > 2048:
+                    self._memo.pop(next(iter(self._memo)), None)
         return hit
 
     def _find(self, text: str) -> list[Mention]:
@@ -297,9 +301,10 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         return question
     vocab = vocabulary()
     state = _State()
-    for text in earlier:
+    for text in earlier:  # replay the conversation: each turn updates what is in play
         new = _by_category(vocab, vocab.mentions(text))
-        state = _merge(vocab, state, new, pronoun=_pronoun_target(vocab, state, new) is not None and bool(_PRONOUN.search(text)))
+        pronoun = bool(_PRONOUN.search(text)) and _pronoun_target(vocab, state, new) is not None
+        state = _merge(vocab, state, new, pronoun=pronoun)
 
     fu_mentions = vocab.mentions(question)
     new = _by_category(vocab, fu_mentions)

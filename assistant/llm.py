@@ -36,7 +36,6 @@ class LLMError(AssistantError):
 
 
 _SPEC = re.compile(r"^(ollama|openai):(\S.*)$")
-PROVIDERS = ("ollama", "openai")
 MAX_HISTORY_TURNS = 6
 """Earlier turns shown to the model (most recent last)."""
 MAX_TURN_CHARS = 400

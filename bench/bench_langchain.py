@@ -39,12 +39,13 @@ def doc_ranking(doc_ids: list[str]) -> list[str]:
 
 
 def score(ranked: list[list[str]], gold: list[set[str]]) -> dict:
-    hits, rr = [], []
+    hits, hits1, rr = [], [], []
     for docs, g in zip(ranked, gold):
         hits.append(1.0 if set(docs[:5]) & g else 0.0)
+        hits1.append(1.0 if set(docs[:1]) & g else 0.0)
         first = next((i for i, d in enumerate(docs, 1) if d in g), None)
         rr.append(1.0 / first if first else 0.0)
-    return {"hit@5": round(statistics.fmean(hits), 4), "mrr": round(statistics.fmean(rr), 4),
+    return {"hit@1": round(statistics.fmean(hits1), 4), "hit@5": round(statistics.fmean(hits), 4), "mrr": round(statistics.fmean(rr), 4),
             "cases": len(gold)}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -79,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     verdict = check_input(turns, policy)
     first_ms = (time.perf_counter() - t0) * 1000
 
-    checks, enforces = [], []
+    checks, check_cpu, enforces = [], [], []
     for _ in range(args.runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         verdict = check_input(turns, policy)
         checks.append((time.perf_counter() - t) * 1000)
+        check_cpu.append((time.process_time() - c) * 1000)
         a = answer(verdict)
         t = time.perf_counter()
         enforce(a, verdict, policy)
@@ -95,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                 "p95_ms": round(xs[max(0, int(round(0.95 * len(xs))) - 1)], 3),
                 "max_ms": round(xs[-1], 3)}
 
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(json.dumps({
+        "load_average_1min": load1,
         "policy_version": policy.version,
         "conversation_chars": chars,
         "user_turns": sum(t.role == "user" for t in turns),
@@ -103,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         "first_call_ms_including_pipeline_build": round(first_ms, 1),
         "escalated": verdict.escalated,
         "check_input": summary(checks),
+        # CPU time of this process: wall time above includes waiting for a busy machine.
+        "check_input_cpu": summary(check_cpu),
         "enforce": summary(enforces),
         "target_ms": 20,
     }, indent=2))

@@ -166,8 +166,8 @@ def build(target_chunks: int, seed: int = 0, rebuild: bool = False) -> dict:
     real_chunks = sum(len(chunk_document(d, base_settings)) for d in docs)
     n_synth = max(0, -(-(target_chunks - real_chunks) // SECTIONS_PER_DOC))
     vecs, pool_key = sentence_vectors(sentences)
-    code = sha_files(*(ROOT / "ingest" / n for n in ("chunk.py", "bm25.py", "index.py", "store.py",
-                                                     "versions.py", "load.py")))
+    # What shapes the stored passages and their on-disk format (not every edit of the pipeline).
+    code = sha_files(*(ROOT / "ingest" / n for n in ("chunk.py", "bm25.py", "store.py", "versions.py")))
     key = sha_text(GENERATOR_VERSION, str(target_chunks), str(seed), pool_key, code,
                    sha_files(*sorted((ROOT / "corpus").glob("*.md"))))
     root = CACHE / f"synth-{target_chunks}-{key}"

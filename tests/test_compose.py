@@ -96,7 +96,8 @@ def hits_of(chunks, dense=0.6) -> list[Hit]:
 
 
 def clinical_sections(ans):
-    return [s for s in ans.sections if s.kind != "disclaimer"]
+    """Sections of clinical statements: all but the disclaimer and the out-of-scope notice."""
+    return [s for s in ans.sections if s.kind not in ("disclaimer", "out_of_scope")]
 
 
 def norm(text: str) -> str:
@@ -179,6 +180,13 @@ def test_opioids_are_never_offered_as_routine_options():
     assert any(t.startswith("Opioids are reserved") for t in texts)
 
 
+def test_asking_for_an_opioid_puts_the_reservation_first():
+    q = "can I just give oxycodone for her MS back pain?"
+    ans = compose(q, hits_of(ALL), query=q)
+    assert_grounded(ans)
+    assert ans.sections[0].sentences[0].text.startswith("Opioids are reserved")
+
+
 def test_verdict_is_kept():
     v = SafetyVerdict(policy_version="p1", escalated=True)
     ans = compose(SEED, hits_of(ALL), query=SEED, verdict=v)
@@ -229,6 +237,16 @@ def test_patient_answer_prefers_plain_language_and_drops_doses():
     assert {c.chunk_id for c in ans.citations} <= plain
     assert ans.sections[0].kind == "bottom_line" and ans.sections[0].heading == "In short"
     assert not any(s.kind in ("algorithm", "pitfalls") for s in ans.sections)
+
+
+def test_plain_language_follow_up_selects_patient_sections():
+    q = "what about for a patient?"
+    cq = "What about for a patient? (context: treatment, back pain, multiple sclerosis)"
+    assert question_breadth(q) == "broad"
+    ans = compose(q, hits_of(ALL), query=cq)
+    assert_grounded(ans)
+    assert {c.chunk_id for c in ans.citations} <= {GUIDE.chunk_id, FORPAT.chunk_id}
+    assert "How can I explain this to a patient?" not in ans.suggestions
 
 
 def test_patient_dose_question_leaves_numbers_out():
@@ -374,3 +392,33 @@ def test_seed_question_and_off_topic_with_real_retrieval(real_assistant):
     off = compose(france, res.hits, query=france, covered_topics=index.titles(("approved",)))
     assert off.out_of_scope and off.citations == ()
     assert max(h.dense_score for h in res.hits if h.dense_score is not None) < C.MIN_DENSE_SCORE
+
+
+@pytest.mark.integration
+def test_every_citation_resolves_over_the_eval_set(real_assistant):
+    """Every [n] of every grounded answer to the shipped eval set points at a retrieved passage."""
+    import json
+    from pathlib import Path
+
+    from assistant.condense import condense
+    from assistant.records import Turn
+
+    a = real_assistant
+    index = a.searcher.index()
+    covered = index.titles(("approved",))
+    rows = [json.loads(line) for line in
+            (Path(__file__).resolve().parent.parent / "evals" / "sets" / "core.jsonl").read_text().splitlines()
+            if line.strip()]
+    assert len(rows) > 50
+    for r in rows:
+        history = [Turn(t["role"], t["content"]) for t in r.get("conversation", [])]
+        audience = r.get("audience", "clinician")
+        query = condense(r["question"], history)
+        hits = expand_hits(r["question"], a.searcher.search(query, a.settings.top_k).hits, index.chunks,
+                           audience=audience)
+        ans = compose(r["question"], hits, query=query, audience=audience, covered_topics=covered)
+        assert_grounded(ans)
+        if r["expect"].get("out_of_scope"):
+            assert ans.out_of_scope and ans.citations == (), r["id"]
+        elif r["category"] != "adversarial":
+            assert not ans.out_of_scope, r["id"]

@@ -223,15 +223,12 @@ def test_condense_with_llm_failures_raise():
 # --------------------------------------------------------------------------- pipeline fallback
 
 @pytest.mark.integration
-def test_pipeline_falls_back_to_grounded_composer(tmp_path, corpus_copy, fake_embedder):
+def test_pipeline_falls_back_to_grounded_composer(settings, fake_embedder):
     from assistant.pipeline import Assistant
     from ingest.index import run_ingest
 
-    from conftest import make_settings
-
-    s = make_settings(tmp_path, corpus_copy)
-    run_ingest(s, embedder=fake_embedder)
-    a = Assistant(s, embedder=fake_embedder, chat_model=BrokenChat(responses=["x"]), audit=False)
+    run_ingest(settings, embedder=fake_embedder)
+    a = Assistant(settings, embedder=fake_embedder, chat_model=BrokenChat(responses=["x"]), audit=False)
     ans = a.answer("max tizanidine dose?")
     assert "llm_fallback" in ans.flags
     assert ans.composer == "grounded" and ans.citations

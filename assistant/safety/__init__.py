@@ -16,6 +16,13 @@ from .redflags import escalation_query
 OPIOID_RESERVATION_QUERY: str = load_policy().opioids.reservation_query
 """Retrieval query that finds the corpus passage stating the reservation rule."""
 
+
+def warm_up(policy: Policy | None = None) -> None:
+    """Build the NLP pipeline now (a few seconds, once per process) instead of on the first check."""
+    from .context import get_nlp
+
+    get_nlp(policy or load_policy())
+
 __all__ = [
     "DEFAULT_POLICY_PATH",
     "OPIOID_RESERVATION_QUERY",
@@ -29,4 +36,5 @@ __all__ = [
     "mentions_opioid",
     "parse_policy",
     "reservation_chunk",
+    "warm_up",
 ]

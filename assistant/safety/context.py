@@ -17,6 +17,7 @@ and policy (keyed by the policy file's hash).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import threading
@@ -310,7 +311,15 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         parts.append(text)
         bounds.append((pos, pos + len(text), turn_index))
         pos += len(text) + len(_TURN_SEP)
-    doc = snlp.nlp(_TURN_SEP.join(parts))
+    text = _TURN_SEP.join(parts)
+    ctx_pipes = [f"ctx_{c}" for c in CONTEXT_NAMES]
+    doc = snlp.nlp(text, disable=ctx_pipes)
+    if doc.ents:  # context only matters for something found
+        for name in ctx_pipes:
+            # "general" only counts in a question: without a question mark its pass is moot.
+            if name == "ctx_general" and not any(m in text for m in marks):
+                continue
+            doc = snlp.nlp.get_pipe(name)(doc)
 
     def turn_of(char: int) -> int:
         for k, (s, e, _) in enumerate(bounds):
@@ -324,13 +333,16 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         aux_by_turn[turn_of(span.start_char)].append((snlp.nlp.vocab.strings[mid], span.text))
     anchored = [any(lbl == ANCHOR for lbl, _ in aux) for aux in aux_by_turn]
 
+    # Span.sent walks the document each time: look sentences up once.
+    sents = list(doc.sents)
+    sent_starts = [sp.start for sp in sents]
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
     for ent in doc.ents:
         if ent.label_ in (NOT_FINDING, NOT_OPIOID):
             continue
         k = turn_of(ent.start_char)
         ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
-        sent = ent.sent.text
+        sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text
         if "general" in ctx and (anchored[k] or not any(m in sent for m in marks)):
             ctx.discard("general")
         low = " " + ent.text.lower() + " "

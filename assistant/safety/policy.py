@@ -82,6 +82,8 @@ class Escalation:
     secondary_notice: str
     red_flag_doc_ids: tuple[str, ...]
     section_keywords: tuple[str, ...]
+    fallback_label: str
+    fallback_actions: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -207,18 +209,18 @@ def expand_phrase(phrase: str) -> list[str]:
     result = seq()
     if pos < len(phrase):
         raise ConfigError(f"unbalanced ')' in policy phrase {phrase!r}")
-    out: list[str] = []
+    out: dict[str, None] = {}
     for r in result:
         r = " ".join(r.split())
-        if r and r not in out:
-            out.append(r)
-    return out
+        if r:
+            out[r] = None
+    return list(out)
 
 
 def expand_all(phrases, where: str) -> tuple[str, ...]:
     if isinstance(phrases, str) or not isinstance(phrases, (list, tuple)):
         raise ConfigError(f"{where} must be a list of phrases, got {phrases!r}")
-    out: list[str] = []
+    out: dict[str, None] = {}
     for p in phrases:
         if not isinstance(p, str) or not p.strip():
             raise ConfigError(f"{where}: every phrase must be non-empty text, got {p!r}")
@@ -231,8 +233,7 @@ def expand_all(phrases, where: str) -> tuple[str, ...]:
         else:
             expanded = expand_phrase(p)
         for e in expanded:
-            if e not in out:
-                out.append(e)
+            out[e] = None
     return tuple(out)
 
 
@@ -305,7 +306,7 @@ def _termset(name: str, raw: dict) -> Termset:
 def parse_policy(text: str, path: str = "<memory>") -> Policy:
     """Parse and validate policy YAML text; ConfigError names the bad key or value."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise ConfigError(f"safety policy {path} is not valid YAML: {e}") from None
     if not isinstance(raw, dict):
@@ -433,6 +434,8 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         secondary_notice=_req(esc, "secondary_notice", "escalation"),
         red_flag_doc_ids=tuple(esc.get("red_flag_doc_ids") or ()),
         section_keywords=_strs(esc.get("section_keywords") or [], "escalation.section_keywords"),
+        fallback_label=_req(esc, "fallback_label", "escalation"),
+        fallback_actions=_strs_keep(_req(esc, "fallback_actions", "escalation", list), "escalation.fallback_actions"),
     )
     for key in ("{label}", "{quotes}"):
         if key not in escalation.quote_template:

@@ -104,6 +104,9 @@ def escalation_section(verdict: SafetyVerdict, policy: Policy, cite) -> tuple[Se
     the citation numbers it uses."""
     cats = triggered_categories(verdict, policy)
     esc = policy.escalation
+    if not cats:  # an escalated verdict built without red flags: still say what to do
+        return Section(heading=f"{esc.heading_prefix}: {esc.fallback_label}",
+                       sentences=tuple(Sentence(a) for a in esc.fallback_actions), kind="escalation"), []
     heading = f"{esc.heading_prefix}: " + " and ".join(c.label for c in cats)
     sentences: list[Sentence] = []
     used: list[int] = []

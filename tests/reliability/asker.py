@@ -1,10 +1,15 @@
-"""A separate asker process for the load test (run as a script, never collected).
+"""Separate asker processes for the load test (run as a script, never collected).
 
-``python asker.py THREADS STOP_FILE`` with GUIDELINE_* settings in the environment:
-loads the real model once, answers one question per thread, prints {"ready": pid},
-then every thread keeps asking until STOP_FILE exists and asks once more after it
-(so each thread has answers from before and after a re-ingest that ends meanwhile).
-Prints one JSON object with every answer's corpus version and every error.
+``python asker.py PROCESSES THREADS STOP_FILE OUT_DIR`` with GUIDELINE_* settings in
+the environment. The parent imports the libraries and loads the model weights and the
+safety pipeline once (torch single-threaded, nothing encoded yet, no Chroma client),
+then forks PROCESSES children: each is a real separate process with its own
+Assistant, its own Chroma client on the shared store and its own view of CURRENT,
+which is what the test is about, without paying ~15 s of CPU per model load on a
+2-core machine. Each child answers once, prints {"ready": pid}, then every thread
+keeps asking until STOP_FILE exists and asks once more after it (so each has answers
+from before and after a re-ingest that ends meanwhile), and writes every answer's
+corpus version and passage ids, and every error, to OUT_DIR/<pid>.json.
 """
 
 from __future__ import annotations
@@ -34,13 +39,11 @@ QUESTIONS = [
 DEADLINE_S = float(os.environ.get("ASKER_DEADLINE_S", "300"))
 
 
-def main() -> None:
-    n_threads, stop = int(sys.argv[1]), Path(sys.argv[2])
+def run_child(n_threads: int, stop: Path, out_dir: Path) -> int:
     from assistant.pipeline import Assistant
     from ingest.settings import load_settings
 
-    a = Assistant(load_settings())
-    a.warm()
+    a = Assistant(load_settings())  # its own searcher, Chroma client and serving cache
     answers: list[dict] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -61,10 +64,10 @@ def main() -> None:
                 errors.append(f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
 
     ask(0, 0)
-    print(json.dumps({"ready": os.getpid()}), flush=True)
+    os.write(1, (json.dumps({"ready": os.getpid()}) + "\n").encode())
 
     def worker(i: int) -> None:
-        k = 0
+        k = 1
         while not stop.exists() and time.time() < t_end:
             ask(i, k)
             k += 1
@@ -75,7 +78,43 @@ def main() -> None:
         t.start()
     for t in threads:
         t.join()
-    print(json.dumps({"pid": os.getpid(), "answers": answers, "errors": errors}), flush=True)
+    tmp = out_dir / f".{os.getpid()}.json"
+    tmp.write_text(json.dumps({"pid": os.getpid(), "answers": answers, "errors": errors}))
+    tmp.rename(out_dir / f"{os.getpid()}.json")
+    return 0
+
+
+def main() -> None:
+    n_procs, n_threads = int(sys.argv[1]), int(sys.argv[2])
+    stop, out_dir = Path(sys.argv[3]), Path(sys.argv[4])
+    import torch
+
+    torch.set_num_threads(1)  # no OpenMP pool before fork; 5 threads per process anyway
+    import chromadb  # noqa: F401 - imported, no client yet
+    from assistant.records import Turn
+    from assistant.safety import check_input
+    from ingest.embed import get_embedder
+
+    get_embedder().model  # weights loaded, nothing encoded
+    check_input((Turn("user", "warm up"),))
+    sys.stdout.flush()
+    pids = []
+    for _ in range(n_procs):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = run_child(n_threads, stop, out_dir)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    failed = 0
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        failed += status != 0
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -137,41 +137,40 @@ def test_20_threads_answer_while_reingest_runs(load_index, real_embedder):
 
 
 def test_separate_processes_answer_while_reingest_runs(load_index, real_embedder, tmp_path):
-    """4 processes x 5 threads, each process with its own model and Chroma client on the
-    same embedded store, while this process re-ingests: cross-process visibility."""
+    """4 processes x 5 threads, each process with its own Chroma client on the same
+    embedded store and its own view of CURRENT, while this process re-ingests."""
     s = load_index
     v_old = versions.current_version(s)
     rows_before = _audit_rows(s)
-    stop = tmp_path / "stop"
+    stop, out = tmp_path / "stop", tmp_path / "out"
+    out.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GUIDELINE_DATA_DIR": str(s.data_dir),
            "GUIDELINE_CORPUS_DIR": str(s.corpus_dir), "ASKER_DEADLINE_S": str(DEADLINE_S),
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     t_start = time.time()
-    procs = [subprocess.Popen([sys.executable, str(HERE / "asker.py"), "5", str(stop)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
-             for _ in range(4)]
+    proc = subprocess.Popen([sys.executable, str(HERE / "asker.py"), "4", "5", str(stop), str(out)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(ROOT))
     try:
-        for p in procs:  # each has loaded its model and answered once
-            line = p.stdout.readline()
-            assert line and "ready" in json.loads(line), p.stderr.read()[-3000:]
+        pids = set()
+        while len(pids) < 4:  # each process has answered once
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()[-3000:]
+            pids.add(json.loads(line)["ready"])
         t_ingest = time.time()
-        print(f"askers ready after {t_ingest - t_start:.1f} s")
         _edit_docs(s.corpus_dir, "checked")
         report = run_ingest(s, embedder=real_embedder)
         t_switched = time.time()
-        print(f"re-ingest took {t_switched - t_ingest:.1f} s")
         stop.touch()
-        results = []
-        for p in procs:
-            out, err = p.communicate(timeout=DEADLINE_S)
-            assert p.returncode == 0, err[-3000:]
-            results.append(json.loads(out.strip().splitlines()[-1]))
+        _, err = proc.communicate(timeout=DEADLINE_S)
+        assert proc.returncode == 0, err[-3000:]
     finally:
         stop.touch()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    print(f"askers ready after {t_ingest - t_start:.1f} s; re-ingest took {t_switched - t_ingest:.1f} s")
+    results = [json.loads((out / f"{pid}.json").read_text()) for pid in pids]
     errors = [e for r in results for e in r["errors"]]
     assert not errors, errors[:3]
     answers = [x for r in results for x in r["answers"]]

@@ -265,3 +265,11 @@ def test_policy_wording_matches_the_shipped_corpus(policy):
         assert f"id: {doc_id}" in (ROOT / "corpus" / f"{doc_id}.md").read_text(encoding="utf-8")
     words = set(OPIOID_RESERVATION_QUERY.lower().split())
     assert {"opioids", "reserved", "severe", "disabling"} <= words
+
+
+def test_escalated_verdict_without_categories_still_opens_with_a_block(policy):
+    v = SafetyVerdict(policy_version=policy.version, escalated=True)
+    a = enforce(routine_answer(v), v, policy)
+    assert a.sections[0].kind == "escalation"
+    assert a.sections[0].heading.startswith(policy.escalation.heading_prefix)
+    assert a.sections[0].sentences

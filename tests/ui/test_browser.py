@@ -58,6 +58,13 @@ def app_server(tmp_path, real_index, top_conftest):
             proc.wait()
 
 
+def _idle(page, timeout_ms: int = 120_000) -> None:
+    """Wait until the app's script run has finished (a click during a rerun can be lost)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=timeout_ms)
+
+
 def _shot(page, path: Path, locator=None) -> None:
     if locator is not None:
         locator.scroll_into_view_if_needed()
@@ -117,6 +124,7 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             _shot(page, shots / "02-seed-answer-source-open.png", first_source)
 
             # 2. a cauda equina vignette: the red banner names the finding above the answer
+            _idle(page)
             box.fill(CAUDA_EQUINA)
             box.press("Enter")
             second = page.get_by_test_id("stChatMessage").filter(
@@ -135,6 +143,7 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
 
             # 3. admin: log in, upload a new guideline, re-ingest, read the report
             page.goto(url + "/admin")
+            _idle(page)
             page.get_by_label("Admin password").fill(PASSWORD)
             page.get_by_role("button", name="Unlock").click()
             expect(page.get_by_role("button", name="Re-ingest now")).to_be_visible(timeout=60_000)
@@ -144,9 +153,11 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             page.locator("input[type=file]").first.set_input_files(str(new_file))
             save = page.get_by_role("button", name=re.compile(r"Save to corpus \(1 new, 0 replacing\)"))
             expect(save).to_be_visible(timeout=30_000)
+            _idle(page)
             save.click()
             expect(page.get_by_text("Re-ingest to serve them")).to_be_visible(timeout=30_000)
             assert (settings.corpus_dir / "ms-fatigue-and-pain.md").read_text(encoding="utf-8") == NEW_GUIDELINE
+            _idle(page)
             page.get_by_role("button", name="Re-ingest now").click()
             done = page.get_by_text("is now serving")
             expect(done).to_be_visible(timeout=180_000)

@@ -1,0 +1,106 @@
+"""Every benchmark, one after the other, then ``docs/benchmarks.md``: what ``make bench`` runs.
+
+    bench/run_all.py [--only NAME[,NAME]] [--skip NAME[,NAME]] [--no-report]
+
+Steps run sequentially as separate processes (the machine has 2 cores; two
+benchmarks at once would measure each other). Each step's log goes to
+``bench/out/logs/<step>.log``; its result JSON to ``bench/out/<name>.json``.
+A failing step is recorded and the others still run. Built indexes are cached in
+``bench/out/cache/`` so a second ``make bench`` skips the embedding work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import OUT, ROOT, log, machine  # noqa: E402
+
+PY = sys.executable
+B = ROOT / "bench"
+
+STEPS: list[tuple[str, list[str]]] = [
+    ("scifact", [PY, str(B / "scifact.py"), "--run-out", str(OUT / "scifact-hybrid.trec"), "--name", "scifact"]),
+    ("scifact-onnx-int8", [PY, str(B / "scifact.py"), "--embedder", "onnx-int8", "--name", "scifact-onnx-int8",
+                           "--run-out", str(OUT / "scifact-hybrid-onnx-int8.trec")]),
+    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "600", "--runs", "2"]),
+    ("incremental", [PY, str(B / "bench_incremental.py"), "--runs", "3"]),
+    ("latency", [PY, str(B / "bench_latency.py"), "--sizes", "1000,10000,100000", "--rounds", "3", "--n", "40"]),
+    ("latency-onnx-int8", [PY, str(B / "bench_latency.py"), "--sizes", "100000", "--modes", "embedded",
+                           "--rounds", "3", "--n", "40", "--embedder", "onnx-int8", "--name", "latency-onnx-int8"]),
+    ("langchain", [PY, str(B / "bench_langchain.py"), "--runs", "3"]),
+    ("coldstart", [PY, str(B / "bench_coldstart.py"), "--runs", "3"]),
+    ("safety", [PY, str(B / "bench_safety.py"), "--runs", "200"]),
+]
+STDOUT_RESULTS = {"safety"}
+"""Steps that print their JSON instead of writing bench/out/<name>.json."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default="")
+    ap.add_argument("--skip", default="")
+    ap.add_argument("--no-report", action="store_true")
+    args = ap.parse_args(argv)
+    only = {x for x in args.only.split(",") if x}
+    skip = {x for x in args.skip.split(",") if x}
+
+    (OUT / "logs").mkdir(parents=True, exist_ok=True)
+    status_path = OUT / "run_all.json"
+    prev = json.loads(status_path.read_text()) if status_path.exists() else {}
+    steps = dict(prev.get("steps", {}))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false"}
+    t_all = time.perf_counter()
+    for name, cmd in STEPS:
+        if (only and name not in only) or name in skip:
+            continue
+        script = Path(cmd[1])
+        if not script.exists():
+            steps[name] = {"status": "missing", "reason": f"{script.relative_to(ROOT)} does not exist"}
+            log(f"{name}: skipped, {script.name} does not exist")
+            continue
+        log(f"{name}: {' '.join(Path(c).name if c == PY else c for c in cmd)}")
+        load0 = os.getloadavg()
+        t0 = time.perf_counter()
+        with open(OUT / "logs" / f"{name}.log", "w", encoding="utf-8") as lf:
+            p = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=lf, text=True)
+            lf.write("\n--- stdout ---\n" + p.stdout)
+        secs = time.perf_counter() - t0
+        if p.returncode == 0 and name in STDOUT_RESULTS:
+            try:
+                data = json.loads(p.stdout)
+                data.update({"benchmark": name, "command": " ".join(
+                    ["bench/" + script.name, *cmd[2:]]), "machine": machine()})
+                (OUT / f"{name}.json").write_text(json.dumps(data, indent=1))
+            except ValueError:
+                p.returncode = 1
+        steps[name] = {"status": "ok" if p.returncode == 0 else "failed", "seconds": round(secs, 1),
+                       "exit_code": p.returncode, "load_before": [round(x, 2) for x in load0],
+                       "load_after": [round(x, 2) for x in os.getloadavg()],
+                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if p.returncode != 0:
+            tail = (OUT / "logs" / f"{name}.log").read_text(encoding="utf-8")[-600:]
+            steps[name]["reason"] = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+        log(f"{name}: {steps[name]['status']} in {secs:.0f} s")
+    total = time.perf_counter() - t_all
+    status = {"steps": steps, "total_seconds": round(total, 1), "only": sorted(only), "skip": sorted(skip),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine()}
+    status_path.write_text(json.dumps(status, indent=1))
+    log(f"all steps done in {total / 60:.1f} min")
+    if not args.no_report:
+        from report import write_report
+
+        path = write_report()
+        log(f"wrote {path.relative_to(ROOT)}")
+    return 0 if all(s.get("status") in ("ok", "missing") for s in steps.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
