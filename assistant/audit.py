@@ -2,7 +2,8 @@
 
 Rows are never updated or deleted (triggers refuse it); feedback is a row of its
 own that points at an answer. With ``audit_hash_questions`` only a SHA-256 of the
-question text is stored.
+question text is stored, and no other free text either: no condensed query, no
+trigger words or spans quoted from the question, feedback comments as a hash.
 """
 
 from __future__ import annotations
@@ -86,19 +87,26 @@ class AuditLog:
     def record(self, ans: Answer) -> Answer:
         q = ans.question or ""
         sha = hashlib.sha256(q.encode("utf-8")).hexdigest()
+        hashing = self.settings.audit_hash_questions
+        red_flags = [r.to_json() for r in ans.safety.red_flags]
+        rules = [r.to_json() for r in ans.safety.rules_fired]
+        if hashing:
+            # Triggers, spans and details quote the question: free text as well.
+            red_flags = [{**r, "trigger": None} for r in red_flags]
+            rules = [{**r, "span": None, "detail": None} for r in rules]
         row = (
             dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
             ans.audience,
-            None if self.settings.audit_hash_questions else q,
+            None if hashing else q,
             sha,
-            None if self.settings.audit_hash_questions else ans.condensed_query,
+            None if hashing else ans.condensed_query,
             ans.corpus_version,
             json.dumps([h.chunk.chunk_id for h in ans.hits]),
             json.dumps([c.chunk_id for c in ans.citations]),
             int(ans.safety.escalated),
-            json.dumps([r.to_json() for r in ans.safety.red_flags]),
+            json.dumps(red_flags),
             int(ans.safety.opioid_rule_applied),
-            json.dumps([r.to_json() for r in ans.safety.rules_fired]),
+            json.dumps(rules),
             ans.safety.policy_version,
             int(ans.out_of_scope),
             ans.composer,
@@ -124,6 +132,8 @@ class AuditLog:
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT:
             raise InputError(f"The comment is {len(comment)} characters; the limit is {MAX_COMMENT}.")
+        if comment and self.settings.audit_hash_questions:
+            comment = "sha256:" + hashlib.sha256(comment.encode("utf-8")).hexdigest()
         con = self._connect()
         try:
             if con.execute("SELECT 1 FROM answers WHERE id=?", (answer_id,)).fetchone() is None:

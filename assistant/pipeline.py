@@ -115,13 +115,15 @@ class Assistant:
         """Load model and index now, so the first question is not the slow one."""
         self.searcher.embed_query("warm up")
         self.searcher.index()
+        from .condense import vocabulary
         from .safety import check_input
 
+        vocabulary()
         check_input((Turn("user", "warm up"),))
 
     def answer(self, question: str, history: Sequence = (), audience: str = "clinician") -> Answer:
         from . import safety
-        from .compose import compose
+        from .compose import compose, expand_hits
         from .condense import condense
 
         t0 = time.perf_counter()
@@ -157,8 +159,11 @@ class Assistant:
             hits = _merge(hits, self.searcher.search(esc_q, 3).hits)
         if verdict.opioid_requested or verdict.pressure or safety.mentions_opioid(q):
             hits = _merge(hits, self.searcher.search(safety.OPIOID_RESERVATION_QUERY, 2).hits)
-        timings["retrieve"] = (time.perf_counter() - t) * 1000
         index = self.searcher.index()
+        # Sub-sections of retrieved parents, and for broad questions the rest of the leading
+        # guideline: an overview needs more than the top-k passages.
+        hits = expand_hits(q, hits, index.chunks, audience=audience)
+        timings["retrieve"] = (time.perf_counter() - t) * 1000
         covered = index.titles(self.settings.include_statuses)
 
         t = time.perf_counter()
@@ -168,7 +173,8 @@ class Assistant:
                 from .llm import compose_with_llm
 
                 draft = compose_with_llm(q, hits, chat_model=llm, audience=audience, history=turns,
-                                         verdict=verdict, timeout_s=self.settings.llm_timeout_s)
+                                         verdict=verdict, timeout_s=self.settings.llm_timeout_s,
+                                         query=query, covered_topics=covered)
             except AssistantError as e:
                 flags.append("llm_fallback")
                 flags.append(f"llm_error: {str(e)[:120]}")

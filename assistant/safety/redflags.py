@@ -82,19 +82,22 @@ def escalation_query(verdict: SafetyVerdict, policy: Policy | None = None) -> st
 
 
 def red_flag_chunk(hits: Sequence[Hit], category: Category, policy: Policy):
-    """The best retrieved red-flag passage about this category (hits are in rank order)."""
+    """The best retrieved red-flag passage about this category (hits are in rank order).
+
+    Red-flag guidance = a document listed in the policy, or a section whose heading path mentions
+    red flags. A passage whose heading names the category beats one that only mentions it.
+    """
     esc = policy.escalation
-    for h in hits:
-        c = h.chunk
-        section = c.section.lower()
-        from_guidance = c.doc_id in esc.red_flag_doc_ids or any(k in section for k in esc.section_keywords)
-        if not from_guidance:
-            continue
-        if any(k in section for k in category.passage_keywords):
+
+    def guidance(c) -> bool:
+        return c.doc_id in esc.red_flag_doc_ids or any(k in c.section.lower() for k in esc.section_keywords)
+
+    candidates = [h.chunk for h in hits if guidance(h.chunk)]
+    for c in candidates:
+        if any(k in c.section.lower() for k in category.passage_keywords):
             return c
-    for h in hits:
-        c = h.chunk
-        if c.doc_id in esc.red_flag_doc_ids and any(k in c.text.lower() for k in category.passage_keywords):
+    for c in candidates:
+        if any(k in c.text.lower() for k in category.passage_keywords):
             return c
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from assistant.records import Answer, Hit, SafetyVerdict, Turn
@@ -65,3 +66,14 @@ def make_answer(sections, citations=(), hits=(), verdict: SafetyVerdict | None =
 
 def all_sentences(answer: Answer):
     return [s for sec in answer.sections for s in sec.sentences]
+
+
+@pytest.fixture(scope="session")
+def policy():
+    """The shipped policy, with its spaCy pipeline built (once per process, a few seconds)."""
+    from assistant.safety import load_policy
+    from assistant.safety.context import get_nlp
+
+    p = load_policy()
+    get_nlp(p)
+    return p

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from negspacy.negation import Negex
+from safety_helpers import policy  # noqa: F401  (fixture)
 
 from assistant.records import Turn
 from assistant.safety import check_input

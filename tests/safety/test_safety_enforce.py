@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from safety_helpers import (NSAID, POISON, RED_FLAG_CES, RED_FLAG_INFECTION, RESERVATION, all_sentences,
-                            hits_of, make_answer)
+from safety_helpers import (NSAID, POISON, RED_FLAG_CES, RED_FLAG_INFECTION, RESERVATION, all_sentences,  # noqa: F401
+                            hits_of, make_answer, policy)
 
 from assistant.records import Citation, SafetyVerdict, Section, Sentence, Turn
 from assistant.safety import (OPIOID_RESERVATION_QUERY, UNCITED_FLAG, check_input, complies, enforce,
@@ -273,3 +273,14 @@ def test_escalated_verdict_without_categories_still_opens_with_a_block(policy):
     assert a.sections[0].kind == "escalation"
     assert a.sections[0].heading.startswith(policy.escalation.heading_prefix)
     assert a.sections[0].sentences
+
+
+def test_red_flag_passage_from_another_guideline_section_is_used(policy):
+    from safety_helpers import make_chunk
+
+    ms = make_chunk("ms-back-pain#rf", "ms-back-pain", "Back pain in multiple sclerosis > Red flags",
+                    "Cauda equina syndrome presents with saddle anaesthesia, new urinary retention or "
+                    "incontinence, and needs emergency assessment.")
+    v = ask(policy, "MS patient with saddle numbness.")
+    a = enforce(routine_answer(v, hits=(NSAID, ms)), v, policy)
+    assert a.sections[0].sentences[0].cites == ({c.chunk_id: c.n for c in a.citations}[ms.chunk_id],)

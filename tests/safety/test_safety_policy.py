@@ -6,6 +6,7 @@ import os
 
 import pytest
 import yaml
+from safety_helpers import policy  # noqa: F401  (fixture)
 
 from assistant.records import RED_FLAG_CATEGORIES, Turn
 from assistant.safety import DEFAULT_POLICY_PATH, check_input, load_policy, parse_policy

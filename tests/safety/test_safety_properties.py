@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from safety_helpers import NSAID, POISON, RED_FLAG_CES, RESERVATION, all_sentences, hits_of, make_answer
+from safety_helpers import (NSAID, POISON, RED_FLAG_CES, RESERVATION, all_sentences, hits_of,  # noqa: F401
+                            make_answer, policy)
 
 from assistant.records import Citation, SafetyVerdict, Section, Sentence, Turn
 from assistant.safety import check_input, enforce

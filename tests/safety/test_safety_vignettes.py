@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from safety_helpers import load_vignettes, turns_of
+from safety_helpers import load_vignettes, policy, turns_of  # noqa: F401
 
 from assistant.records import RED_FLAG_CATEGORIES
 from assistant.safety import check_input
