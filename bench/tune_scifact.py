@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SCIFACT_DEFAULT, load_scifact, log, machine, write_result  # noqa: E402
 from scifact import build_index, load_train, make_embedder, ndcg_at_k  # noqa: E402
 
-DEPTH = 1200
+DEPTH = 400
 
 
 def rankings(settings, embedder, queries: dict[str, str]) -> dict[str, dict[str, list[tuple[str, str, float]]]]:
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     best = max(grid, key=lambda g: (g["train"], -abs(g["k"] - 60)))
     rows += [plain, best]
     depth_rows = []
-    for depth in (32, 40, 100, 400, DEPTH):
+    for depth in (32, 40, 100, 200, DEPTH):
         depth_rows.append(row(f"best RRF (k={best['k']}, BM25 weight {best['wb']}) with {depth} candidates each",
                               lambda L, d=depth: rrf(L, best["k"], 1.0, best["wb"], d)))
     conv = [row(f"convex min-max fusion, dense weight {a} (not implemented; comparison)",

@@ -28,9 +28,22 @@ from ui import resources  # noqa: E402
 
 _HERE = Path(__file__).resolve().parent
 
+
+def _icon():
+    """A small drawn favicon: a named Material icon would be fetched from a font CDN."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((2, 2, 61, 61), radius=14, fill=(21, 101, 122, 255))
+    d.rectangle((26, 12, 37, 51), fill="white")
+    d.rectangle((12, 26, 51, 37), fill="white")
+    return img
+
+
 # A tool for clinicians, not a Streamlit workspace: no deploy button or developer menu.
 st.set_option("client.toolbarMode", "viewer")
-st.set_page_config(page_title="Guideline assistant", page_icon=":material/health_and_safety:",
+st.set_page_config(page_title="Guideline assistant", page_icon=_icon(),
                    layout="centered", initial_sidebar_state="expanded")
 
 try:

@@ -30,16 +30,16 @@ from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc
 
-from .policy import CONTEXTS, Policy, all_phrase_words, expand_phrase
+from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
 CONTEXT_NAMES = CONTEXTS + ("current",)
-OPIOID = "OPIOID"
 NOT_OPIOID = "NOT_OPIOID"
 NOT_FINDING = "NOT_FINDING"
 ANCHOR = "ANCHOR"
 PRESSURE = "PRESSURE"
 REQUEST = "REQUEST"
 _MAX_CACHE = 50_000
+SPAN_KEY = "safety_mentions"
 
 
 def ext_name(ctx: str) -> str:
@@ -206,7 +206,8 @@ class SafetyNLP:
                 termset["pseudo_negations"] += _phrases_containing(
                     entity_phrases, ts.preceding_negations + ts.following_negations + ts.termination)
             nlp.add_pipe("negex", name=f"ctx_{ctx}",
-                         config={"neg_termset": termset, "extension_name": ext_name(ctx)})
+                         config={"neg_termset": termset, "extension_name": ext_name(ctx),
+                                 "span_keys": [SPAN_KEY]})
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
@@ -314,7 +315,11 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
     text = _TURN_SEP.join(parts)
     ctx_pipes = [f"ctx_{c}" for c in CONTEXT_NAMES]
     doc = snlp.nlp(text, disable=ctx_pipes)
-    if doc.ents:  # context only matters for something found
+    sents = list(doc.sents)
+    # NegEx reads the spans from a span group (negspacy's ``span_keys``): iterating doc.ents per
+    # sentence, its default, rebuilds every entity each time and costs several times more.
+    doc.spans[SPAN_KEY] = [e for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
+    if len(doc.spans[SPAN_KEY]):  # context only matters for something found
         for name in ctx_pipes:
             # "general" only counts in a question: without a question mark its pass is moot.
             if name == "ctx_general" and not any(m in text for m in marks):
@@ -334,12 +339,9 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
     anchored = [any(lbl == ANCHOR for lbl, _ in aux) for aux in aux_by_turn]
 
     # Span.sent walks the document each time: look sentences up once.
-    sents = list(doc.sents)
     sent_starts = [sp.start for sp in sents]
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
-    for ent in doc.ents:
-        if ent.label_ in (NOT_FINDING, NOT_OPIOID):
-            continue
+    for ent in doc.spans[SPAN_KEY]:
         k = turn_of(ent.start_char)
         ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
         sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text

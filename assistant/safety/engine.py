@@ -10,9 +10,8 @@ from assistant.records import Answer, RuleFired, SafetyVerdict, Section, Sentenc
 from assistant.render import render
 from ingest.errors import InputError
 
-from .context import OPIOID, analyze
 from .opioids import has_framing, mentions_opioid, reservation_chunk, violations
-from .policy import Policy, load_policy
+from .policy import OPIOID, Policy, load_policy
 from .redflags import citation_for, escalation_section, evaluate, red_flag_chunk
 
 UNCITED_FLAG = "opioid_reservation_uncited"
@@ -20,6 +19,8 @@ UNCITED_FLAG = "opioid_reservation_uncited"
 
 def check_input(turns: Sequence[Turn], policy: Policy | None = None) -> SafetyVerdict:
     """Scan every user turn for red flags, opioid requests and attempts to override the rules."""
+    from .context import analyze  # lazy: spaCy loads on first use
+
     policy = policy or load_policy()
     v = policy.version
     if isinstance(turns, (str, bytes)):

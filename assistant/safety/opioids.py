@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from assistant.records import Hit
 
-from .context import opioid_mentions, phrase_spans
 from .policy import Policy, load_policy
 
 
@@ -15,7 +14,15 @@ def mentions_opioid(text: str, policy: Policy | None = None) -> bool:
     """True when ``text`` names an opioid (generic, brand or class word; misspellings tolerated)."""
     if not text or not text.strip():
         return False
+    from .context import opioid_mentions  # lazy: spaCy loads on first use
+
     return bool(opioid_mentions(text, policy or load_policy()))
+
+
+def phrase_spans(text: str, phrases: tuple[str, ...], policy: Policy, key: str) -> list[tuple[int, int]]:
+    from .context import phrase_spans as spans  # lazy: spaCy loads on first use
+
+    return spans(text, phrases, policy, key)
 
 
 def missing_framing(text: str, policy: Policy) -> list[str]:

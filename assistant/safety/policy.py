@@ -25,6 +25,8 @@ FINDING_KINDS = ("sign", "risk_factor")
 CONTEXTS = ("negated", "historical", "hypothetical", "family", "general", "stable")
 """Contexts that can make a finding not count. `current` (new/changing) is a modifier."""
 TERMSET_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
+OPIOID = "OPIOID"
+"""Entity label of opioid mentions (findings use their finding id as label)."""
 NEW_SUFFIX = "@new"
 """In a rule, ``finding@new`` counts the finding only when it is described as new or changing."""
 

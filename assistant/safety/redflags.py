@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from assistant.records import Citation, Hit, RedFlag, RuleFired, SafetyVerdict, Section, Sentence
 
-from .context import OPIOID, Mention, TurnAnalysis
-from .policy import Category, Policy, load_policy
+from .policy import OPIOID, Category, Policy, load_policy
+
+if TYPE_CHECKING:  # spaCy is imported only when a conversation is first checked
+    from .context import Mention, TurnAnalysis
 
 # A finding described as new or changing is not "historical" or "stable", whatever else is said.
 _OVERRIDDEN_BY_CURRENT = frozenset({"historical", "stable"})

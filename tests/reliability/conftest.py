@@ -112,6 +112,13 @@ def assert_serving_one_complete_version(settings, client, emb, searcher=None) ->
     assert col.count() == m["n_chunks"], f"collection holds {col.count()}, manifest {m['n_chunks']}"
     stored = col.get(include=[])["ids"]
     assert len(stored) == len(set(stored)) and set(stored) == set(manifest_ids)
+    # The vector index itself (not only the count) holds the passages: the last ones
+    # added are the likeliest to be missing if a writer's buffered vectors were lost.
+    probe = file_ids[:2] + file_ids[-4:]
+    got = col.get(ids=probe, include=["embeddings"])
+    for cid, vec in zip(got["ids"], got["embeddings"]):
+        top = col.query(query_embeddings=[vec], n_results=1, include=[])["ids"][0]
+        assert top and top[0] == cid, f"passage {cid} is stored but not searchable"
     hs = searcher or HybridSearcher(settings, embedder=emb, client=client)
     res = hs.search("stretching physiotherapy spasticity", 10)
     assert res.corpus_version == cur

@@ -191,3 +191,19 @@ def test_half_deleted_version_is_never_listed(tmp_path, corpus_copy):
         versions.rollback(s, f".del-{v1}")
     _ingest_with_phrase(s, emb, "threeedition")
     assert not ghost.exists()
+
+
+def test_reader_follows_when_gc_deletes_the_version_it_holds(tmp_path, corpus_copy):
+    """keep_versions=1: an ingest deletes the very collection a reader is using; the
+    reader's next search follows CURRENT to the new version instead of failing."""
+    s = make_settings(tmp_path, corpus_copy, keep_versions=1)
+    emb = FakeEmbedder()
+    v1 = _ingest_with_phrase(s, emb, "oneedition")
+    hs = HybridSearcher(s, embedder=emb)
+    with hs.pinned() as ix:
+        assert ix.version == v1 and hs.search("stretching", 3).corpus_version == v1
+        v2 = _ingest_with_phrase(s, emb, "twoedition")  # GC removes v1's directory and collection
+        assert not versions.version_dir(s, v1).exists()
+        res = hs.search("stretching", 3)
+        assert res.corpus_version == v2 and hs.index().version == v2
+    assert _phrase_served(hs, "twoedition") == (True, v2)

@@ -93,6 +93,9 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
                                     env={**os.environ, "HOME": str(tmp_path / "home")})
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            external: list[str] = []  # the UI must work offline: nothing but the app's own server
+            page.on("request", lambda r: external.append(r.url)
+                    if not r.url.startswith((url, "data:", "blob:", url.replace("http", "ws"))) else None)
             page.goto(url)
             expect(page).to_have_title("Guideline assistant", timeout=60_000)
             box = page.get_by_test_id("stChatInput").locator("textarea")
@@ -167,6 +170,13 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             from ingest.versions import current_version, read_manifest
 
             assert "ms-fatigue-and-pain" in read_manifest(settings, current_version(settings))["documents"]
+
+            # 4. the evaluation page offers the shipped sets
+            page.goto(url + "/evaluation")
+            expect(page.get_by_role("button", name="Run evaluation")).to_be_visible(timeout=60_000)
+            _idle(page)
+            _shot(page, shots / "06-evaluation.png")
+            assert not external, f"the page requested outside resources: {external[:5]}"
         except Exception as e:
             try:
                 page.screenshot(path=str(shots / "failure.png"))
@@ -177,5 +187,5 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
         finally:
             browser.close()
     for name in ("01-home.png", "02-seed-answer-source-open.png", "03-red-flag-banner.png",
-                 "04-admin.png", "05-admin-reingest-report.png"):
+                 "04-admin.png", "05-admin-reingest-report.png", "06-evaluation.png"):
         assert (shots / name).stat().st_size > 10_000, name

@@ -9,6 +9,7 @@ import pytest
 from uikit import NEW_GUIDELINE, PASSWORD, app_env, new_app, texts
 
 from ingest import versions
+from ui import jobs
 
 
 def _admin(monkeypatch, settings, password=PASSWORD):
@@ -29,6 +30,27 @@ def _login(at, password=PASSWORD):
 
 def _button(at, prefix: str):
     return next(b for b in at.button if b.label.startswith(prefix))
+
+
+def _reingest(at):
+    """Click "Re-ingest now", see the progress, wait for the background run, redraw."""
+    _button(at, "Re-ingest now").click().run()
+    assert not at.exception, at.exception
+    running = jobs.board().latest("ingest", jobs.settings_key(_env_settings()))
+    assert running is not None
+    if running.running:
+        assert len(at.get("progress")) == 1 and _button(at, "Re-ingest now").disabled
+    jobs.board().wait(timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _env_settings():
+    """The settings the app under test reads from the (monkeypatched) environment."""
+    from ingest.settings import load_settings
+
+    return load_settings()
 
 
 def test_admin_is_disabled_without_a_password(monkeypatch, empty_settings):
@@ -93,8 +115,7 @@ def test_reingest_shows_the_report_and_rollback_restores_the_previous_version(mo
     assert list(docs.columns) == ["ID", "Title", "Version", "Status", "Last reviewed", "Passages", "File"]
 
     (s.corpus_dir / "ms-fatigue-and-pain.md").write_text(NEW_GUIDELINE)
-    _button(at, "Re-ingest now").click().run()
-    assert not at.exception, at.exception
+    _reingest(at)
     after = versions.current_version(s)
     assert after != before
     assert any(after in m and "now serving" in m for m in texts(at.success))
@@ -115,9 +136,7 @@ def test_failed_reingest_lists_file_errors_and_keeps_serving(monkeypatch, ui_ind
     s = ui_index
     before = versions.current_version(s)
     (s.corpus_dir / "ms-fatigue-and-pain.md").write_text(NEW_GUIDELINE.replace("status: approved", "status: final"))
-    at = _login(_admin(monkeypatch, s))
-    _button(at, "Re-ingest now").click().run()
-    assert not at.exception, at.exception
+    at = _reingest(_login(_admin(monkeypatch, s)))
     assert versions.current_version(s) == before
     assert any("failed validation" in e for e in texts(at.error))
     errors = next(d.value for d in at.dataframe if "Problem" in d.value.columns)

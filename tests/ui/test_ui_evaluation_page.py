@@ -12,7 +12,7 @@ from uikit import app_env, new_app, texts
 from evals.report import load_run
 from evals.schema import load_set, parse_lines
 from ingest.settings import PROJECT_ROOT
-from ui import actions
+from ui import actions, jobs
 
 SETS = PROJECT_ROOT / "evals" / "sets"
 
@@ -109,6 +109,9 @@ def test_running_an_uploaded_set_from_the_page_saves_and_shows_the_run(monkeypat
     at.file_uploader[0].set_value(("mini.jsonl", MINI_TEXT.encode(), "application/jsonl")).run()
     assert any(c.startswith("3 cases") for c in texts(at.caption))
     next(b for b in at.button if b.label == "Run evaluation").click().run()
+    assert not at.exception, at.exception
+    jobs.board().wait(timeout=600)
+    at.run()
     assert not at.exception, at.exception
     runs = actions.list_runs(ui_index)
     assert len(runs) == 1

@@ -11,7 +11,7 @@ import streamlit as st
 from ingest.errors import AssistantError, IngestError, IngestLockedError
 from ingest.load import SUPPORTED_EXTENSIONS
 from ingest.versions import current_version, list_versions, rollback
-from ui import actions, resources, views
+from ui import actions, jobs, resources, views
 
 state = st.session_state
 state.setdefault("admin_ok", False)
@@ -78,12 +78,26 @@ except AssistantError as e:
     st.info(str(e))
 
 # ---------------------------------------------------------------- upload
+def _save_uploads(plans) -> None:
+    try:
+        for p in plans:
+            actions.save_upload(p, settings)
+    except (AssistantError, OSError) as e:
+        state.upload_error = f"Saving failed: {e}"
+        return
+    state.upload_gen += 1  # a fresh uploader: the saved files are not offered again
+    state.upload_msg = f"Saved {', '.join(p.name for p in plans)} to the corpus. Re-ingest to serve them."
+
+
 st.subheader("Upload guideline files")
 st.caption(f"{', '.join(SUPPORTED_EXTENSIONS)} files with the corpus front matter (see `corpus/README.md`). "
            "Each file is checked before it is saved; nothing is served until you re-ingest.")
 msg = state.pop("upload_msg", None)
 if msg:
     st.success(msg)
+msg = state.pop("upload_error", None)
+if msg:
+    st.error(msg)
 files = st.file_uploader("Guideline files", type=[e.lstrip(".") for e in SUPPORTED_EXTENSIONS],
                          accept_multiple_files=True, key=f"upload-{state.upload_gen}")
 if files:
@@ -98,48 +112,34 @@ if files:
     if savable:
         n_new = sum(p.action == "new" for p in savable)
         n_upd = len(savable) - n_new
-        label = f"Save to corpus ({n_new} new, {n_upd} replacing)"
-        if st.button(label, type="primary", icon=":material/upload_file:"):
-            try:
-                for p in savable:
-                    actions.save_upload(p, settings)
-            except (AssistantError, OSError) as e:
-                st.error(f"Saving failed: {e}")
-            else:
-                state.upload_gen += 1  # a fresh uploader: the saved files are not offered again
-                state.upload_msg = (f"Saved {', '.join(p.name for p in savable)} to the corpus. "
-                                    "Re-ingest to serve them.")
-                st.rerun()
+        st.button(f"Save to corpus ({n_new} new, {n_upd} replacing)", type="primary",
+                  icon=":material/upload_file:", on_click=_save_uploads, args=(savable,))
 
 # ---------------------------------------------------------------- re-ingest
-st.subheader("Re-ingest")
-st.caption("Builds a new corpus version from the corpus directory; unchanged passages keep their "
-           "stored vectors. If any file fails, nothing changes and the current version keeps serving.")
-full = st.checkbox("Full rebuild (re-embed every passage)")
-if st.button("Re-ingest now", type="primary", icon=":material/sync:"):
+def _ingest_error(e: AssistantError) -> tuple[str, list]:
+    if isinstance(e, IngestError) and not isinstance(e, IngestLockedError):
+        return str(e).splitlines()[0], [(fe.path, fe.reason) for fe in e.errors]
+    return str(e), []
+
+
+def _start_ingest() -> None:
+    # A button callback runs first thing in the next page run, before anything can interrupt it.
     from ingest.index import run_ingest
 
-    bar = st.progress(0.0, text="Starting…")
+    full_rebuild = bool(state.get("ingest_full"))
 
-    def _progress(stage: str, done: int, total: int) -> None:
-        label = views.INGEST_STAGES.get(stage, stage)
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{label} ({done}/{total})")
+    def work(job):
+        return run_ingest(settings, full=full_rebuild, progress=job.progress)
 
-    try:
-        state.ingest_result = {"ok": True, "report": run_ingest(settings, full=full, progress=_progress)}
-    except IngestLockedError as e:
-        state.ingest_result = {"ok": False, "message": str(e), "errors": []}
-    except IngestError as e:
-        state.ingest_result = {"ok": False, "message": str(e).splitlines()[0],
-                               "errors": [(fe.path, fe.reason) for fe in e.errors]}
-    except AssistantError as e:
-        state.ingest_result = {"ok": False, "message": str(e), "errors": []}
-    st.rerun()  # redraw the document list and versions from the index now serving
+    job, started = jobs.board().start("ingest", jobs.settings_key(settings), work, _ingest_error)
+    state.ingest_watch = job.id
+    if not started:
+        state.ingest_notice = "A re-ingest is already running; its progress is shown below."
 
-result = state.get("ingest_result")
-if result:
-    if result["ok"]:
-        r = result["report"]
+
+def _show_ingest(job) -> None:
+    if job.error is None:
+        r = job.result
         if r.switched:
             was = f" (was `{r.previous_version}`)" if r.previous_version else ""
             st.success(f"Corpus version `{r.corpus_version}` is now serving{was}. "
@@ -148,23 +148,69 @@ if result:
             st.info(f"No changes: corpus version `{r.corpus_version}` keeps serving.")
         st.dataframe(pd.DataFrame(views.ingest_counts_rows(r)), hide_index=True, width="stretch")
         if r.doc_changes:
-            st.markdown("  \n".join(f"- `{did}`: {what}" for did, what in sorted(r.doc_changes.items())))
+            st.markdown("\n".join(f"- `{did}`: {what}" for did, what in sorted(r.doc_changes.items())))
         for w in r.warnings:
             st.warning(w)
-    else:
-        st.error(result["message"])
-        if result["errors"]:
-            st.dataframe(pd.DataFrame([{"File": p, "Problem": why} for p, why in result["errors"]]),
-                         hide_index=True, width="stretch")
-        serving = current_version(settings)
-        if serving:
-            st.info(f"Nothing was changed: corpus version `{serving}` keeps serving.")
+        return
+    st.error(job.error)
+    if job.details:
+        st.dataframe(pd.DataFrame([{"File": p, "Problem": why} for p, why in job.details]),
+                     hide_index=True, width="stretch")
+    serving = current_version(settings)
+    if serving:
+        st.info(f"Nothing was changed: corpus version `{serving}` keeps serving.")
+
+
+st.subheader("Re-ingest")
+st.caption("Builds a new corpus version from the corpus directory; unchanged passages keep their "
+           "stored vectors. If any file fails, nothing changes and the current version keeps serving.")
+ingest_job = jobs.board().latest("ingest", jobs.settings_key(settings))
+busy = ingest_job is not None and ingest_job.running
+st.checkbox("Full rebuild (re-embed every passage)", key="ingest_full", disabled=busy)
+st.button("Re-ingest now", type="primary", icon=":material/sync:", disabled=busy, on_click=_start_ingest)
+notice = state.pop("ingest_notice", None)
+if notice:
+    st.info(notice)
+
+
+@st.fragment(run_every=1.0 if busy else None)
+def _ingest_status() -> None:
+    job = jobs.board().latest("ingest", jobs.settings_key(settings))
+    if job is None:
+        return
+    if job.running:
+        label = views.INGEST_STAGES.get(job.stage, job.stage or "Starting")
+        st.progress(job.fraction, text=f"{label} ({job.done}/{job.total})" if job.total else f"{label}…")
+        state.ingest_watch = job.id
+        return
+    if state.get("ingest_watch") == job.id:
+        # Finished while this page watched: redraw everything from the version now serving.
+        state.ingest_watch = None
+        st.rerun()
+    st.caption(f"Last re-ingest finished at {time.strftime('%H:%M:%S', time.localtime(job.finished))}.")
+    _show_ingest(job)
+
+
+_ingest_status()
 
 # ---------------------------------------------------------------- versions
+def _rollback() -> None:
+    target = state.get("rollback_target")
+    try:
+        rollback(settings, target)
+    except AssistantError as e:
+        state.rollback_error = str(e)
+    else:
+        state.rollback_msg = f"Corpus version `{target}` is now serving."
+
+
 st.subheader("Corpus versions")
 msg = state.pop("rollback_msg", None)
 if msg:
     st.success(msg)
+msg = state.pop("rollback_error", None)
+if msg:
+    st.error(msg)
 versions = list_versions(settings)
 if not versions:
     st.caption("No corpus version has been built yet.")
@@ -175,15 +221,8 @@ else:
     older = [v.version for v in versions if not v.current]
     if older:
         cols = st.columns([3, 1], vertical_alignment="bottom")
-        target = cols[0].selectbox("Serve an earlier version", older)
-        if cols[1].button("Roll back", icon=":material/history:", width="stretch"):
-            try:
-                rollback(settings, target)
-            except AssistantError as e:
-                st.error(str(e))
-            else:
-                state.rollback_msg = f"Corpus version `{target}` is now serving."
-                st.rerun()
+        cols[0].selectbox("Serve an earlier version", older, key="rollback_target")
+        cols[1].button("Roll back", icon=":material/history:", width="stretch", on_click=_rollback)
 
 # ---------------------------------------------------------------- audit
 with st.expander("Recent answers and feedback"):

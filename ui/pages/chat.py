@@ -23,18 +23,17 @@ AUDIENCE_HELP = "Clinician: full clinical detail. Patient: the same guidance in 
 
 state = st.session_state
 state.setdefault("messages", [])
-state.setdefault("pending", None)
 state.setdefault("next_id", 0)
 state.setdefault("feedback_sent", {})
 
 
 def _ask(question: str) -> None:
-    state.pending = question
+    # A button callback: the question is recorded before the page run that answers it starts.
+    state.messages.append({"role": "user", "content": question, "id": _new_id()})
 
 
 def _new_conversation() -> None:
     state.messages = []
-    state.pending = None
     state.feedback_sent = {}
 
 
@@ -47,7 +46,7 @@ def _new_id() -> int:
 def _render_banners(ans: Answer) -> None:
     banner = views.escalation_banner(ans)
     if banner:
-        st.error(banner, icon=":material/emergency:")
+        st.error(banner, icon=":material/warning:")
     notice = views.opioid_notice(ans)
     if notice:
         st.warning(notice, icon=":material/medication:")
@@ -195,8 +194,6 @@ except Exception as e:  # a bug or a broken install: one sentence here, the trac
              "The details are in the server log.", icon=":material/error:")
 
 question = st.chat_input("Ask a clinical question about the guidance", disabled=not index_ok)
-if question is None and state.pending is not None:
-    question, state.pending = state.pending, None
 if question is not None:
     state.messages.append({"role": "user", "content": question, "id": _new_id()})
 
@@ -206,13 +203,14 @@ if not state.messages and index_ok:
         st.button(ex, key=f"example-{i}", on_click=_ask, args=(ex,), icon=":material/help:",
                   type="tertiary")
 
-n = len(state.messages)
-for i, m in enumerate(state.messages):
-    is_last = i == n - 1
-    if question is not None and is_last:
-        continue  # the new question is rendered below, with its answer
-    _render_message(m, last=is_last, audit=assistant.audit)
+# The newest question is still unanswered when it was just asked, or when the run that was
+# answering it got cut short by another click: answer it now.
+last = state.messages[-1] if state.messages else None
+unanswered = last is not None and last["role"] == "user" and not last.get("failed") and index_ok
+shown = state.messages[:-1] if unanswered else state.messages
+for i, m in enumerate(shown):
+    _render_message(m, last=not unanswered and i == len(shown) - 1, audit=assistant.audit)
 
-if question is not None:
-    _render_message(state.messages[-1], last=False, audit=None)
-    state.messages.append(_answer_now(question, assistant, state.get("audience", "clinician")))
+if unanswered:
+    _render_message(last, last=False, audit=None)
+    state.messages.append(_answer_now(last["content"], assistant, state.get("audience", "clinician")))

@@ -12,7 +12,7 @@ from evals.report import REPORT, load_run
 from evals.schema import EvalSetError, Expect, parse_lines
 from ingest.errors import AssistantError
 from ingest.settings import PROJECT_ROOT
-from ui import actions, resources, views
+from ui import actions, jobs, resources, views
 
 SETS_DIR = PROJECT_ROOT / "evals" / "sets"
 CARDS = ("pass_rate", "fact_coverage", "citation_validity", "red_flag_recall",
@@ -52,29 +52,59 @@ if set_bytes is not None:
     except EvalSetError as e:
         st.error(str(e))
 
+
+def _start_run(cases, name: str, data: bytes) -> None:
+    assistant = resources.assistant(settings)
+
+    def answer_fn(question, history=(), audience="clinician", settings=None):
+        return assistant.answer(question, history, audience)
+
+    def work(job):
+        def progress(done: int, total: int, case_id: str) -> None:
+            job.progress("cases", done, total, case_id)
+
+        job.progress("cases", 0, len(cases))
+        return actions.run_and_save(cases, set_name=name, set_bytes=data, settings=settings,
+                                    answer_fn=answer_fn, progress=progress)
+
+    job, started = jobs.board().start("evaluation", jobs.settings_key(settings), work)
+    state.eval_watch = job.id
+    if not started:
+        state.eval_notice = "An evaluation is already running; its progress is shown below."
+
+
+eval_job = jobs.board().latest("evaluation", jobs.settings_key(settings))
+busy = eval_job is not None and eval_job.running
 if cases:
     counts = views.count_by(cases, lambda c: c.category)
     st.caption(f"{len(cases)} cases · " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if st.button("Run evaluation", type="primary", icon=":material/play_arrow:"):
-        assistant = resources.assistant(settings)
+    st.button("Run evaluation", type="primary", icon=":material/play_arrow:", disabled=busy,
+              on_click=_start_run, args=(cases, set_name, set_bytes))
+notice = state.pop("eval_notice", None)
+if notice:
+    st.info(notice)
 
-        def answer_fn(question, history=(), audience="clinician", settings=None):
-            return assistant.answer(question, history, audience)
 
-        bar = st.progress(0.0, text=f"0/{len(cases)}")
+@st.fragment(run_every=1.0 if busy else None)
+def _eval_status() -> None:
+    job = jobs.board().latest("evaluation", jobs.settings_key(settings))
+    if job is None:
+        return
+    if job.running:
+        st.progress(job.fraction, text=f"{job.done}/{job.total} · {job.note}" if job.note
+                    else f"{job.done}/{job.total}")
+        state.eval_watch = job.id
+        return
+    if state.get("eval_watch") == job.id:
+        state.eval_watch = None
+        if job.result is not None:
+            state.eval_run = job.result.name  # show the run that just finished
+        st.rerun()
+    if job.error:
+        st.error(job.error)
 
-        def _progress(done: int, total: int, case_id: str) -> None:
-            bar.progress(done / max(total, 1), text=f"{done}/{total} · {case_id}")
 
-        try:
-            out = actions.run_and_save(cases, set_name=set_name, set_bytes=set_bytes, settings=settings,
-                                       answer_fn=answer_fn, progress=_progress)
-        except AssistantError as e:
-            bar.empty()
-            st.error(str(e))
-        else:
-            state.eval_run = out.name
-            st.rerun()
+_eval_status()
 
 # ---------------------------------------------------------------- show a run
 runs = actions.list_runs(settings)
