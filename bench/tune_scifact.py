@@ -14,13 +14,14 @@ the 809 train claims, read the 300 test claims.
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SCIFACT_DEFAULT, load_scifact, log, machine, write_result  # noqa: E402
+from common import CACHE, SCIFACT_DEFAULT, load_scifact, log, machine, write_result  # noqa: E402
 from scifact import build_index, load_train, make_embedder, ndcg_at_k  # noqa: E402
 
 DEPTH = 400
@@ -79,6 +80,39 @@ def mean_ndcg(runs, qrels, fn) -> float:
     return round(statistics.fmean(doc_ndcg(fn(runs[q]), qrels[q]) for q in runs), 4)
 
 
+def eval_set_check(emb, variants: list[tuple[float, float, float]]) -> list[dict]:
+    """hit@5 / MRR on the eval set's gold sources for fusion variants (same scoring as bench_langchain)."""
+    import shutil
+
+    import assistant.retrieve as R
+    from assistant.condense import condense
+    from assistant.retrieve import HybridSearcher
+    from bench_langchain import K_PASSAGES, doc_ranking, score
+    from common import ROOT, reset_dir
+    from evals.schema import load_set
+    from ingest.index import run_ingest
+    from ingest.settings import Settings
+
+    cases = [c for c in load_set(ROOT / "evals" / "sets" / "core.jsonl") if c.expect.sources]
+    gold = [{x.split("#", 1)[0] for x in c.expect.sources} for c in cases]
+    root = reset_dir(CACHE / "tune-evalset")
+    shutil.copytree(ROOT / "corpus", root / "corpus")
+    settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus")
+    run_ingest(settings, full=True, embedder=emb)
+    searcher = HybridSearcher(settings, embedder=emb)
+    saved = (R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT)
+    out = []
+    try:
+        for k, wd, wb in variants:
+            R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT = k, wd, wb
+            ranked = [doc_ranking([h.chunk.doc_id for h in searcher.search(
+                condense(c.question, c.history()), K_PASSAGES).hits]) for c in cases]
+            out.append({"rrf_k": k, "dense_weight": wd, "bm25_weight": wb, **score(ranked, gold)})
+    finally:
+        R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT = saved
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=SCIFACT_DEFAULT)
@@ -95,7 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     _, test_q, test_rel = load_scifact(args.data)
     train_q, train_rel = load_train(args.data)
     t0 = time.perf_counter()
-    runs = {"train": rankings(settings, emb, train_q), "test": rankings(settings, emb, test_q)}
+    # The rankings depend only on the index and the lexical code: cache them for re-runs.
+    cache = CACHE / f"tune-rankings-{info['key']}-{info.get('bm25')}-{DEPTH}.pkl"
+    if cache.exists():
+        runs = pickle.loads(cache.read_bytes())
+    else:
+        runs = {"train": rankings(settings, emb, train_q), "test": rankings(settings, emb, test_q)}
+        cache.write_bytes(pickle.dumps(runs))
     rels = {"train": train_rel, "test": test_rel}
     log(f"rankings for {len(train_q)} + {len(test_q)} claims in {time.perf_counter() - t0:.0f} s")
 
@@ -125,14 +165,33 @@ def main(argv: list[str] | None = None) -> int:
     cur = row(f"current retrieve.py constants (RRF_K={R.RRF_K}, DENSE_WEIGHT={R.DENSE_WEIGHT}, "
               f"BM25_WEIGHT={R.BM25_WEIGHT})", lambda L: rrf(L, R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT, DEPTH))
     rows += depth_rows + conv + [cur]
-    summary = (f"Chosen on the train claims: RRF k={best['k']}, BM25 weight {best['wb']} "
-               f"(train {best['train']:.4f}, test {best['test']:.4f}) against plain RRF k=60 "
-               f"(train {plain['train']:.4f}, test {plain['test']:.4f}).")
+    evalset = eval_set_check(emb, [(R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT),
+                                   (best["k"], 1.0, best["wb"])])
+    spread = sorted(g["test"] for g in grid)
+    dense, bm25 = rows[0], rows[1]
+    keep = best["test"] <= cur["test"] + 0.002
+    summary = (
+        f"Per-abstract best passage, passages of at most {chunk_size} characters with the title (section "
+        f"path) embedded and indexed with the text: dense {dense['test']:.4f} on test (off-the-shelf "
+        f"MiniLM on whole abstracts truncated at 256 tokens: 0.648), BM25 {bm25['test']:.4f} (0.686 on whole "
+        f"abstracts: passages cost BM25 a little), plain RRF k=60 {plain['test']:.4f} (off the shelf "
+        f"0.716). The passage split is what lifts dense and, with it, the fusion. Tuning on the 809 train "
+        f"claims picks RRF k={best['k']}, BM25 weight {best['wb']}: train {best['train']:.4f} vs "
+        f"{plain['train']:.4f}, test {best['test']:.4f} vs {plain['test']:.4f}; the whole grid spans "
+        f"{spread[0]:.4f}–{spread[-1]:.4f} on test. "
+        + ("The train gain does not carry to test, so the constants stay at RRF_K=60 with equal weights."
+           if keep else "The train gain carries to test; see the constants above.")
+        + " Score-normalised convex fusion (not implemented) would add at most "
+        f"{max(c['test'] for c in conv) - plain['test']:+.4f} on test. On the eval set: "
+        + "; ".join(f"k={e['rrf_k']}, weights {e['dense_weight']}/{e['bm25_weight']}: hit@5 {e['hit@5']:.3f}, "
+                    f"MRR {e['mrr']:.3f}" for e in evalset) + "."
+    )
     log(summary)
     for r in rows:
         log(f"  {r['variant']}: train {r['train']}, test {r['test']}")
     write_result("scifact-tuning", {
         "chunk_size": chunk_size, "index": info, "rows": rows, "grid": grid, "best": best,
+        "eval_set": evalset,
         "summary": summary,
         "command": "bench/tune_scifact.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),

@@ -12,8 +12,10 @@ the corpus instead of mixing vectors from two models in one index.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -86,7 +88,8 @@ def export_onnx(out: Path, quantized: bool) -> Path:
                for n in ("input_ids", "attention_mask", "token_type_ids")}
         dyn["sentence_embedding"] = {0: "batch"}
         tmp = fp32.with_name(f".{fp32.name}.{os.getpid()}.tmp")
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shapes fixed at trace time
             torch.onnx.export(_Pooled(model), (ids, mask, torch.zeros_like(ids)), str(tmp),
                               input_names=["input_ids", "attention_mask", "token_type_ids"],
                               output_names=["sentence_embedding"], dynamic_axes=dyn,
@@ -102,8 +105,14 @@ def export_onnx(out: Path, quantized: bool) -> Path:
         # Per-channel int8 weights on the MatMuls only: cosine to fp32 ~0.994 on SciFact
         # abstracts, against ~0.94 for the per-tensor default (which also quantises the
         # embedding table).
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # it logs a pre-processing hint through the root logger
+        try:
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"])
+        finally:
+            root.setLevel(level)
         os.replace(tmp, int8)
     return target
 

@@ -54,10 +54,10 @@ except AssistantError as e:
     st.stop()
 
 pages = [
-    st.Page(str(_HERE / "pages" / "chat.py"), title="Chat", icon=":material/chat:", default=True),
-    st.Page(str(_HERE / "pages" / "admin.py"), title="Admin", icon=":material/admin_panel_settings:",
+    st.Page(str(_HERE / "chat.py"), title="Chat", icon=":material/chat:", default=True),
+    st.Page(str(_HERE / "admin.py"), title="Admin", icon=":material/admin_panel_settings:",
             url_path="admin"),
-    st.Page(str(_HERE / "pages" / "evaluation.py"), title="Evaluation", icon=":material/fact_check:",
+    st.Page(str(_HERE / "evaluation.py"), title="Evaluation", icon=":material/fact_check:",
             url_path="evaluation"),
 ]
 st.navigation(pages).run()

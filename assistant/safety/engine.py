@@ -10,7 +10,7 @@ from assistant.records import Answer, RuleFired, SafetyVerdict, Section, Sentenc
 from assistant.render import render
 from ingest.errors import InputError
 
-from .opioids import has_framing, mentions_opioid, reservation_chunk, violations
+from .opioids import has_framing, mentions_opioid, repair_inline, reservation_chunk, violations
 from .policy import OPIOID, Policy, load_policy
 from .redflags import citation_for, escalation_section, evaluate, red_flag_chunk
 
@@ -127,9 +127,11 @@ def enforce(answer: Answer, verdict: SafetyVerdict, policy: Policy | None = None
             else:
                 applied = True
                 cites = tuple(dict.fromkeys(sent.cites + reservation_cites()))
-                kept.append(Sentence(f"{sent.text.rstrip()} {op.framing_clause}", cites))
-                rules.append(RuleFired("opioid.sentence_rewritten", v, sent.text,
-                                       "reservation framing added"))
+                fixed = repair_inline(sent.text, policy)
+                how = "framing completed in place" if fixed else "reservation framing added"
+                fixed = fixed or f"{sent.text.rstrip()} {op.framing_clause}"
+                kept.append(Sentence(fixed, cites))
+                rules.append(RuleFired("opioid.sentence_rewritten", v, sent.text, how))
         body.append(replace(sec, sentences=tuple(kept)))
 
     notice_needed = verdict.opioid_requested
@@ -144,8 +146,8 @@ def enforce(answer: Answer, verdict: SafetyVerdict, policy: Policy | None = None
 
         esc, used = escalation_section(verdict, policy, cite_category)
         head.append(esc)
-        rules.append(RuleFired("escalation.block", v, esc.heading,
-                               "cited [" + ", ".join(map(str, used)) + "]" if used else "no red-flag passage retrieved"))
+        detail = f"cited {', '.join(f'[{n}]' for n in used)}" if used else "no red-flag passage retrieved"
+        rules.append(RuleFired("escalation.block", v, esc.heading, detail))
 
     # --- the rule stated first when opioids are asked for or pushed ------------------------
     if notice_needed:

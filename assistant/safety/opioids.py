@@ -52,6 +52,29 @@ def violations(text: str, policy: Policy) -> list[str]:
     return out
 
 
+def repair_inline(text: str, policy: Policy) -> str | None:
+    """The sentence with the missing framing inserted in place, if a policy repair fits."""
+    missing = frozenset(missing_framing(text, policy))
+    low = text.lower()
+    for groups, anchors, insert in policy.opioids.inline_repairs:
+        if groups != missing:
+            continue
+        for a in anchors:
+            if a == "end":
+                body = text.rstrip()
+                end = body[-1] if body and body[-1] in ".!?" else ""
+                fixed = f"{body[:len(body) - len(end)].rstrip()} {insert}{end}"
+            else:
+                i = low.find(a)
+                if i < 0:
+                    continue
+                j = i + len(a)
+                fixed = f"{text[:j]} {insert}{text[j:]}"
+            if has_framing(fixed, policy) and not violations(fixed, policy):
+                return fixed
+    return None
+
+
 def complies(text: str, policy: Policy) -> bool:
     """The rule for one sentence: no opioid, or framed and not presented as first-line."""
     if not mentions_opioid(text, policy):

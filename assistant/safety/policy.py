@@ -96,6 +96,8 @@ class OpioidPolicy:
     violation_phrases: tuple[str, ...]
     negated_violations: tuple[str, ...]
     statement: str
+    inline_repairs: tuple[tuple[frozenset[str], tuple[str, ...], str], ...]
+    """(missing groups, anchor phrases, text inserted after the anchor)."""
     framing_clause: str
     reservation_passage: tuple[str, ...]
     reservation_query: str
@@ -416,6 +418,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         violation_phrases=expand_all(_req(op, "violation_phrases", "opioids", list), "opioids.violation_phrases"),
         negated_violations=expand_all(op.get("negated_violations") or [], "opioids.negated_violations"),
         statement=_req(op, "statement", "opioids"),
+        inline_repairs=_repairs(op.get("inline_repairs") or [], [k for k in groups_raw]),
         framing_clause=_req(op, "framing_clause", "opioids"),
         reservation_passage=_strs(_req(op, "reservation_passage", "opioids", list), "opioids.reservation_passage"),
         reservation_query=_req(op, "reservation_query", "opioids"),
@@ -462,6 +465,20 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         opioids=opioids,
         escalation=escalation,
     )
+
+
+def _repairs(raw, groups: list[str]):
+    if not isinstance(raw, list):
+        raise ConfigError("safety policy: opioids.inline_repairs must be a list")
+    out = []
+    for i, r in enumerate(raw):
+        w = f"opioids.inline_repairs[{i}]"
+        missing = set(_strs(_req(r, "missing", w, list), f"{w}.missing"))
+        unknown = missing - set(groups)
+        if unknown:
+            raise ConfigError(f"safety policy: {w}.missing names unknown framing groups {sorted(unknown)}")
+        out.append((frozenset(missing), _strs(_req(r, "after", w, list), f"{w}.after"), _req(r, "insert", w)))
+    return tuple(out)
 
 
 def _strs_keep(v, where: str) -> tuple[str, ...]:

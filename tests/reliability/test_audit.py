@@ -16,7 +16,7 @@ from ingest.errors import InputError
 from ingest.index import run_ingest
 from ui.cli import main as cli
 
-from conftest import FakeEmbedder, make_settings
+from tests.conftest import FakeEmbedder, make_settings
 
 QUESTIONS = [
     ("What is the maximum daily dose of tizanidine?", "clinician"),

@@ -21,7 +21,7 @@ from ingest.settings import Settings
 from ingest.store import make_client
 from ui.cli import main as cli
 
-from conftest import FakeEmbedder, make_settings
+from tests.conftest import FakeEmbedder, make_settings
 
 from .conftest import ROOT, assert_recovered
 
@@ -33,7 +33,7 @@ FUZZ = hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 def fake_served(tmp_path_factory):
     import shutil
 
-    from conftest import CORPUS
+    from tests.conftest import CORPUS
 
     tmp = tmp_path_factory.mktemp("bad_input")
     shutil.copytree(CORPUS, tmp / "corpus")

@@ -1,5 +1,5 @@
-"""kill -9 of a running ingest, at random points and at each stage of the storage
-protocol: the serving version is always one complete version, and the next run
+"""kill -9 of a running ingest (at least 20 real kills), at random points and at each
+stage of the storage protocol: the serving version is always one complete version, and the next run
 cleans up whatever the dead run left (no .tmp dirs, no orphan collections, no
 duplicates). The fake embedder keeps each run at ~2 s; the point is the storage
 protocol, which is the same whatever the vectors are."""
@@ -19,13 +19,15 @@ from ingest import versions
 from ingest.serving import load_version
 from ingest.store import make_client
 
-from conftest import FakeEmbedder, make_settings
+from tests.conftest import FakeEmbedder, make_settings
 
 from .conftest import (IngestRunner, add_synthetic_docs, assert_recovered,
                        assert_serving_one_complete_version, corpus_hashes, manifest_hashes,
                        synthetic_doc)
 
-TRIALS = 24
+MIN_KILLS = 20
+MAX_TRIALS = 36
+"""Trials go on until MIN_KILLS runs were really killed (a random kill can come too late)."""
 PAUSES = ["load:last", "embed:first", "store:first", "store:last", "finalize:first",
           "finalize:last", "switch:first"]
 """Stages where a run is frozen and then killed (every third trial); the others die at a random time."""
@@ -79,8 +81,11 @@ def test_kill_9_during_ingest_never_serves_a_partial_version(tmp_path, corpus_co
         assert served_hashes == corpus_hashes(corpus_copy)
 
         killed = 0
+        kill_stages: set[str] = set()
         stages: list[str] = []
-        for trial in range(TRIALS):
+        trial = -1
+        while killed < MIN_KILLS and trial + 1 < MAX_TRIALS:
+            trial += 1
             marker = _marker(rng)
             _edit(corpus_copy, rng, trial, marker)
             want = corpus_hashes(corpus_copy)
@@ -97,7 +102,7 @@ def test_kill_9_during_ingest_never_serves_a_partial_version(tmp_path, corpus_co
                     if "exit" in msg:
                         exit_msg = msg
             else:
-                time.sleep(rng.uniform(0.05, run_s))
+                time.sleep(rng.uniform(0.05, 0.85 * run_s))
                 _kill(child)
                 for msg in runner.events():
                     if "stage" in msg:
@@ -105,6 +110,7 @@ def test_kill_9_during_ingest_never_serves_a_partial_version(tmp_path, corpus_co
                     exit_msg = msg if "exit" in msg else exit_msg
             if exit_msg["signal"] == signal.SIGKILL:
                 killed += 1
+                kill_stages.add(last_stage.split()[0])
             stages.append(f"{trial}:{pause or 'random'}@{last_stage}")
 
             # Whatever the moment of death: one complete version serves.
@@ -135,7 +141,8 @@ def test_kill_9_during_ingest_never_serves_a_partial_version(tmp_path, corpus_co
                 assert marker in reader.search(marker, 1, mode="bm25").hits[0].chunk.text
                 served_hashes = want
 
-        assert killed >= 20, f"only {killed} runs were killed: {stages}"
+        assert killed >= MIN_KILLS, f"only {killed} runs were killed: {stages}"
+        assert {"load", "embed", "store", "finalize", "switch"} <= kill_stages, stages
         report = runner.run(full=True)
         assert_recovered(s, client)
         assert_serving_one_complete_version(s, client, emb, reader)

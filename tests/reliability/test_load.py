@@ -22,7 +22,7 @@ from ingest import versions
 from ingest.index import run_ingest
 from ingest.settings import Settings
 
-from conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, make_settings
 
 from .asker import QUESTIONS
 from .conftest import HERE, ROOT

@@ -19,7 +19,7 @@ from ingest.index import run_ingest
 from ingest.store import make_client
 from ui.cli import main as cli
 
-from conftest import ChromaServer, FakeEmbedder, make_settings
+from tests.conftest import ChromaServer, FakeEmbedder, make_settings
 
 from .conftest import ROOT, assert_recovered, assert_serving_one_complete_version
 
@@ -41,7 +41,7 @@ def server(tmp_path_factory):
 def served(server, tmp_path_factory, real_embedder):
     import shutil
 
-    from conftest import CORPUS
+    from tests.conftest import CORPUS
 
     tmp = tmp_path_factory.mktemp("server_mode")
     shutil.copytree(CORPUS, tmp / "corpus")

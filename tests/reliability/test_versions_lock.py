@@ -15,7 +15,7 @@ from ingest.index import index_is_stale, run_ingest
 from ingest.store import make_client
 from ui.cli import main as cli
 
-from conftest import FakeEmbedder, make_settings
+from tests.conftest import FakeEmbedder, make_settings
 
 from .conftest import IngestRunner, assert_recovered, assert_serving_one_complete_version
 

@@ -284,3 +284,14 @@ def test_red_flag_passage_from_another_guideline_section_is_used(policy):
     v = ask(policy, "MS patient with saddle numbness.")
     a = enforce(routine_answer(v, hits=(NSAID, ms)), v, policy)
     assert a.sections[0].sentences[0].cites == ({c.chunk_id: c.n for c in a.citations}[ms.chunk_id],)
+
+
+def test_missing_piece_of_framing_is_completed_in_place(policy):
+    v = ask(policy, "Back pain.")
+    text = "Tramadol is reserved for severe, disabling pain because of its risk of misuse and addiction."
+    base = make_answer([Section("Opioids", (Sentence(text, (1,)),))],
+                       citations=[Citation.from_chunk(1, RESERVATION)], hits=hits_of(RESERVATION), verdict=v)
+    (s,) = all_sentences(enforce(base, v, policy))
+    assert s.text == ("Tramadol is reserved for severe, disabling pain uncontrolled by other measures because "
+                      "of its risk of misuse and addiction.")
+    assert s.cites == (1,)

@@ -98,3 +98,16 @@ def test_load_policy_rereads_an_edited_file(tmp_path):
     assert (first.version, second.version) == (yaml.safe_load(RAW)["version"], "9.9.9")
     with pytest.raises(ConfigError, match="does not exist"):
         load_policy(tmp_path / "missing.yaml")
+
+
+def test_every_sentence_the_policy_can_insert_obeys_the_opioid_rule(policy):
+    from assistant.safety import complies
+
+    op = policy.opioids
+    texts = [op.statement, op.framing_clause, op.pressure_sentence, op.alternatives_sentence,
+             op.pressure_notice, policy.escalation.secondary_notice, *policy.escalation.fallback_actions]
+    for cat in policy.categories:
+        texts += [*cat.actions, policy.escalation.quote_template.format(label=cat.label, quotes="x")]
+    for t in texts:
+        assert complies(t, policy), t
+    assert complies(op.statement, policy) and "reserved" in op.statement

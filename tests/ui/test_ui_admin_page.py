@@ -16,7 +16,7 @@ def _admin(monkeypatch, settings, password=PASSWORD):
     app_env(monkeypatch, settings, password)
     at = new_app().run()
     assert not at.exception, at.exception
-    at.switch_page("pages/admin.py").run()
+    at.switch_page("admin.py").run()
     assert not at.exception, at.exception
     return at
 

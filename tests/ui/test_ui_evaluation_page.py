@@ -32,7 +32,7 @@ def _eval_page(monkeypatch, settings):
     app_env(monkeypatch, settings)
     at = new_app().run()
     assert not at.exception, at.exception
-    at.switch_page("pages/evaluation.py").run()
+    at.switch_page("evaluation.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -15,11 +15,20 @@ from ingest.settings import PROJECT_ROOT
 from ui import actions, jobs, resources, views
 
 SETS_DIR = PROJECT_ROOT / "evals" / "sets"
-CARDS = ("pass_rate", "fact_coverage", "citation_validity", "red_flag_recall",
-         "red_flag_false_alarm_rate", "opioid_violations", "out_of_scope_accuracy", "latency_p50_ms")
+CARDS = {  # headline metric -> short card label (the full label is the card's help text)
+    "pass_rate": "Cases passed",
+    "fact_coverage": "Facts stated",
+    "citation_validity": "Valid citations",
+    "red_flag_recall": "Red flags escalated",
+    "red_flag_false_alarm_rate": "False alarms",
+    "opioid_violations": "Opioid-rule violations",
+    "out_of_scope_accuracy": "Scope decisions right",
+    "latency_p50_ms": "Median answer time",
+}
 
 state = st.session_state
 settings = resources.settings()
+st.set_page_config(layout="wide")  # tables need the width; the chat stays centred
 
 st.title("Evaluation")
 st.caption("Each case is sent to the same answer pipeline the chat uses and checked against what it "
@@ -135,15 +144,17 @@ comp = summary.get("comparison") or {}
 before = {d["metric"]: d for d in comp.get("metrics", [])}
 labels = {k: label for k, label, _ in HEADLINE}
 cols = st.columns(4)
-for i, key in enumerate(CARDS):
+for i, (key, short) in enumerate(CARDS.items()):
     kind = kind_of(key)
     d = before.get(key)
-    delta = None
+    delta, colour = None, "inverse" if key in LOWER_IS_BETTER else "normal"
     if d and d.get("delta") is not None:
         delta = (f"{d['delta'] * 100:+.1f} pts" if kind == "rate" else
                  f"{d['delta']:+.0f} ms" if kind == "ms" else f"{d['delta']:+g}")
-    cols[i % 4].metric(labels.get(key, key), fmt(m.get(key), kind), delta=delta,
-                       delta_color="inverse" if key in LOWER_IS_BETTER else "normal")
+        if abs(d["delta"]) < 1e-12:
+            colour = "off"
+    cols[i % 4].metric(short, fmt(m.get(key), kind), delta=delta, delta_color=colour,
+                       help=labels.get(key, key))
 
 gates = summary.get("gates", {})
 if gates:

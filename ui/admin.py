@@ -19,6 +19,7 @@ state.setdefault("admin_failures", 0)
 state.setdefault("upload_gen", 0)
 
 settings = resources.settings()
+st.set_page_config(layout="wide")  # tables need the width; the chat stays centred
 st.title("Admin")
 
 secret = settings.admin_password.get_secret_value() if settings.admin_password else ""
