@@ -327,3 +327,29 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     if not tail:
         return core
     return f"{core} (context: {', '.join(tail)})"
+
+
+# Clause-level negation cues. Used only to shape the retrieval query: "denies saddle
+# anaesthesia, no fever" should retrieve treatment guidance, not red-flag passages. Safety
+# decisions never use this (they run on the full text in assistant/safety).
+_NEGATED_CLAUSE = re.compile(
+    r"\b(?:denies|denied|denying|no|without|negative for|nil|not)\b(?!\s+(?:first|better|responding|"
+    r"improving|tolerat|controlled|helped|working|able))[^.;,?!()]*|\b(?:afebrile|apyrexial)\b",
+    re.IGNORECASE,
+)
+
+
+def retrieval_query(query: str) -> str:
+    """The query for search: negated findings removed (unless that leaves too little to
+    search) and abbreviations spelled out ("LBP" -> "back pain"), which neither BM25 nor the
+    embedding model would otherwise connect to the guideline text."""
+    stripped = re.sub(r"\s{2,}", " ", _NEGATED_CLAUSE.sub(" ", query)).strip(" ,;.")
+    q = stripped if len(re.findall(r"[A-Za-z]{3,}", stripped)) >= 3 else query
+    vocab = vocabulary()
+    lower = q.lower()
+    extra: list[str] = []
+    for m in vocab.mentions(q):
+        name = vocab.concepts[m.concept].name
+        if not m.negated and name.lower() not in lower and name not in extra:
+            extra.append(name)
+    return f"{q} ({', '.join(extra)})" if extra else q

@@ -71,12 +71,14 @@ def validate_history(history, settings: Settings) -> tuple[Turn, ...]:
 
 
 def _merge(hits: Sequence[Hit], extra: Sequence[Hit]) -> tuple[Hit, ...]:
+    """Append passages fetched for the safety layer. Their scores belong to another query,
+    so they are dropped: they must not make an unrelated question look in scope."""
     seen = {h.chunk.chunk_id for h in hits}
     out = list(hits)
     for h in extra:
         if h.chunk.chunk_id not in seen:
             seen.add(h.chunk.chunk_id)
-            out.append(replace(h, rank=len(out) + 1))
+            out.append(replace(h, rank=len(out) + 1, score=0.0, dense_score=None, bm25_score=None))
     return tuple(out)
 
 
@@ -121,10 +123,15 @@ class Assistant:
         vocabulary()
         check_input((Turn("user", "warm up"),))
 
+    def _reservation_hits(self) -> tuple[Hit, ...]:
+        from .safety import OPIOID_RESERVATION_QUERY
+
+        return self.searcher.search(OPIOID_RESERVATION_QUERY, 2).hits
+
     def answer(self, question: str, history: Sequence = (), audience: str = "clinician") -> Answer:
         from . import safety
         from .compose import compose, expand_hits
-        from .condense import condense
+        from .condense import condense, retrieval_query
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -151,14 +158,15 @@ class Assistant:
         timings["condense"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        res = self.searcher.search(query, self.settings.top_k)
+        search_q = retrieval_query(query)
+        res = self.searcher.search(search_q, self.settings.top_k)
         hits = res.hits
         # Passages the safety layer may need to cite, whatever the question retrieved.
         esc_q = safety.escalation_query(verdict)
         if esc_q:
             hits = _merge(hits, self.searcher.search(esc_q, 3).hits)
-        if verdict.opioid_requested or verdict.pressure or safety.mentions_opioid(q):
-            hits = _merge(hits, self.searcher.search(safety.OPIOID_RESERVATION_QUERY, 2).hits)
+        if verdict.opioid_requested or safety.mentions_opioid(q):
+            hits = _merge(hits, self._reservation_hits())
         index = self.searcher.index()
         # Sub-sections of retrieved parents, and for broad questions the rest of the leading
         # guideline: an overview needs more than the top-k passages.
@@ -182,8 +190,11 @@ class Assistant:
         if draft is None:
             draft = compose(q, hits, query=query, audience=audience, verdict=verdict,
                             covered_topics=covered)
-        # Follow-up safety must see the final merged hit list to cite from it.
-        draft = replace(draft, hits=_merge(draft.hits, hits))
+        # enforce() cites from the answer's hits: make sure the passages it may need are there.
+        extra = hits
+        if safety.mentions_opioid(draft.markdown):
+            extra = _merge(extra, self._reservation_hits())
+        draft = replace(draft, hits=_merge(draft.hits, extra))
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()

@@ -32,7 +32,10 @@ def status(ok: bool | None) -> str:
 
 
 def cmd(res: dict | None) -> str:
-    return f"`{PY} {res['command']}`" if res and res.get("command") else "n/a"
+    if not res or not res.get("command"):
+        return "n/a"
+    when = f" (measured {res['written'].replace('T', ' ')})" if res.get("written") else ""
+    return f"`{PY} {res['command']}`{when}"
 
 
 def _machine_block(run_all: dict | None, any_res: dict | None) -> list[str]:
@@ -57,6 +60,7 @@ def _machine_block(run_all: dict | None, any_res: dict | None) -> list[str]:
 def sec_scifact(targets: list) -> list[str]:
     t = read_result("scifact")
     o = read_result("scifact-onnx-int8")
+    f32 = read_result("scifact-onnx")
     tune = read_result("scifact-tuning")
     out = ["## 4. Retrieval quality: BEIR SciFact (300 test claims, 5,183 abstracts)", ""]
     if not t:
@@ -77,7 +81,7 @@ def sec_scifact(targets: list) -> list[str]:
         "| published BM25 + cross-encoder rerank | 0.688 | |",
         "| off the shelf here: bm25s stemmed / MiniLM / plain RRF k=60 | 0.686 / 0.648 / 0.716 | |",
     ]
-    for name, r in (("torch (default)", t), ("ONNX int8", o)):
+    for name, r in (("torch (default)", t), ("ONNX fp32", f32), ("ONNX int8", o)):
         if not r:
             continue
         for m in ("dense", "bm25", "hybrid"):
@@ -97,16 +101,18 @@ def sec_scifact(targets: list) -> list[str]:
             out.append("")
         if tune.get("command"):
             out += [f"Reproduce the table: `{PY} {tune['command']}`", ""]
-    if o:
-        d_t, d_o = t["results"]["hybrid"]["ndcg@10"], o["results"]["hybrid"]["ndcg@10"]
-        out += [f"ONNX int8 embedder (`ingest/embed_onnx.py`): hybrid {d_o:.4f} vs {d_t:.4f} with torch "
-                f"({d_o - d_t:+.4f}); dense {o['results']['dense']['ndcg@10']:.4f} vs "
-                f"{t['results']['dense']['ndcg@10']:.4f}. SciFact index build: "
-                f"{o['index'].get('ingest_seconds', 'cached')} s vs {t['index'].get('ingest_seconds', 'cached')} s "
-                "(from the first, uncached run).", ""]
+    for label, x in (("ONNX fp32", f32), ("ONNX int8", o)):
+        if not x:
+            continue
+        d_t, d_o = t["results"]["hybrid"]["ndcg@10"], x["results"]["hybrid"]["ndcg@10"]
+        out += [f"{label} embedder (`ingest/embed_onnx.py`): hybrid {d_o:.4f} vs {d_t:.4f} with torch "
+                f"({d_o - d_t:+.4f}); dense {x['results']['dense']['ndcg@10']:.4f} vs "
+                f"{t['results']['dense']['ndcg@10']:.4f}. Index build (first, uncached run, on a shared "
+                f"machine): {x['index'].get('ingest_seconds', '?')} s vs {t['index'].get('ingest_seconds', '?')} s.",
+                ""]
     out += [f"Reproduce: {cmd(t)} (`--data DIR` defaults to `../shared/data/beir/scifact`; "
-            f"add `--json` for JSON); ONNX int8: {cmd(o)}. The hybrid TREC run (top 100 per claim) is "
-            "written to `bench/out/scifact-hybrid.trec`.", ""]
+            f"add `--json` for JSON, `--run-out FILE` for the TREC run); ONNX fp32: {cmd(f32)}; ONNX int8: "
+            f"{cmd(o)}. The hybrid TREC run (top 100 per claim) is written to `bench/out/scifact-hybrid.trec`.", ""]
     targets.append(("SciFact hybrid nDCG@10 ≥ 0.72", f"{hy:.4f}", status(hy >= 0.72),
                     "our ingestion + retrieval, no cross-encoder" if hy >= 0.72 else
                     f"{0.72 - hy:.4f} short; see the tuning table"))
@@ -189,7 +195,7 @@ def _lat_rows(results: list[dict]) -> list[str]:
 
 def sec_latency(targets: list) -> list[str]:
     r = read_result("latency")
-    o = read_result("latency-onnx-int8")
+    o = read_result("latency-onnx")
     out = ["## 3. Query latency, warm (ms)", ""]
     if not r:
         targets.append(("Full answer p95 < 150 ms at 100k passages", "n/a", status(None), "not run"))
@@ -209,7 +215,7 @@ def sec_latency(targets: list) -> list[str]:
     ] + _lat_rows(res) + [""]
     big = [x for x in res if x["chunks"] >= 90_000 and "answer" in x["latency_ms"]]
     if o:
-        out += ["Same, with the ONNX int8 embedder (`ingest/embed_onnx.py`):", ""] + _lat_rows(o["results"]) + [""]
+        out += ["Same at 100k, with the ONNX fp32 embedder (`ingest/embed_onnx.py`, identical vectors):", ""] + _lat_rows(o["results"]) + [""]
     stages = [(x["chunks"], x["chroma"], x.get("answer_stage_median_ms", {})) for x in res]
     if any(s for *_, s in stages):
         keys = [k for k in ("safety_check", "condense", "retrieve", "compose", "safety_enforce", "total")]
@@ -283,6 +289,22 @@ def sec_langchain(targets: list) -> list[str]:
     return out
 
 
+def sec_embedders() -> list[str]:
+    r = read_result("embedders")
+    out = ["## 8. Embedding paths: torch, ONNX fp32, ONNX int8", ""]
+    if not r:
+        return out + ["Not run.", ""]
+    out += [f"{r['passages']} SciFact passages (section path + up to 900 characters) and {r['queries']} "
+            f"distinct questions, {r['runs']} runs each.", "",
+            "| path | passages/s, median (min–max) | single query p50 / p95 ms | cosine to torch, min / mean | "
+            "first call s |", "|---|---|---|---|---|"]
+    for k, x in r["results"].items():
+        out.append(f"| {k} | {mm(x['passages_per_s'])} | {x['query_ms']['p50']:.1f} / {x['query_ms']['p95']:.1f} | "
+                   f"{x['cosine_to_torch']['min']:.4f} / {x['cosine_to_torch']['mean']:.4f} | {x['first_call_s']:.2f} |")
+    out += ["", f"Reproduce: {cmd(r)}", ""]
+    return out
+
+
 def sec_coldstart() -> list[str]:
     r = read_result("coldstart")
     out = ["## 6. Cold start and memory", ""]
@@ -334,6 +356,7 @@ def write_report(path: Path = DOC) -> Path:
     body += sec_langchain(targets)
     body += sec_coldstart()
     body += sec_safety()
+    body += sec_embedders()
     any_res = read_result("scifact") or read_result("latency")
     steps = (run_all or {}).get("steps", {})
     head = [

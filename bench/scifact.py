@@ -84,20 +84,37 @@ def _bm25_code_hash() -> str:
     return sha_files(ROOT / "ingest" / "bm25.py")
 
 
-def build_index(data: Path, embedder, chunk_size: int, chunk_overlap: int = 0,
-                rebuild: bool = False, limit: int | None = None):
-    """Settings of a complete SciFact index, built once per fingerprint and then reused."""
-    from ingest import bm25, versions
-    from ingest.chunk import chunker_fingerprint, embed_text
-    from ingest.index import run_ingest
-    from ingest.serving import load_version
+def index_root(data: Path, embedder_fingerprint: str, chunk_size: int, chunk_overlap: int = 0,
+               limit: int | None = None) -> tuple[Path, str]:
+    from ingest.chunk import chunker_fingerprint
     from ingest.settings import Settings
 
     probe = Settings(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     key = sha_text(sha_files(scifact_corpus_file(data)), WRITER_VERSION, str(limit),
-                   chunker_fingerprint(probe), embedder.fingerprint,
+                   chunker_fingerprint(probe), embedder_fingerprint,
                    sha_files(ROOT / "ingest" / "chunk.py"))
-    root = CACHE / f"scifact-{key}"
+    return CACHE / f"scifact-{key}", key
+
+
+def is_cached(kind: str, data: Path = SCIFACT_DEFAULT, chunk_size: int | None = None) -> bool:
+    """Whether ``build_index`` would reuse a complete index (no embedding needed)."""
+    from ingest.settings import Settings
+
+    emb = make_embedder(kind)  # cheap: models load lazily
+    root, _ = index_root(data, emb.fingerprint, chunk_size or Settings().chunk_size)
+    return (root / "bench-stamp.json").exists()
+
+
+def build_index(data: Path, embedder, chunk_size: int, chunk_overlap: int = 0,
+                rebuild: bool = False, limit: int | None = None):
+    """Settings of a complete SciFact index, built once per fingerprint and then reused."""
+    from ingest import bm25, versions
+    from ingest.chunk import embed_text
+    from ingest.index import run_ingest
+    from ingest.serving import load_version
+    from ingest.settings import Settings
+
+    root, key = index_root(data, embedder.fingerprint, chunk_size, chunk_overlap, limit)
     settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", chunk_size=chunk_size,
                         chunk_overlap=chunk_overlap, embed_batch_size=getattr(embedder, "batch_size", 64))
     stamp = root / "bench-stamp.json"

@@ -342,8 +342,16 @@ def check_forbid(phrases, answer: Answer) -> CheckResult:
     return CheckResult("forbid", True, f"none of {len(phrases)} forbidden phrases present")
 
 
+_COVERED_TOPICS = re.compile(r"It covers: [^\n]*?\.(?=\s|$)")
+
+
 def check_opioid_rule(answer: Answer) -> tuple[CheckResult, int, int]:
-    mentions, findings = opioid_findings(answer.markdown)
+    text = answer.markdown
+    if answer.out_of_scope:
+        # "It covers: <document titles>" names documents (one is about opioid prescribing);
+        # it is not a treatment statement.
+        text = _COVERED_TOPICS.sub("", text)
+    mentions, findings = opioid_findings(text)
     if findings:
         f = findings[0]
         more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""

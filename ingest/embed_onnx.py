@@ -105,14 +105,19 @@ def export_onnx(out: Path, quantized: bool) -> Path:
         # Per-channel int8 weights on the MatMuls only: cosine to fp32 ~0.994 on SciFact
         # abstracts, against ~0.94 for the per-tensor default (which also quantises the
         # embedding table).
+        # It logs a pre-processing hint through logging.warning(), which would also install a
+        # root handler for the rest of the process: silence it and undo the handler.
         root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # it logs a pre-processing hint through the root logger
+        level, handlers = root.level, list(root.handlers)
+        root.setLevel(logging.ERROR)
         try:
             quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
                              op_types_to_quantize=["MatMul"])
         finally:
             root.setLevel(level)
+            for h in root.handlers[:]:
+                if h not in handlers:
+                    root.removeHandler(h)
         os.replace(tmp, int8)
     return target
 

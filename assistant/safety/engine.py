@@ -109,6 +109,10 @@ def enforce(answer: Answer, verdict: SafetyVerdict, policy: Policy | None = None
     first_drop: tuple[int, int] | None = None
     body: list[Section] = []
     for sec in (s for s in answer.sections if not _ours(s, policy)):
+        if sec.kind == "out_of_scope":
+            # The "not covered; it covers: <titles>" statement names documents, not treatments.
+            body.append(sec)
+            continue
         kept: list[Sentence] = []
         for sent in sec.sentences:
             if not mentions_opioid(sent.text, policy):

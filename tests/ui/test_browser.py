@@ -73,6 +73,37 @@ def _shot(page, path: Path, locator=None) -> None:
     page.screenshot(path=str(path))
 
 
+def _trace_websocket(page, trace: list[str]) -> None:
+    """Record the app's run requests and run ends (shown when the test fails)."""
+    import time
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    t0 = time.monotonic()
+
+    def on_ws(ws):
+        def sent(payload):
+            m = BackMsg()
+            m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+            kind = m.WhichOneof("type")
+            triggers = [w.id[-12:] for w in m.rerun_script.widget_states.widgets
+                        if w.WhichOneof("value") == "trigger_value"] if kind == "rerun_script" else []
+            trace.append(f"{time.monotonic() - t0:7.2f} sent {kind} {triggers or ''}")
+
+        def received(payload):
+            m = ForwardMsg()
+            m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+            kind = m.WhichOneof("type")
+            if kind in ("new_session", "script_finished"):
+                trace.append(f"{time.monotonic() - t0:7.2f} got {kind}")
+
+        ws.on("framesent", sent)
+        ws.on("framereceived", received)
+
+    page.on("websocket", on_ws)
+
+
 def _chunks(settings) -> list[dict]:
     from ingest.versions import current_version, version_dir
 
@@ -96,6 +127,8 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             external: list[str] = []  # the UI must work offline: nothing but the app's own server
+            trace: list[str] = []
+            _trace_websocket(page, trace)
             page.on("request", lambda r: external.append(r.url)
                     if not r.url.startswith((url, "data:", "blob:", url.replace("http", "ws"))) else None)
             # 0. a bookmarked page on a fresh server still goes through the app's navigation
@@ -167,10 +200,12 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             save = page.get_by_role("button", name=re.compile(r"Save to corpus \(1 new, 0 replacing\)"))
             expect(save).to_be_visible(timeout=30_000)
             _idle(page)
+            trace.append("---- click Save")
             save.click()
             expect(page.get_by_text("Re-ingest to serve them")).to_be_visible(timeout=30_000)
             assert (settings.corpus_dir / "ms-fatigue-and-pain.md").read_text(encoding="utf-8") == NEW_GUIDELINE
             _idle(page)
+            trace.append("---- click Re-ingest now")
             page.get_by_role("button", name="Re-ingest now").click()
             done = page.get_by_text("is now serving")
             expect(done).to_be_visible(timeout=180_000)
@@ -188,7 +223,8 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             except Exception:
                 pass
             log = log_path.read_text(errors="replace")[-4000:]
-            raise AssertionError(f"{type(e).__name__}: {e}\nscreenshots in {shots}; server log tail:\n{log}") from e
+            raise AssertionError(f"{type(e).__name__}: {e}\nscreenshots in {shots}; server log tail:\n{log}"
+                                 "\nlast app messages:\n" + "\n".join(trace[-40:])) from e
         finally:
             browser.close()
     for name in ("01-home.png", "02-seed-answer-source-open.png", "03-red-flag-banner.png",
