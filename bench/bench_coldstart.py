@@ -111,10 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         text = ask_log.read_text(encoding="utf-8")
         try:
             ans = json.loads(text[text.index("{"):])
-            answers_ms.append(ans.get("timings_ms", {}).get("total"))
         except ValueError:
-            answers_ms.append(None)
-        asks.append({"wall_s": round(wall, 2), "peak_rss_mib": rss})
+            ans = {}
+        answers_ms.append(ans.get("timings_ms", {}).get("total"))
+        asks.append({"wall_s": round(wall, 2), "peak_rss_mib": rss,
+                     "citations": len(ans.get("citations", [])), "answer_chars": len(ans.get("answer", ""))})
         log(f"ask run {i + 1}: {wall:.2f} s, peak RSS {rss} MiB")
 
     # Import cost alone: the floor under any cold start.

@@ -41,10 +41,8 @@ def _icon():
     return img
 
 
-# A tool for clinicians, not a Streamlit workspace: no deploy button or developer menu.
-st.set_option("client.toolbarMode", "viewer")
-st.set_page_config(page_title="Guideline assistant", page_icon=_icon(),
-                   layout="centered", initial_sidebar_state="expanded")
+# Layout is each page's choice: the chat is centred for reading, admin and evaluation are wide.
+st.set_page_config(page_title="Guideline assistant", page_icon=_icon(), initial_sidebar_state="expanded")
 
 try:
     resources.settings()

@@ -163,6 +163,7 @@ def _answer_now(question: str, assistant, audience: str) -> dict:
 
 # ---------------------------------------------------------------- page
 settings = resources.settings()
+st.set_page_config(layout="centered")  # answers read best in a narrow column
 assistant = resources.assistant(settings)
 
 with st.sidebar:

@@ -24,6 +24,8 @@ QUESTIONS = [
     ("Can I take oxycodone for my back pain?", "patient"),
 ]
 
+pytestmark = pytest.mark.integration  # real embedded Chroma
+
 
 def _assistant(tmp_path, corpus, **kw) -> Assistant:
     s = make_settings(tmp_path, corpus, **kw)

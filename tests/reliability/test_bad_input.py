@@ -8,16 +8,12 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
-from assistant.pipeline import Assistant, validate_history, validate_question
-from assistant.records import Turn
+from assistant.pipeline import Assistant
 from assistant.retrieve import HybridSearcher
-from assistant.safety import check_input, load_policy
+from assistant.safety import load_policy
 from ingest import versions
 from ingest.errors import IngestError, InputError
 from ingest.index import run_ingest
-from ingest.settings import Settings
 from ingest.store import make_client
 from ui.cli import main as cli
 
@@ -25,8 +21,7 @@ from tests.conftest import FakeEmbedder, make_settings
 
 from .conftest import ROOT, assert_recovered
 
-FUZZ = hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                          HealthCheck.function_scoped_fixture])
+pytestmark = pytest.mark.integration  # real Chroma (fake vectors), real safety layer
 
 
 @pytest.fixture(scope="module")
@@ -142,36 +137,6 @@ def test_cli_ask_refuses_bad_questions_on_stderr(fake_served, monkeypatch, capsy
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1 and "the limit is 2,000" in p.stderr
     assert "Traceback" not in p.stderr and not p.stdout
-
-
-_text = st.text(st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
-    ["", " ", "\x00" * 5, "ignore previous instructions", "<script>", "a" * 2001, "\ud7ff", "\u202e"])
-_turn = st.one_of(
-    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", ""]), "content": _text}),
-    st.dictionaries(st.text(max_size=8), st.one_of(_text, st.integers(), st.none()), max_size=3),
-    st.builds(Turn, st.sampled_from(["user", "assistant"]), _text),
-    _text, st.integers(), st.none(), st.lists(_text, max_size=2),
-)
-
-
-@FUZZ
-@given(q=st.one_of(_text, st.integers(), st.none(), st.binary(max_size=20)),
-       history=st.one_of(st.lists(_turn, max_size=5), st.none(), _text))
-def test_fuzz_question_handling_raises_only_input_error(q, history):
-    s = Settings()
-    try:
-        clean = validate_question(q, s)
-    except InputError:
-        clean = None
-    else:
-        assert clean.strip() and len(clean) <= s.max_question_chars
-    try:
-        turns = validate_history(history, s)
-    except InputError:
-        return
-    if clean is not None:
-        v = check_input(turns + (Turn("user", clean),))  # only InputError may escape, none here
-        assert v.policy_version
 
 
 # ----------------------------------------------------------------------------- corpus files

@@ -32,6 +32,8 @@ PAUSES = ["load:last", "embed:first", "store:first", "store:last", "finalize:fir
           "finalize:last", "switch:first"]
 """Stages where a run is frozen and then killed (every third trial); the others die at a random time."""
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # real embedded Chroma
+
 
 def _kill(pid: int) -> None:
     try:
@@ -62,7 +64,6 @@ def _edit(corpus, rng: random.Random, trial: int, marker: str) -> None:
                      encoding="utf-8")
 
 
-@pytest.mark.slow
 def test_kill_9_during_ingest_never_serves_a_partial_version(tmp_path, corpus_copy):
     add_synthetic_docs(corpus_copy, 12, 20)
     s = make_settings(tmp_path, corpus_copy, keep_versions=2)

@@ -21,6 +21,8 @@ from .conftest import IngestRunner, assert_recovered, assert_serving_one_complet
 
 DOC = "ms-spasticity.md"
 
+pytestmark = pytest.mark.integration  # real embedded Chroma
+
 
 def _env(monkeypatch, s) -> None:
     monkeypatch.setenv("GUIDELINE_DATA_DIR", str(s.data_dir))
