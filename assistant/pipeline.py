@@ -129,6 +129,11 @@ class Assistant:
         return self.searcher.search(OPIOID_RESERVATION_QUERY, 2).hits
 
     def answer(self, question: str, history: Sequence = (), audience: str = "clinician") -> Answer:
+        # Every search of one answer uses one corpus version, even if a re-ingest switches meanwhile.
+        with self.searcher.pinned():
+            return self._answer(question, history, audience)
+
+    def _answer(self, question: str, history: Sequence, audience: str) -> Answer:
         from . import safety
         from .compose import compose, expand_hits
         from .condense import condense, retrieval_query

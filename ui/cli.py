@@ -52,7 +52,8 @@ def cmd_ingest(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     labels = {"load": "Reading guideline files", "reuse": "Reusing stored vectors",
-              "embed": "Embedding new passages", "store": "Writing the new version"}
+              "embed": "Embedding new passages", "store": "Writing the new version",
+              "finalize": "Finishing the new version", "switch": "Switching versions"}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   transient=True) as bar:
         tasks: dict[str, int] = {}
