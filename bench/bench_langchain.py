@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -76,6 +77,7 @@ class Naive:
         splits = RecursiveCharacterTextSplitter(chunk_size=SPLIT_SIZE, chunk_overlap=SPLIT_OVERLAP
                                                 ).split_documents(docs)
         reset_dir(self.persist)
+        _default_threads()
         self.store = Chroma.from_documents(
             splits, self.emb, persist_directory=str(self.persist),
             collection_name=f"naive{time.perf_counter_ns()}",
@@ -84,7 +86,16 @@ class Naive:
         return len(splits)
 
     def search(self, question: str) -> list[str]:
+        _default_threads()
         return [d.metadata["source"] for d in self.store.similarity_search(question, k=K_PASSAGES)]
+
+
+def _default_threads() -> None:
+    """torch's thread count is process-wide and our embedder changes it (one thread per query);
+    the naive pipeline gets what it would have on its own: torch's default, one per core."""
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
 
 
 def main(argv: list[str] | None = None) -> int:

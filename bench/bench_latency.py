@@ -148,7 +148,8 @@ def measure(data_dir: Path, corpus_dir: Path, chroma_url: str | None, rounds: in
             if xs:
                 per_round[k].append(_round_stats(xs))
     return {
-        "chunks": len(ix.chunks), "chroma": "server" if chroma_url else "embedded",
+        "chunks": len(ix.chunks), "chroma": ("server" if chroma_url else "embedded")
+        + (" + what-if memos" if what_if else ""), "what_if": what_if,
         "embedder": emb.fingerprint, "questions": len(qs), "rounds": rounds,
         "index_load_ms": round(index_load_ms, 1), "model_first_query_ms": round(model_load_ms, 1),
         "candidates_per_retriever": cand,

@@ -128,12 +128,16 @@ class OnnxEmbedder:
     dim = 384
 
     def __init__(self, quantized: bool = True, batch_size: int = 64, model_dir: Path | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, query_threads: int = 1):
         self.quantized = quantized
         self.batch_size = batch_size
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
-        self._threads = threads
+        self._threads = threads or os.cpu_count() or 1
+        # As in embed.py: a single short query gains nothing from more threads, and spinning
+        # threads fight other processes on a busy machine.
+        self.query_threads = query_threads
         self._session = None
+        self._query_session = None
         self._tokenizer = None
         self._lock = threading.Lock()
         kind = "int8" if quantized else "fp32"
@@ -146,16 +150,21 @@ class OnnxEmbedder:
         from tokenizers import Tokenizer
 
         path = export_onnx(self.model_dir, self.quantized)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self._threads or (os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(str(path), sess_options=opts,
-                                       providers=["CPUExecutionProvider"])
+
+        def session(threads: int):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
         tok = Tokenizer.from_file(str(_model_path() / "tokenizer.json"))
         tok.enable_truncation(max_length=MAX_TOKENS)
         tok.no_padding()
-        self._tokenizer, self._session = tok, session
+        self._query_session = session(self.query_threads)
+        self._session = session(self._threads)
+        self._tokenizer = tok
 
     def _ready(self):
         if self._session is None:
@@ -164,8 +173,9 @@ class OnnxEmbedder:
                     self._load()
         return self._tokenizer, self._session
 
-    def _run(self, encodings) -> np.ndarray:
-        _, session = self._ready()
+    def _run(self, encodings, session=None) -> np.ndarray:
+        _, batch_session = self._ready()
+        session = session or batch_session
         n = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), n), dtype=np.int64)
         mask = np.zeros((len(encodings), n), dtype=np.int64)
@@ -192,4 +202,4 @@ class OnnxEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         tok, _ = self._ready()
-        return self._run([tok.encode(text)])[0]
+        return self._run([tok.encode(text)], self._query_session)[0]

@@ -41,6 +41,8 @@ def test_dense_scores_separate_on_and_off_topic(real_assistant):
 def _cli(*args, settings, timeout=300):
     env = {**os.environ, "GUIDELINE_DATA_DIR": str(settings.data_dir),
            "GUIDELINE_CORPUS_DIR": str(settings.corpus_dir)}
+    if settings.chroma_url:
+        env["GUIDELINE_CHROMA_URL"] = settings.chroma_url
     return subprocess.run([sys.executable, "-m", "ui.cli", *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=timeout)
 

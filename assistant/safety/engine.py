@@ -23,8 +23,10 @@ def check_input(turns: Sequence[Turn], policy: Policy | None = None) -> SafetyVe
 
     policy = policy or load_policy()
     v = policy.version
-    if isinstance(turns, (str, bytes)) or not isinstance(turns, (list, tuple)):
-        raise InputError(f"check_input expects a list of Turn records, got {type(turns).__name__}")
+    if isinstance(turns, (str, bytes)):
+        raise InputError("check_input expects a sequence of Turn records, got a plain string")
+    if not isinstance(turns, (list, tuple)):
+        raise InputError(f"check_input expects a sequence of Turn records, got {type(turns).__name__}")
     user: list[tuple[int, str]] = []
     for i, t in enumerate(turns):
         if not isinstance(t, Turn):

@@ -58,50 +58,72 @@ def app_server(tmp_path, real_index, top_conftest):
             proc.wait()
 
 
-def _idle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until the app's script run has finished (a click during a rerun can be lost)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                           timeout=timeout_ms)
+class RunTracker:
+    """Follows the app's websocket: which page runs were asked for and which have finished.
+
+    Streamlit shows its "running" indicator only after a delay, so the DOM cannot tell
+    whether a run is still going; a click on an element that the current run is about to
+    redraw can be lost. The messages can tell: wait for the last requested run to end.
+    """
+
+    def __init__(self, page) -> None:
+        import time
+
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.trace: list[str] = []
+        self.requested = 0.0
+        self.finished = 0.0
+        t0 = time.monotonic()
+
+        def on_ws(ws):
+            def sent(payload):
+                m = BackMsg()
+                m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+                kind = m.WhichOneof("type")
+                if kind == "rerun_script":
+                    self.requested = time.monotonic()
+                    triggers = [w.id[-12:] for w in m.rerun_script.widget_states.widgets
+                                if w.WhichOneof("value") == "trigger_value"]
+                    self.trace.append(f"{self.requested - t0:7.2f} sent rerun_script {triggers or ''}")
+
+            def received(payload):
+                m = ForwardMsg()
+                m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+                kind = m.WhichOneof("type")
+                if kind == "script_finished":
+                    self.finished = time.monotonic()
+                if kind in ("new_session", "script_finished"):
+                    self.trace.append(f"{time.monotonic() - t0:7.2f} got {kind}")
+
+            ws.on("framesent", sent)
+            ws.on("framereceived", received)
+
+        page.on("websocket", on_ws)
+
+    def note(self, text: str) -> None:
+        self.trace.append(f"---- {text}")
+
+    def idle(self, page, timeout_ms: int = 180_000) -> None:
+        """Wait until the last requested run has finished and nothing new started for 0.5 s."""
+        import time
+
+        deadline = time.monotonic() + timeout_ms / 1000
+        while time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+            now = time.monotonic()
+            if self.finished >= self.requested and now - max(self.finished, self.requested) > 0.5:
+                return
+        raise TimeoutError(f"the app kept running for more than {timeout_ms / 1000:.0f} s")
 
 
-def _shot(page, path: Path, locator=None) -> None:
-    _idle(page)
+def _shot(page, path: Path, runs: RunTracker, locator=None) -> None:
+    runs.idle(page)
     page.wait_for_timeout(500)  # let tables and charts paint
     if locator is not None:
         locator.scroll_into_view_if_needed()
     page.screenshot(path=str(path))
-
-
-def _trace_websocket(page, trace: list[str]) -> None:
-    """Record the app's run requests and run ends (shown when the test fails)."""
-    import time
-
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    t0 = time.monotonic()
-
-    def on_ws(ws):
-        def sent(payload):
-            m = BackMsg()
-            m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-            kind = m.WhichOneof("type")
-            triggers = [w.id[-12:] for w in m.rerun_script.widget_states.widgets
-                        if w.WhichOneof("value") == "trigger_value"] if kind == "rerun_script" else []
-            trace.append(f"{time.monotonic() - t0:7.2f} sent {kind} {triggers or ''}")
-
-        def received(payload):
-            m = ForwardMsg()
-            m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-            kind = m.WhichOneof("type")
-            if kind in ("new_session", "script_finished"):
-                trace.append(f"{time.monotonic() - t0:7.2f} got {kind}")
-
-        ws.on("framesent", sent)
-        ws.on("framereceived", received)
-
-    page.on("websocket", on_ws)
 
 
 def _chunks(settings) -> list[dict]:
@@ -127,8 +149,7 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             external: list[str] = []  # the UI must work offline: nothing but the app's own server
-            trace: list[str] = []
-            _trace_websocket(page, trace)
+            runs = RunTracker(page)
             page.on("request", lambda r: external.append(r.url)
                     if not r.url.startswith((url, "data:", "blob:", url.replace("http", "ws"))) else None)
             # 0. a bookmarked page on a fresh server still goes through the app's navigation
@@ -137,13 +158,13 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             expect(page).to_have_title(re.compile("Guideline assistant"))
             nav = page.get_by_test_id("stSidebarNav").inner_text()
             assert all(t in nav for t in ("Chat", "Admin", "Evaluation")), nav
-            _shot(page, shots / "00-evaluation.png")
+            _shot(page, shots / "00-evaluation.png", runs)
 
             page.goto(url)
             expect(page).to_have_title("Guideline assistant", timeout=60_000)
             box = page.get_by_test_id("stChatInput").locator("textarea")
             expect(box).to_be_enabled(timeout=FIRST_ANSWER_MS)
-            _shot(page, shots / "01-home.png")
+            _shot(page, shots / "01-home.png", runs)
 
             # 1. the seed question: a cited answer whose numbered sources open to the passage
             box.fill(SEED_QUESTION)
@@ -167,10 +188,10 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
             assert shown in {_norm(c["text"]) for c in candidates}, shown[:200]
             expect(first_source).to_contain_text("Version")
             expect(first_source).to_contain_text("last reviewed")
-            _shot(page, shots / "02-seed-answer-source-open.png", first_source)
+            _shot(page, shots / "02-seed-answer-source-open.png", runs, first_source)
 
             # 2. a cauda equina vignette: the red banner names the finding above the answer
-            _idle(page)
+            runs.idle(page)
             box.fill(CAUDA_EQUINA)
             box.press("Enter")
             second = page.get_by_test_id("stChatMessage").filter(
@@ -185,32 +206,33 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
                 "([a, b]) => !!(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING)",
                 [banner.element_handle(), cited.element_handle()])
             assert banner_first, "the banner must sit above the answer"
-            _shot(page, shots / "03-red-flag-banner.png", banner)
+            _shot(page, shots / "03-red-flag-banner.png", runs, banner)
 
             # 3. admin: log in, upload a new guideline, re-ingest, read the report
             page.goto(url + "/admin")
-            _idle(page)
+            expect(page.get_by_label("Admin password")).to_be_visible(timeout=60_000)
+            runs.idle(page)
             page.get_by_label("Admin password").fill(PASSWORD)
             page.get_by_role("button", name="Unlock").click()
             expect(page.get_by_role("button", name="Re-ingest now")).to_be_visible(timeout=60_000)
-            _shot(page, shots / "04-admin.png")
+            _shot(page, shots / "04-admin.png", runs)
             new_file = tmp_path / "ms-fatigue-and-pain.md"
             new_file.write_text(NEW_GUIDELINE, encoding="utf-8")
             page.locator("input[type=file]").first.set_input_files(str(new_file))
             save = page.get_by_role("button", name=re.compile(r"Save to corpus \(1 new, 0 replacing\)"))
             expect(save).to_be_visible(timeout=30_000)
-            _idle(page)
-            trace.append("---- click Save")
+            runs.idle(page)
+            runs.note("click Save")
             save.click()
             expect(page.get_by_text("Re-ingest to serve them")).to_be_visible(timeout=30_000)
             assert (settings.corpus_dir / "ms-fatigue-and-pain.md").read_text(encoding="utf-8") == NEW_GUIDELINE
-            _idle(page)
-            trace.append("---- click Re-ingest now")
+            runs.idle(page)
+            runs.note("click Re-ingest now")
             page.get_by_role("button", name="Re-ingest now").click()
             done = page.get_by_text("is now serving")
             expect(done).to_be_visible(timeout=180_000)
             expect(page.get_by_text("ms-fatigue-and-pain: added")).to_be_visible()
-            _shot(page, shots / "05-admin-reingest-report.png", done)
+            _shot(page, shots / "05-admin-reingest-report.png", runs, done)
 
             from ingest.versions import current_version, read_manifest
 
@@ -224,7 +246,7 @@ def test_chat_sources_red_flag_banner_and_admin_reingest_in_chromium(app_server,
                 pass
             log = log_path.read_text(errors="replace")[-4000:]
             raise AssertionError(f"{type(e).__name__}: {e}\nscreenshots in {shots}; server log tail:\n{log}"
-                                 "\nlast app messages:\n" + "\n".join(trace[-40:])) from e
+                                 "\nlast app messages:\n" + "\n".join(runs.trace[-40:])) from e
         finally:
             browser.close()
     for name in ("01-home.png", "02-seed-answer-source-open.png", "03-red-flag-banner.png",
