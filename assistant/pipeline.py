@@ -213,12 +213,23 @@ class Assistant:
         return final
 
     def stream(self, question: str, history: Sequence = (), audience: str = "clinician"
-               ) -> Iterator[str]:
-        """Yield the answer's Markdown in pieces; safety has already run on all of it."""
-        ans = self.answer(question, history, audience)
-        self.last_answer = ans
-        for part in ans.markdown.split("\n\n"):
-            yield part + "\n\n"
+               ) -> "AnswerStream":
+        """The answer's Markdown in pieces; safety has already run on all of it."""
+        return AnswerStream(self.answer(question, history, audience))
+
+
+class AnswerStream:
+    """Iterate for the Markdown pieces (one block at a time); ``.answer`` holds the whole
+    Answer (citations, safety, trace). The answer is finished and enforced before the first
+    piece exists, so nothing unsafe is ever shown, and each caller gets its own object."""
+
+    def __init__(self, answer: Answer):
+        self.answer = answer
+
+    def __iter__(self) -> Iterator[str]:
+        for part in self.answer.markdown.split("\n\n"):
+            if part.strip():
+                yield part + "\n\n"
 
 
 _assistants: dict[tuple, Assistant] = {}
@@ -243,5 +254,5 @@ def answer(question: str, history: Sequence = (), audience: str = "clinician",
 
 
 def stream_answer(question: str, history: Sequence = (), audience: str = "clinician",
-                  settings: Settings | None = None) -> Iterator[str]:
+                  settings: Settings | None = None) -> AnswerStream:
     return get_assistant(settings).stream(question, history, audience)

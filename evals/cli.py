@@ -27,7 +27,7 @@ def _default_out_dir(settings) -> Path:
 
         settings = load_settings()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path(settings.data_dir) / "evals" / stamp
+    return Path(settings.data_dir) / "eval_runs" / stamp  # the UI lists and compares these too
 
 
 def _progress_bar():
@@ -156,7 +156,7 @@ def export_command(set_path, fmt: str, out=None, *, file_format: str | None = No
 def build_parser(prog: str = "guideline eval") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Run an answer-quality test set and check the regression gates.")
     p.add_argument("set", help="test set (JSONL, one case a line)")
-    p.add_argument("--out", help="directory for results.jsonl, summary.json, report.md (default: data/evals/<time>)")
+    p.add_argument("--out", help="directory for results.jsonl, summary.json, report.md (default: data/eval_runs/<time>, shared with the UI)")
     p.add_argument("--compare", help="a previous run directory to compare with")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--gates", help="gates file (default: evals/gates.yaml)")

@@ -74,7 +74,7 @@ def load_run(run_dir: str | Path) -> tuple[dict, list[dict]]:
 
 
 def list_runs(base_dir: str | Path) -> list[Path]:
-    """Saved run directories under ``base_dir`` (e.g. data/evals), newest first."""
+    """Saved run directories under ``base_dir`` (e.g. data/eval_runs), newest first."""
     d = Path(base_dir)
     if not d.is_dir():
         return []
