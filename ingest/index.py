@@ -188,7 +188,8 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
 
         to_embed = [c for c in chunks if c.chunk_id not in reused]
         vectors: dict[str, np.ndarray] = dict(reused)
-        batch = max(settings.embed_batch_size * 4, 64)
+        # Large calls: sentence-transformers sorts by length only within one call (less padding).
+        batch = max(settings.embed_batch_size * 16, 256)
         progress("embed", 0, len(to_embed))
         for i in range(0, len(to_embed), batch):
             part = to_embed[i:i + batch]
