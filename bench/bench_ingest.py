@@ -39,8 +39,8 @@ def passage_texts(corpus_dir: Path, settings) -> list[str]:
     return [embed_text(c) for d in docs for c in chunk_document(d, settings)]
 
 
-def raw_encode(texts: list[str], batch_size: int) -> float:
-    """Seconds for the bare model call (model loaded beforehand)."""
+def raw_encode(texts: list[str], batch_size: int) -> tuple[float, float]:
+    """(wall, CPU) seconds for the bare model call (model loaded beforehand)."""
     import torch
 
     from ingest.embed import get_embedder
@@ -48,22 +48,26 @@ def raw_encode(texts: list[str], batch_size: int) -> float:
     model = get_embedder(batch_size).model
     # The same thread count embed_documents() uses (embed_query() drops to one thread).
     torch.set_num_threads(os.cpu_count() or 1)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
                  show_progress_bar=False)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-def cli_ingest(data_dir: Path, corpus_dir: Path) -> tuple[float, dict]:
-    """Wall time of a whole ``guideline ingest --full --json`` process, and its report."""
+def cli_ingest(data_dir: Path, corpus_dir: Path) -> tuple[float, float, dict]:
+    """(wall, CPU) seconds of a whole ``guideline ingest --full --json`` process, and its report."""
     env = {**os.environ, "GUIDELINE_DATA_DIR": str(data_dir), "GUIDELINE_CORPUS_DIR": str(corpus_dir)}
-    t0 = time.perf_counter()
-    p = subprocess.run([str(VENV_BIN / "guideline"), "ingest", "--full", "--json"], env=env,
-                       capture_output=True, text=True)
-    wall = time.perf_counter() - t0
+    out, err = data_dir.parent / "cli-ingest.json", data_dir.parent / "cli-ingest.err"
+    with open(out, "wb") as f, open(err, "wb") as e:
+        t0 = time.perf_counter()
+        p = subprocess.Popen([str(VENV_BIN / "guideline"), "ingest", "--full", "--json"], env=env,
+                             stdout=f, stderr=e)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
-        raise RuntimeError(f"guideline ingest failed: {p.stderr[-1500:]}")
-    return wall, json.loads(p.stdout)
+        raise RuntimeError(f"guideline ingest failed: {err.read_text(errors='replace')[-1500:]}")
+    return wall, ru.ru_utime + ru.ru_stime, json.loads(out.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,23 +91,37 @@ def main(argv: list[str] | None = None) -> int:
     emb = get_embedder(settings.embed_batch_size)
     emb.embed_documents(["load the model before timing"])
 
+    def warm_ingest():
+        reset_dir(root / "data")
+        t0, c0 = time.perf_counter(), time.process_time()
+        rep = run_ingest(settings, full=True, embedder=emb)
+        return time.perf_counter() - t0, time.process_time() - c0, rep
+
     runs = []
     for i in range(args.runs):
-        raw_s = raw_encode(texts, settings.embed_batch_size)
-        reset_dir(root / "data")
-        cli_s, report = cli_ingest(root / "data", corpus_dir)
-        reset_dir(root / "data")
-        t0 = time.perf_counter()
-        warm = run_ingest(settings, full=True, embedder=emb)
-        warm_s = time.perf_counter() - t0
+        # Rotate the order so that a burst of background load does not always hit the same side.
+        got: dict = {}
+        order = ("raw", "cli", "warm")[i % 3:] + ("raw", "cli", "warm")[:i % 3]
+        for what in order:
+            if what == "raw":
+                got["raw"] = raw_encode(texts, settings.embed_batch_size)
+            elif what == "cli":
+                reset_dir(root / "data")
+                got["cli"] = cli_ingest(root / "data", corpus_dir)
+            else:
+                got["warm"] = warm_ingest()
+        (raw_s, raw_cpu), (cli_s, cli_cpu, report), (warm_s, warm_cpu, warm) = got["raw"], got["cli"], got["warm"]
         n = warm.chunks.added
         assert n == len(texts) == report["chunks"]["added"], (n, len(texts), report["chunks"])
-        r = {"passages": n, "raw_s": round(raw_s, 2), "raw_per_s": round(n / raw_s, 2),
+        r = {"passages": n, "order": list(order), "raw_s": round(raw_s, 2), "raw_per_s": round(n / raw_s, 2),
              "cli_s": round(cli_s, 2), "cli_per_s": round(n / cli_s, 2),
              "cli_inside_run_ingest_s": report["seconds"],
-             "warm_s": round(warm_s, 2), "warm_per_s": round(n / warm_s, 2)}
+             "warm_s": round(warm_s, 2), "warm_per_s": round(n / warm_s, 2),
+             "raw_cpu_s": round(raw_cpu, 2), "cli_cpu_s": round(cli_cpu, 2), "warm_cpu_s": round(warm_cpu, 2)}
         r["cli_vs_raw"] = round(r["cli_per_s"] / r["raw_per_s"], 3)
         r["warm_vs_raw"] = round(r["warm_per_s"] / r["raw_per_s"], 3)
+        r["cli_vs_raw_cpu"] = round(raw_cpu / cli_cpu, 3)
+        r["warm_vs_raw_cpu"] = round(raw_cpu / warm_cpu, 3)
         runs.append(r)
         log(f"run {i + 1}: raw {r['raw_per_s']}/s, guideline ingest --full {r['cli_per_s']}/s "
             f"({r['cli_vs_raw']:.0%}), in-process {r['warm_per_s']}/s ({r['warm_vs_raw']:.0%})")
@@ -116,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         "documents": args.docs, "passages": len(texts), "runs": runs,
         "raw_per_s": med("raw_per_s"), "cli_per_s": med("cli_per_s"), "warm_per_s": med("warm_per_s"),
         "cli_vs_raw": med("cli_vs_raw"), "warm_vs_raw": med("warm_vs_raw"),
+        "cli_vs_raw_cpu": med("cli_vs_raw_cpu"), "warm_vs_raw_cpu": med("warm_vs_raw_cpu"),
+        "torch_threads": os.cpu_count(),
         "target": 0.85,
         "command": "bench/bench_ingest.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),

@@ -137,7 +137,11 @@ def sec_ingest(targets: list) -> list[str]:
         f"| `guideline ingest --full` (whole process) | {mm(r['cli_per_s'])} | {ratio:.0%} |",
         f"| `run_ingest(full=True)`, model already loaded | {mm(r['warm_per_s'])} | "
         f"{r['warm_vs_raw']['median']:.0%} |",
-        "", f"{len(r['runs'])} alternating runs. Reproduce: {cmd(r)}", "",
+        "",
+        "By CPU time instead of wall time (less sensitive to other processes on the machine): whole process "
+        f"{r['cli_vs_raw_cpu']['median']:.0%}, in-process {r['warm_vs_raw_cpu']['median']:.0%} of the raw rate."
+        if r.get("cli_vs_raw_cpu") else "",
+        "", f"{len(r['runs'])} runs, order rotated each run. Reproduce: {cmd(r)}", "",
     ]
     targets.append(("Ingest ≥ 85% of raw encode rate", f"{ratio:.0%} (in-process {r['warm_vs_raw']['median']:.0%})",
                     status(ratio >= 0.85),
@@ -461,6 +465,17 @@ def write_report(path: Path = DOC) -> Path:
         "## Machine", "",
     ] + _machine_block(run_all, any_res) + ["", "## Targets", "",
                                               "| target | measured | status | note |", "|---|---|---|---|"]
+    if run_all and not run_all.get("only"):
+        mins = run_all.get("total_seconds", 0) / 60
+        c = run_all.get("caches_at_start", {})
+        warm = [k for k, v in c.items() if v]
+        cold = [k for k, v in c.items() if not v]
+        skipped = [k for k, v in steps.items() if v.get("status") == "skipped"]
+        note = ("cold: every index built in this run" if not warm else
+                f"indexes already cached: {', '.join(warm)}" + (f"; built: {', '.join(cold)}" if cold else ""))
+        if skipped:
+            note += f"; skipped for the budget (earlier results shown): {', '.join(skipped)}"
+        targets.append(("`make bench` end to end < 20 min", f"{mins:.1f} min", status(mins < 20), note))
     for name, val, st, why in targets:
         head.append(f"| {name} | {val} | {st} | {why} |")
     head.append("")

@@ -27,12 +27,12 @@ B = ROOT / "bench"
 
 STEPS: list[tuple[str, list[str]]] = [
     ("scifact", [PY, str(B / "scifact.py"), "--run-out", str(OUT / "scifact-hybrid.trec"), "--name", "scifact"]),
-    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "300", "--runs", "2"]),
-    ("incremental", [PY, str(B / "bench_incremental.py"), "--runs", "3"]),
+    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "400", "--runs", "2"]),
+    ("incremental", [PY, str(B / "bench_incremental.py"), "--runs", "2"]),
     ("latency", [PY, str(B / "bench_latency.py"), "--sizes", "1000,10000,100000", "--rounds", "3", "--n", "30",
                  "--what-if-caches"]),
-    ("langchain", [PY, str(B / "bench_langchain.py"), "--runs", "3"]),
-    ("coldstart", [PY, str(B / "bench_coldstart.py"), "--runs", "3"]),
+    ("langchain", [PY, str(B / "bench_langchain.py"), "--runs", "2"]),
+    ("coldstart", [PY, str(B / "bench_coldstart.py"), "--runs", "2"]),
     ("safety", [PY, str(B / "bench_safety.py"), "--runs", "200"]),
     ("embedders", [PY, str(B / "bench_embedders.py"), "--passages", "300", "--queries", "40", "--runs", "2"]),
     ("latency-onnx", [PY, str(B / "bench_latency.py"), "--sizes", "100000", "--modes", "embedded",
@@ -43,6 +43,7 @@ STEPS: list[tuple[str, list[str]]] = [
 ]
 OPTIONAL = {
     # step -> (minutes when its index is cached, minutes when it must embed SciFact first)
+    "embedders": (1.5, 1.5),
     "latency-onnx": (1.5, 1.5),
     "scifact-onnx-int8": (1.0, 6.0),
     "scifact-onnx": (1.0, 8.0),
@@ -52,6 +53,23 @@ OPTIONAL = {
 a skipped step keeps its previous result, which the report shows with its date."""
 STDOUT_RESULTS = {"safety"}
 """Steps that print their JSON instead of writing bench/out/<name>.json."""
+
+
+def _caches() -> dict:
+    """Which expensive indexes existed before this run (a cold run builds them all)."""
+    from common import CACHE
+
+    out = {}
+    try:
+        from scifact import is_cached
+
+        for kind in ("torch", "onnx", "onnx-int8"):
+            out[f"scifact-{kind}"] = is_cached(kind)
+    except Exception:  # noqa: BLE001
+        pass
+    for n in (1000, 10000, 100000):
+        out[f"synth-{n}"] = any((d / "synth.json").exists() for d in CACHE.glob(f"synth-{n}-*"))
+    return out
 
 
 def _estimate(name: str) -> float:
@@ -91,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = dict(prev.get("steps", {}))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false"}
+    caches = _caches()
     t_all = time.perf_counter()
     for name, cmd in STEPS:
         if (only and name not in only) or name in skip:
@@ -134,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{name}: {steps[name]['status']} in {secs:.0f} s")
     total = time.perf_counter() - t_all
     status = {"steps": steps, "total_seconds": round(total, 1), "only": sorted(only), "skip": sorted(skip),
+              "caches_at_start": caches, "budget_min": args.budget_min,
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine()}
     status_path.write_text(json.dumps(status, indent=1))
     log(f"all steps done in {total / 60:.1f} min")
