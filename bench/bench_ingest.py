@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from ingest.embed import get_embedder
 
     corpus, _, _ = load_scifact(args.data)
-    root = CACHE / f"ingest-{args.docs}"
+    root = reset_dir(CACHE / f"ingest-{args.docs}")
     corpus_dir = root / "corpus"
     write_scifact_corpus(corpus[:args.docs], corpus_dir)
     settings = Settings(data_dir=root / "data", corpus_dir=corpus_dir)
@@ -91,10 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     emb = get_embedder(settings.embed_batch_size)
     emb.embed_documents(["load the model before timing"])
 
+    def fresh(tag: str) -> Path:
+        # A new path each time: chromadb keeps one client per path for the life of the
+        # process, and a client whose files were deleted under it turns read-only.
+        d = root / f"data-{tag}-{time.perf_counter_ns()}"
+        return reset_dir(d)
+
     def warm_ingest():
-        reset_dir(root / "data")
+        data = fresh("warm")
         t0, c0 = time.perf_counter(), time.process_time()
-        rep = run_ingest(settings, full=True, embedder=emb)
+        rep = run_ingest(settings.model_copy(update={"data_dir": data}), full=True, embedder=emb)
         return time.perf_counter() - t0, time.process_time() - c0, rep
 
     runs = []
@@ -106,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             if what == "raw":
                 got["raw"] = raw_encode(texts, settings.embed_batch_size)
             elif what == "cli":
-                reset_dir(root / "data")
-                got["cli"] = cli_ingest(root / "data", corpus_dir)
+                got["cli"] = cli_ingest(fresh("cli"), corpus_dir)
             else:
                 got["warm"] = warm_ingest()
         (raw_s, raw_cpu), (cli_s, cli_cpu, report), (warm_s, warm_cpu, warm) = got["raw"], got["cli"], got["warm"]

@@ -76,13 +76,13 @@ class Naive:
                 for p in corpus_files(corpus_dir)]
         splits = RecursiveCharacterTextSplitter(chunk_size=SPLIT_SIZE, chunk_overlap=SPLIT_OVERLAP
                                                 ).split_documents(docs)
-        reset_dir(self.persist)
+        # A new directory per run: chromadb keeps one client per path for the process's life.
+        persist = reset_dir(self.persist / f"run-{time.perf_counter_ns()}")
         _default_threads()
         self.store = Chroma.from_documents(
-            splits, self.emb, persist_directory=str(self.persist),
-            collection_name=f"naive{time.perf_counter_ns()}",
+            splits, self.emb, persist_directory=str(persist), collection_name="naive",
             client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True,
-                                           persist_directory=str(self.persist)))
+                                           persist_directory=str(persist)))
         return len(splits)
 
     def search(self, question: str) -> list[str]:
@@ -119,15 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     reset_dir(root)
     corpus_dir = root / "corpus"
     shutil.copytree(ROOT / "corpus", corpus_dir)
-    settings = Settings(data_dir=root / "ours", corpus_dir=corpus_dir)
-    emb = get_embedder(settings.embed_batch_size)
+    base = Settings(data_dir=root / "ours", corpus_dir=corpus_dir)
+    emb = get_embedder(base.embed_batch_size)
     emb.embed_query("load the model before timing")
     naive = Naive(root / "naive")
 
     ingest_ours, ingest_naive, q_ours, q_naive = [], [], [], []
     passages = {}
-    for _ in range(args.runs):
-        reset_dir(settings.data_dir)
+    for i in range(args.runs):
+        settings = base.model_copy(update={"data_dir": reset_dir(root / f"ours-{i}")})
         t0 = time.perf_counter()
         rep = run_ingest(settings, full=True, embedder=emb)
         ingest_ours.append(time.perf_counter() - t0)
