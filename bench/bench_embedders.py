@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             "query_ms": {"p50": round(percentile(q_ms, 50), 2), "p95": round(percentile(q_ms, 95), 2)},
             "cosine_to_torch": {"min": round(float(cos.min()), 4), "mean": round(float(cos.mean()), 4)},
         }
+        # Retrieval quality on the eval set's gold sources with this path (same scoring as bench_langchain).
+        from tune_scifact import eval_set_check
+        import assistant.retrieve as R
+
+        out[kind]["eval_set"] = eval_set_check(emb, [(R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT)])[0]
         log(f"{kind}: {out[kind]['passages_per_s']['median']} passages/s, query p50 "
             f"{out[kind]['query_ms']['p50']} ms, cosine to torch min {out[kind]['cosine_to_torch']['min']}")
         del emb

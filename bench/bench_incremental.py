@@ -107,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     cli_full, rep = _cli(root / "data", corpus_dir, "--full")
     cli_nochange = [(_cli(root / "data", corpus_dir)[0]) for _ in range(args.runs)]
 
+    # What a no-change process pays before it can decide nothing changed.
+    imports = {}
+    for mod in ("ingest.index", "chromadb"):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {mod}"], check=True)
+        imports[mod] = round(time.perf_counter() - t0, 2)
+
     def s(xs, scale=1.0):
         return {"median": round(statistics.median(xs) * scale, 3), "min": round(min(xs) * scale, 3),
                 "max": round(max(xs) * scale, 3), "n": len(xs)}
@@ -121,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "only_changed_reembedded": all(c["embedded"] == c["expected"] == c["model_calls"] for c in checks),
         "cli_full_s": round(cli_full, 2), "cli_no_change_s": s(cli_nochange),
         "cli_no_change_ratio": round(statistics.median(cli_nochange) / cli_full, 4),
+        "process_import_s": imports,
         "target_ratio": 0.05,
         "command": "bench/bench_incremental.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),

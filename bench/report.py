@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,10 @@ def cmd(res: dict | None) -> str:
         return "n/a"
     when = f" (measured {res['written'].replace('T', ' ')})" if res.get("written") else ""
     return f"`{PY} {res['command']}`{when}"
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
 
 
 def _machine_block(run_all: dict | None, any_res: dict | None) -> list[str]:
@@ -100,16 +105,14 @@ def sec_scifact(targets: list) -> list[str]:
                 out.append(f"| {row['variant']} | {_r(row.get('train'), 4)} | {_r(row.get('test'), 4)} |")
             out.append("")
         if tune.get("command"):
-            out += [f"Reproduce the table: `{PY} {tune['command']}`", ""]
+            out += [f"Reproduce the table: `{PY} {tune['command'].strip()}`", ""]
     for label, x in (("ONNX fp32", f32), ("ONNX int8", o)):
         if not x:
             continue
         d_t, d_o = t["results"]["hybrid"]["ndcg@10"], x["results"]["hybrid"]["ndcg@10"]
         out += [f"{label} embedder (`ingest/embed_onnx.py`): hybrid {d_o:.4f} vs {d_t:.4f} with torch "
                 f"({d_o - d_t:+.4f}); dense {x['results']['dense']['ndcg@10']:.4f} vs "
-                f"{t['results']['dense']['ndcg@10']:.4f}. Index build (first, uncached run, on a shared "
-                f"machine): {x['index'].get('ingest_seconds', '?')} s vs {t['index'].get('ingest_seconds', '?')} s.",
-                ""]
+                f"{t['results']['dense']['ndcg@10']:.4f}.", ""]
     out += [f"Reproduce: {cmd(t)} (`--data DIR` defaults to `../shared/data/beir/scifact`; "
             f"add `--json` for JSON, `--run-out FILE` for the TREC run); ONNX fp32: {cmd(f32)}; ONNX int8: "
             f"{cmd(o)}. The hybrid TREC run (top 100 per claim) is written to `bench/out/scifact-hybrid.trec`.", ""]
@@ -135,18 +138,40 @@ def sec_ingest(targets: list) -> list[str]:
         "| | passages/s, median (min–max) | vs raw |", "|---|---|---|",
         f"| raw `encode` (physical limit) | {mm(r['raw_per_s'])} | 100% |",
         f"| `guideline ingest --full` (whole process) | {mm(r['cli_per_s'])} | {ratio:.0%} |",
+    ] + ([
         f"| `run_ingest(full=True)`, model already loaded | {mm(r['warm_per_s'])} | "
-        f"{r['warm_vs_raw']['median']:.0%} |",
+        f"{r['warm_vs_raw']['median']:.0%} |"] if r.get("warm_per_s") else []) + [
+        f"| … of which inside `run_ingest` (the process minus interpreter start) | "
+        f"{r['passages'] / statistics.median(x['cli_inside_run_ingest_s'] for x in r['runs']):.1f} | "
+        f"{(r['passages'] / statistics.median(x['cli_inside_run_ingest_s'] for x in r['runs'])) / r['raw_per_s']['median']:.0%} |",
         "",
         "By CPU time instead of wall time (less sensitive to other processes on the machine): whole process "
-        f"{r['cli_vs_raw_cpu']['median']:.0%}, in-process {r['warm_vs_raw_cpu']['median']:.0%} of the raw rate."
-        if r.get("cli_vs_raw_cpu") else "",
+        f"{_pct((r.get('cli_vs_raw_cpu') or {}).get('median'))} of the raw rate"
+        + (f", in-process {_pct(r['warm_vs_raw_cpu']['median'])}" if r.get("warm_vs_raw_cpu") else "") + ".",
         "", f"{len(r['runs'])} runs, order rotated each run. Reproduce: {cmd(r)}", "",
     ]
-    targets.append(("Ingest ≥ 85% of raw encode rate", f"{ratio:.0%} (in-process {r['warm_vs_raw']['median']:.0%})",
+    # Where the whole process would cross 85%: time(N) = fixed + N / in-process rate.
+    crossing = None
+    if r.get("warm_per_s"):
+        fixed = statistics.median(x["cli_s"] - x["warm_s"] for x in r["runs"] if "warm_s" in x)
+        rw, rr = r["warm_per_s"]["median"], r["raw_per_s"]["median"]
+        gap = 1 / (0.85 * rr) - 1 / rw
+        crossing = (fixed, int(fixed / gap) if gap > 0 else None)
+        out.insert(-1, f"Fixed cost of a whole process over the in-process run (interpreter, imports, model load): "
+                       f"{fixed:.1f} s. With the in-process rate at {rw / rr:.0%} of raw, the whole process would "
+                       + (f"reach 85% from about {crossing[1]:,} passages (the SciFact corpus has 11,188)."
+                          if crossing[1] else "not reach 85% at any corpus size."))
+        out.insert(-1, "")
+    cpu = (r.get("cli_vs_raw_cpu") or {}).get("median")
+    targets.append(("Ingest ≥ 85% of raw encode rate",
+                    f"{ratio:.0%} wall, {_pct(cpu)} CPU time (whole `guideline ingest --full` process)",
                     status(ratio >= 0.85),
-                    "whole CLI process incl. start-up" if ratio >= 0.85 else
-                    "start-up and storage on top of encoding; see the in-process figure"))
+                    f"{r['passages']} passages; min–max of the whole-process ratio "
+                    f"{r['cli_vs_raw']['min']:.0%}–{r['cli_vs_raw']['max']:.0%}"
+                    + ("" if ratio >= 0.85 else "; the gap is the fixed start-up (imports, model load) on a "
+                       "corpus this size" + (f": in-process {r['warm_vs_raw']['median']:.0%}, whole process "
+                                             f"crosses 85% from ~{crossing[1]:,} passages"
+                                             if crossing and crossing[1] else ""))))
     return out
 
 
@@ -249,7 +274,9 @@ def sec_latency(targets: list) -> list[str]:
         targets.append(("Full answer p95 < 150 ms at 100k passages",
                         " / ".join(f"{x['chroma']} {x['latency_ms']['answer']['p95']:.0f} ms" for x in big),
                         status(worst < 150), "" if worst < 150 else
-                        f"embedded {e95:.0f} ms; see the stage table for where the time goes"))
+                        f"two per-answer steps walk the whole corpus; memoised per version (what-if, answers "
+                        f"identical) p95 is {wif[0]['latency_ms']['answer']['p95']:.0f} ms, see section 3"
+                        if wif else f"embedded {e95:.0f} ms; see the stage table for where the time goes"))
     else:
         targets.append(("Full answer p95 < 150 ms at 100k passages", "n/a", status(None),
                         "full answer not measured at 100k: " + str(res[-1].get("answer_error"))))
@@ -292,9 +319,13 @@ def sec_langchain(targets: list) -> list[str]:
     reason = []
     if gain < 10:
         reason.append(f"hit@5 +{gain:.1f} points: naive already scores {qa['naive']['hit@5']:.3f}, "
-                      f"so at most +{ceiling:.1f} is possible on this set")
+                      f"so at most +{ceiling:.1f} is possible on this set (16 documents: top 5 is a third of "
+                      f"them); hit@1 {100 * (qa['ours'].get('hit@1', 0) - qa['naive'].get('hit@1', 0)):+.1f} "
+                      f"points, MRR {100 * (qa['ours']['mrr'] - qa['naive']['mrr']):+.1f}")
     if not q_ok:
-        reason.append("query p50 slower than naive")
+        reason.append("query p50 slower than naive: ours embeds a query on one thread (`ingest/embed.py`, chosen "
+                      "for behaviour under load) and adds BM25 and fusion; the ONNX fp32 query path (section 8) "
+                      "removes most of the difference")
     if not i_ok:
         reason.append("ingest slower than naive (ours also validates, builds BM25 and versions)")
     targets.append(("≥ 10 points hit@5 over naive LangChain, not slower",
@@ -312,10 +343,12 @@ def sec_embedders() -> list[str]:
     out += [f"{r['passages']} SciFact passages (section path + up to 900 characters) and {r['queries']} "
             f"distinct questions, {r['runs']} runs each.", "",
             "| path | passages/s, median (min–max) | single query p50 / p95 ms | cosine to torch, min / mean | "
-            "first call s |", "|---|---|---|---|---|"]
+            "first call s | eval set hit@5 / MRR |", "|---|---|---|---|---|---|"]
     for k, x in r["results"].items():
+        ev = x.get("eval_set")
         out.append(f"| {k} | {mm(x['passages_per_s'])} | {x['query_ms']['p50']:.1f} / {x['query_ms']['p95']:.1f} | "
-                   f"{x['cosine_to_torch']['min']:.4f} / {x['cosine_to_torch']['mean']:.4f} | {x['first_call_s']:.2f} |")
+                   f"{x['cosine_to_torch']['min']:.4f} / {x['cosine_to_torch']['mean']:.4f} | {x['first_call_s']:.2f} | "
+                   + (f"{ev['hit@5']:.3f} / {ev['mrr']:.3f} |" if ev else "n/a |"))
     out += ["", f"Reproduce: {cmd(r)}", ""]
     return out
 
@@ -328,7 +361,7 @@ def sec_coldstart() -> list[str]:
     out += [
         "| | median (min–max) |", "|---|---|",
         f"| `guideline ask` process start → answer printed | {mm(r['ask_wall_s'], 2)} s |",
-        f"| of which the answer itself (`timings_ms.total`) | {mm(r['ask_answer_ms_inside'], 0)} ms |",
+        f"| of which inside `answer()` (`timings_ms.total`; the model, spaCy pipeline and index load lazily on this first call) | {mm(r['ask_answer_ms_inside'], 0)} ms |",
         f"| `guideline ask` peak RSS | {mm(r['ask_peak_rss_mib'], 0)} MiB |",
         f"| bare `import assistant.pipeline, ui.cli` | {r['bare_import_s']:.2f} s |",
         f"| `guideline ui` spawn → `/_stcore/health` answers | {mm(r['ui_health_s'], 2)} s |",
@@ -409,23 +442,45 @@ def sec_findings() -> list[str]:
         for label, x in (("fp32", f32), ("int8", i8)):
             if x:
                 parts.append(f"ONNX {label} hybrid {x['results']['hybrid']['ndcg@10']:.4f}")
+        evs = [(k, x["eval_set"]) for k, x in (emb or {}).get("results", {}).items() if x.get("eval_set")]
+        ev_txt = ("; eval set hit@5 / MRR: " + ", ".join(f"{k} {e['hit@5']:.3f} / {e['mrr']:.3f}" for k, e in evs)
+                  if evs else "")
         items.append(f"SciFact quality per embedding path: torch hybrid {t['results']['hybrid']['ndcg@10']:.4f}, "
-                     + ", ".join(parts) + ". ONNX fp32 is the same model to four decimals of cosine, so it is the "
-                     "safe speed-up (suggested as an opt-in embedder setting); int8 trades some hybrid quality on "
-                     "SciFact for about twice the batch rate on an idle core.")
+                     + ", ".join(parts) + ev_txt + ". ONNX fp32 gives the same vectors (cosine 1.0000), so it is the safe "
+                     "speed-up for queries and start-up (suggested as an opt-in embedder setting); int8 trades "
+                     "some hybrid quality on SciFact for a faster batch rate"
+                     + (f" ({emb['results']['onnx-int8']['passages_per_s']['median'] / emb['results']['torch']['passages_per_s']['median']:.1f}× torch here)"
+                        if emb and "onnx-int8" in emb["results"] and "torch" in emb["results"] else "") + ".")
     if ing:
+        runs = ing["runs"]
+        startup = statistics.median(r["cli_s"] - r["cli_inside_run_ingest_s"] for r in runs)
+        load = (emb or {}).get("results", {}).get("torch", {}).get("first_call_s")
         items.append(
             f"Ingestion: the whole `guideline ingest --full` process reaches {ing['cli_vs_raw']['median']:.0%} of the "
-            f"bare `encode` rate on {ing['passages']} passages and the in-process run "
-            f"{ing['warm_vs_raw']['median']:.0%}; what is left is process start-up (imports), BM25 and Chroma "
-            "writes, and per-call batching (`run_ingest` encodes 4 × batch-size passages per call, length-sorted "
-            "only within each call).")
+            f"bare `encode` rate on {ing['passages']} passages (CPU time: {_pct((ing.get('cli_vs_raw_cpu') or {}).get('median'))}). "
+            f"The gap is fixed cost: about {startup:.1f} s of process start before `run_ingest` begins"
+            + (f", and about {load:.1f} s inside it to import sentence-transformers/torch and load the model "
+               "(first embedder call, section 8)" if load else "")
+            + ", so the ratio rises with corpus size; the embedding itself runs at the raw rate. The ONNX path "
+            "(no torch import once exported) would cut the fixed part.")
     if inc:
+        imp = inc.get("process_import_s", {})
         items.append(
             f"Incremental: a no-change `run_ingest` costs {inc['no_change_s']['median'] * 1000:.0f} ms "
             f"({inc['no_change_ratio']:.1%} of a full rebuild); as a process it is "
-            f"{inc['cli_no_change_s']['median']:.1f} s, nearly all interpreter start-up and imports "
-            "(chromadb is imported to garbage-collect even when nothing changed).")
+            f"{inc['cli_no_change_s']['median']:.2f} s"
+            + (f", of which a bare `import chromadb` process is {imp['chromadb']:.2f} s (and `import ingest.index` "
+               f"{imp['ingest.index']:.2f} s): the no-change path opens a Chroma client only to garbage-collect. "
+               "Suggested change in `ingest/index.py`: decide 'nothing changed' before `make_client`, and only "
+               "open the client when there is something to write or collect." if imp else "."))
+    cold = read_result("coldstart")
+    if emb and cold and "torch" in emb["results"] and "onnx" in emb["results"]:
+        items.append(
+            f"Cold start: `guideline ask` takes {cold['ask_wall_s']['median']:.1f} s to a first answer, "
+            f"{(cold.get('ask_answer_ms_inside') or {}).get('median', 0) / 1000:.1f} s of it inside the first "
+            f"`answer()` (lazy loads). The embedder's first call costs {emb['results']['torch']['first_call_s']:.1f} s "
+            f"with torch and {emb['results']['onnx']['first_call_s']:.1f} s with ONNX, which is most of the "
+            "difference an ONNX setting would make to a cold `ask` and to the UI's first answer.")
     if not items:
         return []
     return out + [f"{i}. {x}" for i, x in enumerate(items, 1)] + [""]
@@ -475,7 +530,16 @@ def write_report(path: Path = DOC) -> Path:
                 f"indexes already cached: {', '.join(warm)}" + (f"; built: {', '.join(cold)}" if cold else ""))
         if skipped:
             note += f"; skipped for the budget (earlier results shown): {', '.join(skipped)}"
-        targets.append(("`make bench` end to end < 20 min", f"{mins:.1f} min", status(mins < 20), note))
+        hist = run_all.get("history", [])
+        colds = [h for h in hist if h.get("cold")]
+        warms = [h for h in hist if not h.get("cold")]
+        measured = f"{mins:.1f} min (this run)"
+        if colds and colds[-1]["finished"] != run_all.get("finished"):
+            measured += f"; last cold run {colds[-1]['total_seconds'] / 60:.1f} min"
+        if warms and warms[-1]["finished"] != run_all.get("finished"):
+            measured += f"; last warm run {warms[-1]['total_seconds'] / 60:.1f} min"
+        ok = mins < 20 and all(h["total_seconds"] < 1200 for h in colds[-1:])
+        targets.append(("`make bench` end to end < 20 min", measured, status(ok), note))
     for name, val, st, why in targets:
         head.append(f"| {name} | {val} | {st} | {why} |")
     head.append("")

@@ -26,17 +26,17 @@ PY = sys.executable
 B = ROOT / "bench"
 
 STEPS: list[tuple[str, list[str]]] = [
-    ("scifact", [PY, str(B / "scifact.py"), "--run-out", str(OUT / "scifact-hybrid.trec"), "--name", "scifact"]),
-    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "400", "--runs", "2"]),
+    ("scifact", [PY, str(B / "scifact.py"), "--run-out", "bench/out/scifact-hybrid.trec", "--name", "scifact"]),
+    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "400", "--runs", "2", "--warm"]),
     ("incremental", [PY, str(B / "bench_incremental.py"), "--runs", "2"]),
-    ("latency", [PY, str(B / "bench_latency.py"), "--sizes", "1000,10000,100000", "--rounds", "3", "--n", "30",
+    ("latency", [PY, str(B / "bench_latency.py"), "--sizes", "1000,10000,100000", "--rounds", "3", "--n", "25",
                  "--what-if-caches"]),
     ("langchain", [PY, str(B / "bench_langchain.py"), "--runs", "2"]),
     ("coldstart", [PY, str(B / "bench_coldstart.py"), "--runs", "2"]),
     ("safety", [PY, str(B / "bench_safety.py"), "--runs", "200"]),
     ("embedders", [PY, str(B / "bench_embedders.py"), "--passages", "300", "--queries", "40", "--runs", "2"]),
     ("latency-onnx", [PY, str(B / "bench_latency.py"), "--sizes", "100000", "--modes", "embedded",
-                      "--rounds", "3", "--n", "30", "--embedder", "onnx", "--name", "latency-onnx"]),
+                      "--rounds", "3", "--n", "25", "--embedder", "onnx", "--name", "latency-onnx"]),
     ("scifact-onnx-int8", [PY, str(B / "scifact.py"), "--embedder", "onnx-int8", "--name", "scifact-onnx-int8"]),
     ("scifact-onnx", [PY, str(B / "scifact.py"), "--embedder", "onnx", "--name", "scifact-onnx"]),
     ("tune", [PY, str(B / "tune_scifact.py")]),
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         with open(OUT / "logs" / f"{name}.log", "w", encoding="utf-8") as lf:
             p = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=lf, text=True)
+        stderr_tail = (OUT / "logs" / f"{name}.log").read_text(encoding="utf-8", errors="replace")[-600:]
+        with open(OUT / "logs" / f"{name}.log", "a", encoding="utf-8") as lf:
             lf.write("\n--- stdout ---\n" + p.stdout)
         secs = time.perf_counter() - t0
         if p.returncode == 0 and name in STDOUT_RESULTS:
@@ -148,13 +150,27 @@ def main(argv: list[str] | None = None) -> int:
                        "load_after": [round(x, 2) for x in os.getloadavg()],
                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         if p.returncode != 0:
-            tail = (OUT / "logs" / f"{name}.log").read_text(encoding="utf-8")[-600:]
-            steps[name]["reason"] = tail.strip().splitlines()[-1] if tail.strip() else "no output"
+            lines = stderr_tail.strip().splitlines()
+            steps[name]["reason"] = lines[-1][:300] if lines else f"exit code {p.returncode}, no output"
         log(f"{name}: {steps[name]['status']} in {secs:.0f} s")
     total = time.perf_counter() - t_all
     status = {"steps": steps, "total_seconds": round(total, 1), "only": sorted(only), "skip": sorted(skip),
               "caches_at_start": caches, "budget_min": args.budget_min,
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine()}
+    if only and prev.get("total_seconds") is not None and not prev.get("only"):
+        # A partial re-run updates its steps; the end-to-end figures stay those of the last full run.
+        status.update({k: prev[k] for k in ("total_seconds", "only", "skip", "caches_at_start", "budget_min",
+                                            "finished") if k in prev})
+        status["partial_reruns"] = prev.get("partial_reruns", []) + [
+            {"only": sorted(only), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": round(total, 1)}]
+    history = list(prev.get("history", []))
+    if not only:
+        history.append({"finished": status["finished"], "total_seconds": status["total_seconds"],
+                        "cold": not any(v for k, v in caches.items() if k == "scifact-torch" or k.startswith("synth")),
+                        "caches_at_start": caches,
+                        "skipped": sorted(k for k, v in steps.items() if v.get("status") == "skipped"),
+                        "failed": sorted(k for k, v in steps.items() if v.get("status") == "failed")})
+    status["history"] = history[-10:]
     status_path.write_text(json.dumps(status, indent=1))
     log(f"all steps done in {total / 60:.1f} min")
     if not args.no_report:

@@ -95,7 +95,10 @@ def eval_set_check(emb, variants: list[tuple[float, float, float]]) -> list[dict
 
     cases = [c for c in load_set(ROOT / "evals" / "sets" / "core.jsonl") if c.expect.sources]
     gold = [{x.split("#", 1)[0] for x in c.expect.sources} for c in cases]
-    root = reset_dir(CACHE / "tune-evalset")
+    # A new directory per call: chromadb keeps one client per path for the process's life.
+    for old in CACHE.glob("tune-evalset*"):
+        shutil.rmtree(old, ignore_errors=True)
+    root = reset_dir(CACHE / f"tune-evalset-{time.perf_counter_ns()}")
     shutil.copytree(ROOT / "corpus", root / "corpus")
     settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus")
     run_ingest(settings, full=True, embedder=emb)
