@@ -26,7 +26,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import Stemmer
 
@@ -890,7 +890,7 @@ EXPAND_PARENTS_FROM_TOP = 5
 """Only the best-ranked hits have their sub-sections added."""
 
 
-def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk], *,
+def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
                 audience: str = "clinician") -> tuple[Hit, ...]:
     """Add the passages a good answer needs that top-k retrieval tends to miss.
 
@@ -902,8 +902,9 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk], *,
       document holding the most rank-weighted hits, plain-language documents
       excluded for clinicians.
 
-    ``chunks`` are the serving corpus's passages (the served version and statuses).
-    Added passages are ranked after the retrieved ones, with no retrieval scores.
+    ``chunks`` are the serving corpus's passages (the served version and statuses),
+    either as a flat list or, cheaper at scale, already grouped by document in
+    reading order (``ServingIndex.by_doc``). Added passages are ranked after the retrieved ones, with no retrieval scores.
     """
     hits = tuple(hits)
     if not hits:
@@ -916,13 +917,17 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk], *,
             have.add(c.chunk_id)
             extra.append(c)
 
-    by_doc: dict[str, list[Chunk]] = {}
-    for c in chunks:
-        by_doc.setdefault(c.doc_id, []).append(c)
+    if isinstance(chunks, Mapping):
+        by_doc = chunks
+    else:
+        groups: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            groups.setdefault(c.doc_id, []).append(c)
+        by_doc = {d: sorted(cs, key=lambda c: c.start) for d, cs in groups.items()}
     children = 0
     for h in sorted(hits, key=lambda h: h.rank)[:EXPAND_PARENTS_FROM_TOP]:
         prefix = h.chunk.section + " > "
-        for c in sorted(by_doc.get(h.chunk.doc_id, ()), key=lambda c: c.start):
+        for c in by_doc.get(h.chunk.doc_id, ()):
             if children >= EXPAND_MAX_CHILDREN:
                 break
             if c.section.startswith(prefix) and c.chunk_id not in have:
@@ -937,7 +942,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk], *,
             weight[h.chunk.doc_id] = weight.get(h.chunk.doc_id, 0.0) + 1.0 / h.rank
         if weight:
             doc = max(weight, key=lambda d: weight[d])
-            for c in sorted(by_doc.get(doc, ()), key=lambda c: c.start)[:EXPAND_MAX_CHUNKS]:
+            for c in list(by_doc.get(doc, ()))[:EXPAND_MAX_CHUNKS]:
                 add(c)
     n = max(h.rank for h in hits)
     return hits + tuple(Hit(chunk=c, score=0.0, rank=n + i + 1) for i, c in enumerate(extra))

@@ -48,48 +48,8 @@ def _across(rounds: list[dict]) -> dict:
     return out
 
 
-def apply_what_if_caches(a, questions: list[str]) -> dict:
-    """Bench-only what-if: per-version memos for the two O(corpus) steps of ``answer()``.
-
-    ``ServingIndex.titles`` rebuilds the document list from the manifest on every
-    answer, and ``compose.expand_hits`` regroups every passage by document on every
-    answer. Both inputs are fixed for a corpus version, so memoising them cannot
-    change an answer; that is checked here (same Markdown for every question) before
-    anything is timed. Nothing in the product is changed by this benchmark.
-    """
-    import assistant.compose as compose
-    from ingest.serving import ServingIndex
-
-    before = [a.answer(q).markdown for q in questions]
-    titles0, expand0 = ServingIndex.titles, compose.expand_hits
-    memo: dict = {}
-
-    def titles(self, statuses=None):
-        key = ("titles", self.version, statuses)
-        if key not in memo:
-            memo[key] = titles0(self, statuses)
-        return memo[key]
-
-    def expand_hits(question, hits, chunks, **kw):
-        key = ("by_doc", id(chunks))
-        if key not in memo:
-            by_doc: dict = {}
-            for c in chunks:
-                by_doc.setdefault(c.doc_id, []).append(c)
-            memo[key] = by_doc
-        by_doc = memo[key]
-        # expand_hits only reads passages of the documents its hits come from.
-        own = [c for d in dict.fromkeys(h.chunk.doc_id for h in hits) for c in by_doc.get(d, ())]
-        return expand0(question, hits, own, **kw)
-
-    ServingIndex.titles = titles
-    compose.expand_hits = expand_hits
-    after = [a.answer(q).markdown for q in questions]
-    return {"identical_answers": before == after, "questions_checked": len(questions)}
-
-
 def measure(data_dir: Path, corpus_dir: Path, chroma_url: str | None, rounds: int, n: int,
-            embedder_kind: str, what_if: bool = False) -> dict:
+            embedder_kind: str) -> dict:
     """Runs inside a fresh process: load, warm up, time."""
     from assistant.pipeline import Assistant
     from assistant import retrieve
@@ -115,7 +75,6 @@ def measure(data_dir: Path, corpus_dir: Path, chroma_url: str | None, rounds: in
             a.answer(q)
         except Exception as e:  # noqa: BLE001 - reported, retrieval numbers still stand
             answer_error = f"{type(e).__name__}: {str(e)[:300]}"
-    what_if_check = apply_what_if_caches(a, qs) if what_if and answer_error is None else None
     cand = max(settings.top_k * retrieve.OVERFETCH, retrieve.MIN_CANDIDATES)
     per_round: dict[str, list[dict]] = {k: [] for k in ("retrieve", "embed", "dense", "bm25", "answer")}
     stages: dict[str, list[float]] = {}
@@ -148,21 +107,20 @@ def measure(data_dir: Path, corpus_dir: Path, chroma_url: str | None, rounds: in
             if xs:
                 per_round[k].append(_round_stats(xs))
     return {
-        "chunks": len(ix.chunks), "chroma": ("server" if chroma_url else "embedded")
-        + (" + what-if memos" if what_if else ""), "what_if": what_if,
+        "chunks": len(ix.chunks), "chroma": "server" if chroma_url else "embedded",
         "embedder": emb.fingerprint, "questions": len(qs), "rounds": rounds,
         "index_load_ms": round(index_load_ms, 1), "model_first_query_ms": round(model_load_ms, 1),
         "candidates_per_retriever": cand,
         "latency_ms": {k: {**_across(v), "per_round": v} for k, v in per_round.items() if v},
         "answer_stage_median_ms": {k: round(statistics.median(v), 2) for k, v in stages.items()},
-        "answer_error": answer_error, "what_if_caches": what_if_check,
+        "answer_error": answer_error,
     }
 
 
-def run_measure(info: dict, url: str | None, args, what_if: bool = False) -> dict:
+def run_measure(info: dict, url: str | None, args) -> dict:
     cmd = [sys.executable, str(HERE / "bench_latency.py"), "measure", "--data-dir", info["data_dir"],
            "--corpus-dir", info["corpus_dir"], "--rounds", str(args.rounds), "--n", str(args.n),
-           "--embedder", args.embedder] + (["--what-if-caches"] if what_if else [])
+           "--embedder", args.embedder]
     if url:
         cmd += ["--chroma-url", url]
     p = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
@@ -181,20 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--rounds", type=int, default=3)
     m.add_argument("--n", type=int, default=50)
     m.add_argument("--embedder", default="torch")
-    m.add_argument("--what-if-caches", action="store_true")
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--n", type=int, default=50, help="distinct questions per round")
     ap.add_argument("--modes", default="embedded,server")
     ap.add_argument("--embedder", default="torch", choices=("torch", "onnx", "onnx-int8"))
     ap.add_argument("--name", default="latency")
-    ap.add_argument("--what-if-caches", action="store_true",
-                    help="also time the largest size (embedded) with per-version memos; see apply_what_if_caches")
     args = ap.parse_args(argv)
 
     if args.cmd == "measure":
-        res = measure(args.data_dir, args.corpus_dir, args.chroma_url, args.rounds, args.n, args.embedder,
-                      args.what_if_caches)
+        res = measure(args.data_dir, args.corpus_dir, args.chroma_url, args.rounds, args.n, args.embedder)
         print(json.dumps(res))
         return 0
 
@@ -221,13 +175,6 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{size} {mode}: retrieve p50 {lat['retrieve']['p50']} p95 {lat['retrieve']['p95']} ms; "
                 + (f"answer p50 {lat['answer']['p50']} p95 {lat['answer']['p95']} ms"
                    if "answer" in lat else f"answer unavailable: {r['answer_error']}"))
-        if args.what_if_caches and size == max(int(x) for x in args.sizes.split(",") if x):
-            r = run_measure(info, None, args, what_if=True)
-            r["synthetic_build"] = info
-            results.append(r)
-            lat = r["latency_ms"]
-            log(f"{size} embedded + what-if caches {r['what_if_caches']}: answer p50 "
-                f"{lat.get('answer', {}).get('p50')} p95 {lat.get('answer', {}).get('p95')} ms")
     cmd = "bench/bench_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
     write_result(args.name, {"results": results, "command": cmd.strip(), "machine": machine()})
     return 0

@@ -242,8 +242,7 @@ def sec_latency(targets: list) -> list[str]:
         "enforcement, audit row).",
         "",
     ] + _lat_rows(res) + [""]
-    big = [x for x in res if x["chunks"] >= 90_000 and "answer" in x["latency_ms"] and not x.get("what_if")]
-    wif = [x for x in res if x.get("what_if") and "answer" in x["latency_ms"]]
+    big = [x for x in res if x["chunks"] >= 90_000 and "answer" in x["latency_ms"]]
     if o:
         out += ["Same at 100k, with the ONNX fp32 embedder (`ingest/embed_onnx.py`, identical vectors):", ""] + _lat_rows(o["results"]) + [""]
     stages = [(x["chunks"], x["chroma"], x.get("answer_stage_median_ms", {})) for x in res]
@@ -254,16 +253,6 @@ def sec_latency(targets: list) -> list[str]:
         for n, mode, s in stages:
             out.append(f"| {n:,} | {mode} | " + " | ".join(_r(s.get(k), 1) for k in keys) + " |")
         out.append("")
-    if wif:
-        w = wif[0]
-        chk = w.get("what_if_caches") or {}
-        out += [f"**What-if (benchmark process only):** `ServingIndex.titles()` rebuilds the document list from the "
-                "manifest on every answer and `compose.expand_hits()` regroups every passage by document on every "
-                "answer; both are O(corpus) although their inputs are fixed per corpus version. Memoising them per "
-                f"version inside the benchmark process (answers checked identical: "
-                f"{'yes' if chk.get('identical_answers') else 'NO'}, {chk.get('questions_checked')} questions) gives "
-                f"full answer p50 {w['latency_ms']['answer']['p50']:.1f} ms, p95 {w['latency_ms']['answer']['p95']:.1f} ms "
-                f"at {w['chunks']:,} passages (row '{w['chroma']}' above). The product code is not changed by this.", ""]
     loads = ", ".join(f"{x['chunks']:,} {x['chroma']}: {x['index_load_ms'] / 1000:.1f} s" for x in res)
     out += [f"Index load at first query (not in the warm figures): {loads}.", "",
             f"Reproduce: {cmd(r)}" + (f"; ONNX: {cmd(o)}" if o else ""), ""]
@@ -274,9 +263,7 @@ def sec_latency(targets: list) -> list[str]:
         targets.append(("Full answer p95 < 150 ms at 100k passages",
                         " / ".join(f"{x['chroma']} {x['latency_ms']['answer']['p95']:.0f} ms" for x in big),
                         status(worst < 150), "" if worst < 150 else
-                        f"two per-answer steps walk the whole corpus; memoised per version (what-if, answers "
-                        f"identical) p95 is {wif[0]['latency_ms']['answer']['p95']:.0f} ms, see section 3"
-                        if wif else f"embedded {e95:.0f} ms; see the stage table for where the time goes"))
+                        f"embedded {e95:.0f} ms; see the stage table for where the time goes"))
     else:
         targets.append(("Full answer p95 < 150 ms at 100k passages", "n/a", status(None),
                         "full answer not measured at 100k: " + str(res[-1].get("answer_error"))))
@@ -402,7 +389,7 @@ def sec_findings() -> list[str]:
     t, f32, i8 = read_result("scifact"), read_result("scifact-onnx"), read_result("scifact-onnx-int8")
     items = []
     if lat:
-        res = [x for x in lat["results"] if not x.get("what_if") and "answer" in x["latency_ms"]]
+        res = [x for x in lat["results"] if "answer" in x["latency_ms"]]
         emb_rows = [x for x in res if x["chroma"] == "embedded"]
         if len(emb_rows) >= 2:
             a, b = emb_rows[0], emb_rows[-1]
@@ -412,22 +399,9 @@ def sec_findings() -> list[str]:
                 f"{a['latency_ms']['dense']['p50']:.1f} → {b['latency_ms']['dense']['p50']:.1f}, BM25 "
                 f"{a['latency_ms']['bm25']['p50']:.1f} → {b['latency_ms']['bm25']['p50']:.1f}, query embedding "
                 f"{a['latency_ms']['embed']['p50']:.1f} → {b['latency_ms']['embed']['p50']:.1f}); full answer p50 "
-                f"{a['latency_ms']['answer']['p50']:.1f} → {b['latency_ms']['answer']['p50']:.1f} ms. Search itself "
-                "barely grows; the full answer grows with the corpus because two steps of `answer()` walk the "
-                "whole corpus on every question.")
-        wif = [x for x in lat["results"] if x.get("what_if") and "answer" in x["latency_ms"]]
-        if wif and emb_rows:
-            w, b = wif[0], emb_rows[-1]
-            items.append(
-                "Those two steps are `ServingIndex.titles()` (`ingest/serving.py`: the sorted document list "
-                "rebuilt from the manifest, called by `pipeline.answer()` for the out-of-scope topic list) and "
-                "`compose.expand_hits()` (groups every passage by document to find sub-sections). Memoised per "
-                "corpus version (benchmark process only, identical answers), the 100k full answer goes from p50 "
-                f"{b['latency_ms']['answer']['p50']:.0f} / p95 {b['latency_ms']['answer']['p95']:.0f} ms to p50 "
-                f"{w['latency_ms']['answer']['p50']:.0f} / p95 {w['latency_ms']['answer']['p95']:.0f} ms. Suggested "
-                "change for their owners: cache `titles(statuses)` on the `ServingIndex` (its manifest never "
-                "changes) and keep a per-version `doc_id -> passages sorted by start` map (e.g. in "
-                "`ServingIndex.extra`) that `expand_hits` reads instead of `index.chunks`.")
+                f"{a['latency_ms']['answer']['p50']:.1f} → {b['latency_ms']['answer']['p50']:.1f} ms. No step of an answer walks the whole corpus: "
+                "passages grouped by document and the covered-topics list are built once per corpus version "
+                "(`ServingIndex.by_doc`, `ServingIndex.titles`), so what grows is the search itself.")
     if emb:
         r = emb["results"]
         if "torch" in r and "onnx" in r:

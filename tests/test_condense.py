@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -129,20 +128,14 @@ def test_history_may_already_hold_the_question():
     assert condense("max dose?", hist) == condense("max dose?", convo(SEED))
 
 
-def test_deterministic_and_fast():
+def test_deterministic():
+    # Speed is measured by bench/ (docs/benchmarks.md), not asserted here.
     hist = convo(SEED, "max tizanidine dose?", "does he need imaging?")
     first = condense("how high can I titrate it?", hist)
-    vocabulary()  # loaded once per process
-    times = []
-    for i in range(200):
+    for i in range(50):
         q = f"how high can I titrate it {i}?"  # a new question each time: no memo for it
-        t = time.perf_counter()
-        out = condense(q, hist)
-        times.append((time.perf_counter() - t) * 1000)
-        assert "tizanidine" in out
+        assert "tizanidine" in condense(q, hist)
     assert condense("how high can I titrate it?", hist) == first
-    times.sort()
-    assert times[len(times) // 2] < 2.0, times[len(times) // 2]  # median: a busy CI box has outliers
 
 
 def test_bad_vocabulary_file_names_the_problem(tmp_path):

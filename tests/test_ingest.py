@@ -114,3 +114,26 @@ def test_report_json_schema(settings, fake_embedder):
     for key in ("documents", "chunks"):
         assert set(rep[key]) == {"added", "updated", "unchanged", "deleted"}
     json.dumps(rep)
+
+
+def test_report_says_where_the_time_went(settings, fake_embedder):
+    r1 = _ingest(settings, fake_embedder)
+    assert {"load", "diff", "chunk", "embed", "store", "finalize", "switch"} <= set(r1.stage_seconds)
+    assert all(v >= 0 for v in r1.stage_seconds.values())
+    assert sum(r1.stage_seconds.values()) <= r1.seconds + 0.01
+    r2 = _ingest(settings, fake_embedder)  # nothing changed: no chunking, embedding or storing
+    assert set(r2.stage_seconds) == {"load", "diff"}
+    assert json.loads(json.dumps(r2.to_json()))["stage_seconds"].keys() == {"load", "diff"}
+
+
+def test_serving_index_groups_passages_once_per_version(settings, fake_embedder):
+    r = _ingest(settings, fake_embedder)
+    ix = load_version(settings, r.corpus_version)
+    assert sorted(c.chunk_id for cs in ix.by_doc.values() for c in cs) == sorted(c.chunk_id for c in ix.chunks)
+    for doc, cs in ix.by_doc.items():
+        assert all(c.doc_id == doc for c in cs)
+        assert [c.start for c in cs] == sorted(c.start for c in cs)
+    approved = ix.titles(("approved",))
+    approved.append("mutated by a caller")
+    assert "mutated by a caller" not in ix.titles(("approved",))  # the memo hands out copies
+    assert len(ix.titles(("approved",))) < len(ix.titles())  # the draft is filtered out
