@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         r = {"passages": n, "order": list(order), "raw_s": round(raw_s, 2), "raw_per_s": round(n / raw_s, 2),
              "cli_s": round(cli_s, 2), "cli_per_s": round(n / cli_s, 2),
              "cli_inside_run_ingest_s": report["seconds"],
+             "cli_stage_s": report.get("stage_seconds", {}),
              "raw_cpu_s": round(raw_cpu, 2), "cli_cpu_s": round(cli_cpu, 2)}
         r["cli_vs_raw"] = round(r["cli_per_s"] / r["raw_per_s"], 3)
         r["cli_vs_raw_cpu"] = round(raw_cpu / cli_cpu, 3)

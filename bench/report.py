@@ -150,6 +150,18 @@ def sec_ingest(targets: list) -> list[str]:
         + (f", in-process {_pct(r['warm_vs_raw_cpu']['median'])}" if r.get("warm_vs_raw_cpu") else "") + ".",
         "", f"{len(r['runs'])} runs, order rotated each run. Reproduce: {cmd(r)}", "",
     ]
+    stage_runs = [x["cli_stage_s"] for x in r["runs"] if x.get("cli_stage_s")]
+    if stage_runs:
+        keys = [k for k in stage_runs[0] if all(k in x for x in stage_runs)]
+        med_stage = {k: statistics.median(x[k] for x in stage_runs) for k in keys}
+        raw_s = statistics.median(x["raw_s"] for x in r["runs"])
+        out.insert(-1, "Where the whole process spends its time, median s (`IngestReport.stage_seconds`; `embed` "
+                       "includes loading the model, which the raw figure excludes): "
+                       + ", ".join(f"{k} {v:.1f}" for k, v in med_stage.items())
+                       + f"; interpreter start and imports before `run_ingest` "
+                       f"{statistics.median(x['cli_s'] - x['cli_inside_run_ingest_s'] for x in r['runs']):.1f}; "
+                       f"raw encode of the same texts {raw_s:.1f}.")
+        out.insert(-1, "")
     # Where the whole process would cross 85%: time(N) = fixed + N / in-process rate.
     crossing = None
     if r.get("warm_per_s"):

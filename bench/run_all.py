@@ -27,7 +27,7 @@ B = ROOT / "bench"
 
 STEPS: list[tuple[str, list[str]]] = [
     ("scifact", [PY, str(B / "scifact.py"), "--run-out", "bench/out/scifact-hybrid.trec", "--name", "scifact"]),
-    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "400", "--runs", "2", "--warm"]),
+    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "600", "--runs", "2"]),
     ("incremental", [PY, str(B / "bench_incremental.py"), "--runs", "2"]),
     ("latency", [PY, str(B / "bench_latency.py"), "--sizes", "1000,10000,100000", "--rounds", "3", "--n", "25"]),
     ("langchain", [PY, str(B / "bench_langchain.py"), "--runs", "2"]),

@@ -197,10 +197,11 @@ def build(target_chunks: int, seed: int = 0, rebuild: bool = False) -> dict:
         "target_chunks": target_chunks, "chunks": report.chunks.added,
         "documents": report.documents.added, "synthetic_documents": n_synth,
         "ingest_seconds": round(time.perf_counter() - t0, 2),
+        "ingest_stage_seconds": {k: round(v, 2) for k, v in report.stage_seconds.items()},
         "data_dir": str(settings.data_dir), "corpus_dir": str(settings.corpus_dir), "key": key,
     }
     stamp.write_text(json.dumps(info))
-    log(f"built {info['chunks']} passages in {info['ingest_seconds']} s -> {root}")
+    log(f"built {info['chunks']} passages in {info['ingest_seconds']} s ({info['ingest_stage_seconds']}) -> {root}")
     return info
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -56,7 +55,8 @@ class IngestReport:
     warnings: list = field(default_factory=list)
     stage_seconds: dict = field(default_factory=dict)
     """Wall time per stage (load, diff, chunk, reuse, embed, store, finalize, switch):
-    where an ingest spends its time, for admins and the benchmarks."""
+    where an ingest spends its time, for admins and the benchmarks. ``embed`` includes
+    loading the model when this process had not loaded it yet."""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -81,27 +81,6 @@ class _Stages:
         now = time.perf_counter()
         self.seconds[stage] = self.seconds.get(stage, 0.0) + (now - self._t)
         self._t = now
-
-
-def _preload(embedder) -> threading.Thread | None:
-    """Load the model in the background while files are read, checked and chunked.
-
-    Loading torch and the weights takes seconds of mostly single-threaded work; a
-    rebuild would otherwise pay it after everything else is ready. The embedding
-    stage joins the thread; a load error surfaces there, from the embedder itself.
-    """
-    if not hasattr(embedder, "model") or getattr(embedder, "_model", True) is not None:
-        return None
-
-    def load():
-        try:
-            embedder.model
-        except Exception:  # noqa: BLE001 - re-raised by the embedding call itself
-            pass
-
-    th = threading.Thread(target=load, name="embedder-preload", daemon=True)
-    th.start()
-    return th
 
 
 def load_and_check(settings: Settings) -> tuple[list[SourceDoc], list[str]]:
@@ -162,8 +141,6 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
     stages = _Stages()
     with versions.ingest_lock(settings):
         prev_id = versions.current_version(settings)
-        # A rebuild certainly embeds: start loading the model now, in parallel with reading.
-        preload = _preload(embedder) if full or prev_id is None else None
         progress("load", 0, 1)
         docs, warnings = load_and_check(settings)
         progress("load", 1, 1)
@@ -206,7 +183,6 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
             stages.mark("diff")
             return IngestReport(prev_id, prev_id, False, doc_counts, Counts(unchanged=n), 0,
                                 time.perf_counter() - t0, False, {}, warnings, stages.seconds)
-        preload = preload or _preload(embedder)
         stages.mark("diff")
 
         # Chunk everything (cheap); reuse stored vectors for chunk ids we already have.
@@ -240,9 +216,6 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         # Large calls: sentence-transformers sorts by length only within one call (less padding).
         batch = max(settings.embed_batch_size * 16, 256)
         progress("embed", 0, len(to_embed))
-        if preload is not None:
-            preload.join()
-            stages.mark("model_load_wait")
         for i in range(0, len(to_embed), batch):
             part = to_embed[i:i + batch]
             vecs = embedder.embed_documents([embed_text(c) for c in part])
