@@ -256,13 +256,14 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                                                        metadata=meta),
                                settings, "create a collection")
             progress("store", 0, len(chunks))
+            # Vectors and ids only: text and metadata live in this version's chunks.jsonl and
+            # are read from there; Chroma's metadata and full-text tables would cost a third
+            # of the store time and be read by nothing (filters run in Python).
             for i in range(0, len(chunks), ADD_BATCH):
                 part = chunks[i:i + ADD_BATCH]
                 with_retries(lambda: col.add(
                     ids=[c.chunk_id for c in part],
                     embeddings=np.stack([vectors[c.chunk_id] for c in part]),
-                    documents=[c.text for c in part],
-                    metadatas=[c.metadata() for c in part],
                 ), settings, "store vectors")
                 progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
             stages.mark("store")
