@@ -6,12 +6,17 @@ Pipeline (blank English, no model download):
               -> safety_line_breaks (a new line starts a sentence: notes are line-based)
               -> sentencizer
               -> entity_ruler (findings, opioid names and look-alikes, from the policy)
-              -> negex x 7 (negspacy's NegEx, one instance per context, each with the
+              -> safety_clause_breaks (commas after which a new, positively stated finding
+                 begins: "no trauma, retention since yesterday")
+              -> safety_negex x 7 (negspacy's NegEx, one instance per context, each with the
                  policy's termset and its own extension: negated, historical, hypothetical,
-                 family, general, stable, current)
+                 family, general, stable, current; the contexts listed under the policy's
+                 ``clause_breaks`` also terminate at those commas)
 
 Negation and the other contexts therefore come from the NegEx algorithm as implemented by
-negspacy; the policy only supplies the trigger phrases. ``analyze`` runs the NegEx passes through
+negspacy; the policy only supplies the trigger phrases and where a comma ends a trigger's reach.
+Graded findings ("MRC 4/5 last week, 2/5 today") are found by ``grades.declines`` and get their
+context from the same NegEx passes. ``analyze`` runs the NegEx passes through
 ``run_negex`` (negspacy's own methods, a faster loop over the findings). Pipelines are built once
 per process and policy (keyed by the policy file's hash).
 """
@@ -29,8 +34,9 @@ from negspacy.negation import Negex  # also registers the "negex" factory
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
+from .grades import declines
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
 CONTEXT_NAMES = CONTEXTS + ("current",)
@@ -153,6 +159,102 @@ def line_breaks(doc: Doc) -> Doc:
     return doc
 
 
+CLAUSE_BREAKS_EXT = "safety_clause_breaks"
+if not Doc.has_extension(CLAUSE_BREAKS_EXT):
+    Doc.set_extension(CLAUSE_BREAKS_EXT, default=())
+
+
+@Language.factory(
+    "safety_clause_breaks",
+    default_config={"markers": [], "list_words": [], "new_clause_starts": [], "window": 8},
+)
+class ClauseBreaks:
+    """Finds the commas after which a new, positively stated finding begins.
+
+    For each comma, the words after it up to the next comma or the end of the sentence (at most
+    ``window``) are read. The comma is a break when they contain a finding or opioid mention and
+    a marker (onset or time words, or a verb: "since", "today", "new", "has", "with"...), and the
+    comma is not inside a list of
+    negated items: no list word ("or", "nor") in those words, nor in a later part of the same
+    comma list before a part that starts a new clause ("no ...", "denies ..."). The result is
+    ``doc._.safety_clause_breaks`` (token indices of the commas).
+    """
+
+    def __init__(self, nlp, name, markers, list_words, new_clause_starts, window):
+        self.window = window
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for label, phrases in (("MARKER", markers), ("LIST", list_words), ("NEW", new_clause_starts)):
+            if phrases:
+                self.matcher.add(label, list(nlp.tokenizer.pipe(list(dict.fromkeys(phrases)))))
+        self.strings = nlp.vocab.strings
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not any(t.text == "," for t in doc):
+            return doc
+        found: dict[str, list[tuple[int, int]]] = {"MARKER": [], "LIST": [], "NEW": []}
+        for mid, s, e in self.matcher(doc):
+            found[self.strings[mid]].append((s, e))
+        new_starts = {s for s, _ in found["NEW"]}
+        mention_starts = sorted(e.start for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID))
+        if not mention_starts:
+            return doc
+        breaks: list[int] = []
+        for sent in doc.sents:
+            commas = [t.i for t in sent if t.text == ","]
+            # comma-separated parts of the sentence after each comma: [start, end)
+            parts = [(c + 1, commas[k + 1] if k + 1 < len(commas) else sent.end)
+                     for k, c in enumerate(commas)]
+            for k, c in enumerate(commas):
+                s, e = parts[k]
+                e_marker = min(e, s + self.window)
+                if not any(s <= m < e for m in mention_starts):
+                    continue  # nothing found after the comma: leave the scope alone
+                if not any(s <= ms and me <= e_marker for ms, me in found["MARKER"]):
+                    continue
+                if self._has(found["LIST"], s, e):
+                    continue
+                listed = False
+                for s2, e2 in parts[k + 1:]:
+                    first = next((t.i for t in doc[s2:e2] if not t.is_space), e2)
+                    if first in new_starts:
+                        break
+                    if self._has(found["LIST"], s2, e2):
+                        listed = True
+                        break
+                if not listed:
+                    breaks.append(c)
+        doc._.set(CLAUSE_BREAKS_EXT, tuple(breaks))
+        return doc
+
+    @staticmethod
+    def _has(spans, s: int, e: int) -> bool:
+        return any(s <= a and b <= e for a, b in spans)
+
+
+@Language.factory(
+    "safety_negex",
+    default_config={"neg_termset": {}, "ent_types": None, "extension_name": "negex",
+                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False},
+)
+class ClauseNegex(Negex):
+    """negspacy's NegEx, with the clause-break commas (``safety_clause_breaks``) added to its
+    termination phrases when ``clause_breaks`` is set. Everything else is negspacy's own code."""
+
+    def __init__(self, nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys,
+                 clause_breaks):
+        super().__init__(nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys)
+        self.clause_breaks = bool(clause_breaks)
+        self._termination_id = nlp.vocab.strings.add("Termination")
+
+    def process_negations(self, doc: Doc):
+        preceding, following, terminating = super().process_negations(doc)
+        if self.clause_breaks:
+            have = {t[1] for t in terminating}
+            terminating = terminating + [(self._termination_id, i, i + 1)
+                                         for i in doc._.get(CLAUSE_BREAKS_EXT) if i not in have]
+        return preceding, following, terminating
+
+
 # --- building -----------------------------------------------------------------------------------
 
 class SafetyNLP:
@@ -194,6 +296,10 @@ class SafetyNLP:
         nlp.add_pipe("safety_line_breaks", before="entity_ruler")
         nlp.add_pipe("sentencizer", before="entity_ruler",
                      config={"punct_chars": [".", "!", "?", ";", "…"]})
+        cb = policy.clause_breaks
+        nlp.add_pipe("safety_clause_breaks", after="entity_ruler", config={
+            "markers": list(cb.markers), "list_words": list(cb.list_words),
+            "new_clause_starts": list(cb.new_clause_starts), "window": cb.window})
 
         entity_phrases = _phrase_ngrams([p for f in policy.findings for p in f.phrases]
                                         + list(policy.opioids.lexicon))
@@ -206,9 +312,9 @@ class SafetyNLP:
                 # pseudo-trigger list is the mechanism for exactly that.
                 termset["pseudo_negations"] += _phrases_containing(
                     entity_phrases, ts.preceding_negations + ts.following_negations + ts.termination)
-            nlp.add_pipe("negex", name=f"ctx_{ctx}",
+            nlp.add_pipe("safety_negex", name=f"ctx_{ctx}",
                          config={"neg_termset": termset, "extension_name": ext_name(ctx),
-                                 "span_keys": [SPAN_KEY]})
+                                 "span_keys": [SPAN_KEY], "clause_breaks": ctx in cb.contexts})
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
@@ -282,6 +388,8 @@ class Mention:
     sentence: str
     start: int = 0
     """Character offset in the turn."""
+    detail: str = ""
+    """For a graded finding: what was compared ("worsening weakness: MRC 4/5 → 2/5")."""
 
 
 @dataclass(frozen=True)
@@ -343,6 +451,9 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
     doc = snlp.nlp(text, disable=ctx_pipes)
     sents = list(doc.sents)
     spans = [e for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
+    details: dict[tuple[int, int, str], str] = {}
+    if policy.grade_changes:
+        spans += _grade_spans(doc, sents, bounds, text, policy, details)
     doc.spans[SPAN_KEY] = spans
     for name in ctx_pipes if spans else ():  # context only matters for something found
         # "general" only counts in a question: without a question mark its pass is moot.
@@ -374,7 +485,8 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         low = " " + ent.text.lower() + " "
         current = bool(ent._.get(ext_name("current"))) or any(f" {w} " in low for w in snlp.current_words)
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,
-                                           sent.strip(), ent.start_char - bounds[k][0]))
+                                           sent.strip(), ent.start_char - bounds[k][0],
+                                           details.get((ent.start, ent.end, ent.label_), "")))
     out = []
     for k, (_, _, turn_index) in enumerate(bounds):
         aux = aux_by_turn[k]
@@ -385,6 +497,29 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
             pressure=tuple(dict.fromkeys(t for lbl, t in aux if lbl == PRESSURE)),
             request_cues=tuple(dict.fromkeys(t for lbl, t in aux if lbl == REQUEST)),
         ))
+    return out
+
+
+def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
+                 details: dict[tuple[int, int, str], str]) -> list[Span]:
+    """Spans of the document where a graded finding falls (``grades.declines``), per turn."""
+    out: list[Span] = []
+    for start, end, _ in bounds:
+        turn = text[start:end]
+        if "/" not in turn:
+            continue
+        ranges = [(max(sp.start_char, start) - start, min(sp.end_char, end) - start)
+                  for sp in sents if sp.end_char > start and sp.start_char < end]
+        for gc in policy.grade_changes:
+            for d in declines(turn, ranges, gc):
+                span = doc.char_span(start + d.start, start + d.end, label=d.finding,
+                                     alignment_mode="expand")
+                if span is None:
+                    continue
+                key = (span.start, span.end, span.label_)
+                if key not in details:
+                    details[key] = d.detail
+                    out.append(span)
     return out
 
 

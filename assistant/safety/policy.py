@@ -78,6 +78,35 @@ class Termset:
 
 
 @dataclass(frozen=True)
+class ClauseBreaks:
+    """Where a comma ends a context trigger's reach (see ``clause_breaks`` in the policy)."""
+
+    contexts: tuple[str, ...] = ()
+    window: int = 8
+    markers: tuple[str, ...] = ()
+    list_words: tuple[str, ...] = ()
+    new_clause_starts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    """A graded measure compared by number: a later grade below an earlier one is ``finding``."""
+
+    finding: str
+    label: str
+    scale: str
+    grade: str
+    """Regular expression with a group ``value`` (and optionally ``mod``: "+" or "-")."""
+    earlier: tuple[str, ...]
+    later: tuple[str, ...]
+    connectors: tuple[str, ...]
+    connectors_last: tuple[str, ...]
+    not_connectors: tuple[str, ...]
+    about: tuple[str, ...] = ()
+    not_about: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Escalation:
     heading_prefix: str
     quote_template: str
@@ -139,6 +168,8 @@ class Policy:
     pressure_phrases: tuple[str, ...]
     opioids: OpioidPolicy
     escalation: Escalation
+    clause_breaks: ClauseBreaks = ClauseBreaks()
+    grade_changes: tuple[GradeChange, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -446,6 +477,9 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         if key not in escalation.quote_template:
             raise ConfigError(f"safety policy: escalation.quote_template must contain {key}")
 
+    clause_breaks = _clause_breaks(raw.get("clause_breaks"))
+    grade_changes = _grade_changes(raw.get("grade_changes"), finding_ids)
+
     return Policy(
         version=version,
         last_reviewed=str(raw.get("last_reviewed", "")),
@@ -464,7 +498,61 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         pressure_phrases=expand_all(_req(raw, "pressure_phrases", "policy", list), "pressure_phrases"),
         opioids=opioids,
         escalation=escalation,
+        clause_breaks=clause_breaks,
+        grade_changes=grade_changes,
     )
+
+
+def _clause_breaks(raw) -> ClauseBreaks:
+    if raw is None:
+        return ClauseBreaks()
+    w = "clause_breaks"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"safety policy: {w} must be a mapping")
+    contexts = _strs(raw.get("contexts") or [], f"{w}.contexts")
+    bad = set(contexts) - set(CONTEXTS)
+    if bad:
+        raise ConfigError(f"safety policy: {w}.contexts has unknown contexts {sorted(bad)}; "
+                          f"allowed: {', '.join(CONTEXTS)}")
+    window = raw.get("window", 8)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        raise ConfigError(f"safety policy: {w}.window must be a positive whole number, got {window!r}")
+    markers = expand_numbers(expand_all(_req(raw, "markers", w, list), f"{w}.markers"))
+    return ClauseBreaks(
+        contexts=contexts, window=window, markers=markers,
+        list_words=expand_all(raw.get("list_words") or [], f"{w}.list_words"),
+        new_clause_starts=expand_all(raw.get("new_clause_starts") or [], f"{w}.new_clause_starts"))
+
+
+def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("safety policy: grade_changes must be a list")
+    out = []
+    for i, g in enumerate(raw):
+        w = f"grade_changes[{i}]"
+        fid = _req(g, "finding", w)
+        if fid not in finding_ids:
+            raise ConfigError(f"safety policy: {w} refers to unknown finding {fid!r}")
+        rx = _req(g, "grade", w)
+        try:
+            compiled = re.compile(rx)
+        except re.error:
+            raise ConfigError(f"safety policy: {w}.grade has an invalid regex {rx!r}") from None
+        if "value" not in compiled.groupindex:
+            raise ConfigError(f"safety policy: {w}.grade must have a group named 'value'")
+
+        def words(key: str, required: bool = True) -> tuple[str, ...]:
+            v = _req(g, key, w, list) if required else (g.get(key) or [])
+            return expand_numbers(expand_all(v, f"{w}.{key}")) if v else ()
+
+        out.append(GradeChange(
+            finding=fid, label=_req(g, "label", w), scale=str(g.get("scale", "")).strip(), grade=rx,
+            earlier=words("earlier"), later=words("later"), connectors=words("connectors"),
+            connectors_last=words("connectors_last", False), not_connectors=words("not_connectors", False),
+            about=words("about", False), not_about=words("not_about", False)))
+    return tuple(out)
 
 
 def _repairs(raw, groups: list[str]):

@@ -40,6 +40,8 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
                     f"{m.label} in turn {m.turn_index} not counted ({', '.join(sorted(ctx))})"))
             else:
                 counted.setdefault(m.label, []).append(m)
+                if m.detail:  # a graded finding: say what was compared
+                    trace.append(RuleFired(f"grade.{m.label}", v, m.text, f"{m.detail} (turn {m.turn_index})"))
 
     fired: dict[str, list[Mention]] = {}
     for rule in policy.rules:

@@ -1,0 +1,176 @@
+"""Graded findings compared by number: a fall in a recorded grade ("MRC 4/5 last week, 2/5 today").
+
+Deterministic and policy-driven (``grade_changes`` in policy.yaml). Within one user turn every
+grade is read with the words around it:
+
+- its own part of the sentence (cut at commas, semicolons, "and" and connectors between grades)
+  says whether it is an *earlier* value ("was", "last week", "on admission") or a *later* one
+  ("now", "today", "on review"); both or neither = unknown;
+- two grades are compared when one is earlier and the other later (in any order, anywhere in the
+  turn), or when a connector stands between them in one sentence ("4/5 -> 2/5", "then", "from
+  5/5 to 3/5"), which orders them as written;
+- grades side by side without a time word or connector ("4/5 left, 5/5 right") are not compared;
+- a fall is not counted when the sentences of the two grades name another scale (``not_about``:
+  "pain 4/5 last week, 2/5 today") and no word of ``about`` ("power", "MRC", "dorsiflexion").
+
+A later grade below the earlier one is a decline. The span quoted runs from the first of the two
+grades to the second, exactly as written, so the escalation block can quote it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .policy import GradeChange
+
+_SPLIT = re.compile(r"[,;:]|\band\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Grade:
+    start: int
+    end: int
+    text: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A later grade below an earlier one."""
+
+    start: int
+    end: int
+    """Characters of the turn from the first of the two grades (as written) to the second."""
+    earlier: Grade
+    later: Grade
+    finding: str
+    detail: str
+    """E.g. "worsening weakness: MRC 4/5 → 2/5"."""
+
+
+def _alternation(phrases) -> re.Pattern | None:
+    parts = []
+    for p in sorted(set(phrases), key=len, reverse=True):
+        rx = r"\s+".join(re.escape(w) for w in p.split())
+        if p[:1].isalnum():
+            rx = r"(?<![\w])" + rx
+        if p[-1:].isalnum():
+            rx += r"(?![\w])"
+        parts.append(rx)
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    grade: re.Pattern
+    earlier: re.Pattern | None
+    later: re.Pattern | None
+    connectors: re.Pattern | None
+    last: re.Pattern | None
+    not_last: re.Pattern | None
+    about: re.Pattern | None
+    not_about: re.Pattern | None
+
+
+@lru_cache(maxsize=16)
+def _compiled(gc: GradeChange) -> _Compiled:
+    def at_end(phrases):
+        rx = _alternation(phrases)
+        return re.compile(r"(?:" + rx.pattern + r")\s*$", re.IGNORECASE) if rx else None
+
+    return _Compiled(re.compile(gc.grade), _alternation(gc.earlier), _alternation(gc.later),
+                     _alternation(gc.connectors), at_end(gc.connectors_last), at_end(gc.not_connectors),
+                     _alternation(gc.about), _alternation(gc.not_about))
+
+
+def _value(m: re.Match) -> float:
+    v = float(m.group("value"))
+    mod = m.groupdict().get("mod") or ""
+    return v + (0.3 if mod == "+" else -0.3 if mod == "-" else 0.0)
+
+
+def _split(gap: str, c: _Compiled) -> tuple[str, str]:
+    """Cut the text between two grades into the first grade's words and the second's."""
+    cuts = [m.start() for m in _SPLIT.finditer(gap)]
+    if c.connectors:
+        cuts += [m.start() for m in c.connectors.finditer(gap)]
+    if not cuts:
+        return gap, gap  # "4/5 last week 2/5 today": no cut, the words count for both
+    k = min(cuts)
+    return gap[:k], gap[k:]
+
+
+def _time(words: str, c: _Compiled) -> str | None:
+    e = bool(c.earlier and c.earlier.search(words))
+    late = bool(c.later and c.later.search(words))
+    if e == late:
+        return None
+    return "earlier" if e else "later"
+
+
+def _connected(gap: str, c: _Compiled) -> bool:
+    if c.connectors and c.connectors.search(gap):
+        return True
+    return bool(c.last and c.last.search(gap) and not (c.not_last and c.not_last.search(gap)))
+
+
+def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> list[Decline]:
+    """Every fall in grade in one turn. ``sentences`` are (start, end) character ranges."""
+    c = _compiled(gc)
+    grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", m.group(0)), _value(m))
+              for m in c.grade.finditer(text)]
+    if len(grades) < 2:
+        return []
+
+    def sentence_of(pos: int) -> int:
+        for k, (s, e) in enumerate(sentences):
+            if s <= pos < e:
+                return k
+        return len(sentences)
+
+    sent = [sentence_of(g.start) for g in grades]
+    times: list[str | None] = []
+    for i, g in enumerate(grades):
+        s, e = sentences[sent[i]] if sent[i] < len(sentences) else (0, len(text))
+        if i > 0 and sent[i - 1] == sent[i]:
+            left = _split(text[grades[i - 1].end:g.start], c)[1]
+        else:  # from the last cut of the sentence before the grade
+            before = text[s:g.start]
+            cuts = [m.end() for m in _SPLIT.finditer(before)]
+            left = before[max(cuts):] if cuts else before
+        if i + 1 < len(grades) and sent[i + 1] == sent[i]:
+            right = _split(text[g.end:grades[i + 1].start], c)[0]
+        else:  # up to the first cut after the grade
+            after = text[g.end:e]
+            m = _SPLIT.search(after)
+            right = after[:m.start()] if m else after
+        times.append(_time(left + " " + right, c))
+
+    pairs: list[tuple[int, int]] = []  # (earlier index, later index)
+    for i in range(len(grades)):
+        for j in range(i + 1, len(grades)):
+            ti, tj = times[i], times[j]
+            if ti and tj and ti != tj:
+                pairs.append((i, j) if ti == "earlier" else (j, i))
+            elif j == i + 1 and sent[i] == sent[j] and _connected(text[grades[i].end:grades[j].start], c):
+                backwards = (ti == "later" and tj != "later") or (tj == "earlier" and ti != "earlier")
+                pairs.append((j, i) if backwards else (i, j))
+    out: list[Decline] = []
+    seen: set[tuple[int, int]] = set()
+    for a, b in pairs:
+        ea, lb = grades[a], grades[b]
+        if lb.value >= ea.value or (a, b) in seen:
+            continue
+        first, second = sorted((a, b))
+        lo = sentences[sent[first]][0] if sent[first] < len(sentences) else 0
+        hi = sentences[sent[second]][1] if sent[second] < len(sentences) else len(text)
+        words = text[lo:hi]
+        if c.not_about and c.not_about.search(words) and not (c.about and c.about.search(words)):
+            continue  # another scale ("pain 4/5 last week, 2/5 today")
+        seen.add((a, b))
+        scale = f"{gc.scale} " if gc.scale else ""
+        out.append(Decline(min(ea.start, lb.start), max(ea.end, lb.end), ea, lb, gc.finding,
+                           f"{gc.label}: {scale}{ea.text} \u2192 {lb.text}"))
+    return out
