@@ -115,8 +115,8 @@ class Assistant:
 
     def warm(self) -> None:
         """Load model and index now, so the first question is not the slow one."""
-        self.searcher.embed_query("warm up")
-        self.searcher.index()
+        ix = self.searcher.index()
+        self.searcher.embed_query("warm up", ix)
         from .condense import vocabulary
         from .safety import check_input
 

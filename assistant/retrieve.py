@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from ingest.errors import RetrievalError
+from ingest.errors import ConfigError, RetrievalError
 from ingest.serving import ServingCache, ServingIndex
 from ingest.settings import Settings
 from ingest import versions
@@ -84,13 +84,30 @@ class HybridSearcher:
         finally:
             self._local.ix = None
 
-    def embed_query(self, query: str):
+    def query_embedder(self, ix: ServingIndex | None = None):
+        """What embeds queries for this index: the verified ONNX copy of the model that
+        embedded it (``ingest/query_model.py``) when prepared, else the embedder itself."""
+        ix = ix or self.index()
+        fp = ix.manifest.get("fingerprints", {}).get("embedder")
+        if self.settings.query_embedder != "torch":
+            from ingest.query_model import verified_query_embedder
+
+            fast = verified_query_embedder(self.settings, fp)
+            if fast is not None:
+                return fast
+            if self.settings.query_embedder == "onnx":
+                raise ConfigError(
+                    f"GUIDELINE_QUERY_EMBEDDER=onnx, but no verified ONNX query model for {fp} is in "
+                    f"{self.settings.query_model_dir}. Run `guideline ingest` to prepare it, or unset the variable.")
+        return self.embedder
+
+    def embed_query(self, query: str, ix: ServingIndex | None = None):
         with self._qlock:
             v = self._qcache.get(query)
             if v is not None:
                 self._qcache.move_to_end(query)
                 return v
-        v = self.embedder.embed_query(query)
+        v = self.query_embedder(ix).embed_query(query)
         with self._qlock:
             self._qcache[query] = v
             if len(self._qcache) > 512:
@@ -142,7 +159,7 @@ class HybridSearcher:
             ix = self.index()
             try:
                 return self._search(ix, query, k, statuses, doc_filter, mode)
-            except RetrievalError:
+            except (RetrievalError, ConfigError):
                 raise
             except Exception as e:
                 if not _is_not_found(e):
@@ -171,7 +188,7 @@ class HybridSearcher:
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = [(cid, s) for cid, s in self._dense(ix, self.embed_query(query), n) if allowed(cid)]
+            dense = [(cid, s) for cid, s in self._dense(ix, self.embed_query(query, ix), n) if allowed(cid)]
         if mode in ("hybrid", "bm25"):
             lexical = [(ix.chunks[row].chunk_id, s) for row, s in ix.bm25.search(query, n)]
             lexical = [(cid, s) for cid, s in lexical if allowed(cid)]

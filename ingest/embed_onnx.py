@@ -43,7 +43,7 @@ def _model_path() -> Path:
 def default_model_dir() -> Path:
     from .settings import Settings
 
-    return Settings().data_dir / "models"
+    return Settings().query_model_dir
 
 
 def export_onnx(out: Path, quantized: bool) -> Path:

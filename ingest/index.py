@@ -83,6 +83,28 @@ class _Stages:
         self._t = now
 
 
+def _prepare_query_model(settings: Settings, embedder, warnings: list[str]) -> None:
+    """Export and verify the fast query model once, while the model is loaded anyway.
+
+    Never fails an ingest: the new version is already serving, and queries fall back
+    to sentence-transformers without it."""
+    from . import query_model
+    from .embed import SentenceTransformerEmbedder
+
+    if settings.query_embedder == "torch" or not isinstance(embedder, SentenceTransformerEmbedder):
+        return
+    if query_model.is_prepared(settings, embedder.fingerprint):
+        return
+    try:
+        rep = query_model.prepare(settings, embedder)
+    except Exception as e:  # noqa: BLE001 - an optional speed-up; say why it is missing
+        warnings.append(f"fast query model not prepared ({type(e).__name__}: {str(e)[:200]}); "
+                        "queries use sentence-transformers")
+        return
+    if not rep.verified:
+        warnings.append(f"fast query model not used: {rep.reason}")
+
+
 def load_and_check(settings: Settings) -> tuple[list[SourceDoc], list[str]]:
     """Every file loaded and validated, or one IngestError listing every bad file."""
     if not settings.corpus_dir.is_dir():
@@ -310,6 +332,8 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         versions.gc(settings, client)
         progress("switch", 1, 1)
         stages.mark("switch")
+        _prepare_query_model(settings, embedder, warnings)
+        stages.mark("query_model")
         return IngestReport(vid, prev_id, True, doc_counts, chunk_counts, len(to_embed),
                             time.perf_counter() - t0, rebuild, changes, warnings, stages.seconds)
 

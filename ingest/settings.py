@@ -7,6 +7,7 @@ their own pointing at ``tmp_path``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
     chunk_size: int = Field(900, ge=200, le=8000)
     chunk_overlap: int = Field(0, ge=0, le=2000)
     embed_batch_size: int = Field(64, ge=1, le=1024)
+    query_embedder: Literal["auto", "torch", "onnx"] = "auto"
+    """How single queries are embedded. ``auto``: through the ONNX copy of the model once
+    an ingest has exported it and verified it gives the same vectors (much faster start,
+    no torch import), else sentence-transformers. ``onnx`` requires it; ``torch`` never uses it."""
+    model_dir: Path | None = None
+    """Where the exported query model lives; unset = ``<data_dir>/models``."""
     max_file_bytes: int = Field(5_000_000, ge=1000)
     """Guideline files larger than this are refused."""
 
@@ -65,6 +72,10 @@ class Settings(BaseSettings):
         if v >= size:
             raise ValueError(f"chunk_overlap ({v}) must be smaller than chunk_size ({size})")
         return v
+
+    @property
+    def query_model_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
 
     @property
     def versions_dir(self) -> Path:

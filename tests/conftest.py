@@ -20,6 +20,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One exported query model for the whole session instead of one per test data dir.
+if "GUIDELINE_MODEL_DIR" not in os.environ:
+    import atexit
+    import tempfile
+
+    os.environ["GUIDELINE_MODEL_DIR"] = tempfile.mkdtemp(prefix="guideline-test-models-")
+    atexit.register(shutil.rmtree, os.environ["GUIDELINE_MODEL_DIR"], True)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -137,3 +137,11 @@ def test_serving_index_groups_passages_once_per_version(settings, fake_embedder)
     approved.append("mutated by a caller")
     assert "mutated by a caller" not in ix.titles(("approved",))  # the memo hands out copies
     assert len(ix.titles(("approved",))) < len(ix.titles())  # the draft is filtered out
+
+
+def test_no_query_model_for_other_embedders(settings, fake_embedder, tmp_path):
+    settings = settings.model_copy(update={"model_dir": tmp_path / "models"})
+    r = _ingest(settings, fake_embedder)
+    assert "query_model" in r.stage_seconds
+    assert not (settings.query_model_dir / "query-model.json").exists()
+    assert not any("query model" in w for w in r.warnings)

@@ -35,6 +35,21 @@ def _console():
 
 
 # ---------------------------------------------------------------- ingest / check
+def _ensure_query_model(settings) -> None:
+    """An index built before the fast query model existed gets it now (once)."""
+    from ingest.query_model import ensure
+
+    try:
+        rep = ensure(settings)
+    except Exception as e:  # noqa: BLE001 - optional: queries fall back to sentence-transformers
+        print(f"Fast query model not prepared ({type(e).__name__}: {str(e)[:200]}); "
+              "queries use sentence-transformers.", file=sys.stderr)
+        return
+    if rep is not None:
+        print(f"Prepared the fast query model ({rep.seconds:.0f} s)." if rep.verified
+              else f"Fast query model not used: {rep.reason}")
+
+
 def cmd_ingest(args) -> int:
     from ingest.index import run_ingest
 
@@ -44,6 +59,7 @@ def cmd_ingest(args) -> int:
 
         if not index_is_stale(settings):
             print("The index is up to date with the corpus.")
+            _ensure_query_model(settings)
             return 0
     if args.json:
         report = run_ingest(settings, full=args.full)

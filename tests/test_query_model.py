@@ -1,0 +1,84 @@
+"""The fast query path: a verified ONNX copy of the model embeds queries (real model, real Chroma)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.retrieve import HybridSearcher
+from ingest import query_model
+from ingest.embed_onnx import OnnxEmbedder
+from ingest.errors import ConfigError
+
+pytestmark = pytest.mark.integration
+
+QUESTIONS = [
+    "What is the best approach for treating back pain in a patient with multiple sclerosis?",
+    "max tizanidine dose",
+    "and if NSAIDs are contraindicated?",
+    "urinary retention and saddle numbness in an MS patient with back pain",
+    "are opioids first line for chronic low back pain?",
+    "duloxetine for neuropathic pain dose",
+    "imaging for acute low back pain without red flags",
+    "baclofen side effects and withdrawal",
+]
+
+
+def test_ingest_prepares_and_verifies_the_query_model(real_index, real_embedder):
+    s, report = real_index
+    assert query_model.is_prepared(s, real_embedder.fingerprint)
+    rec = json.loads((s.query_model_dir / query_model.VERIFIED).read_text())
+    assert rec["verified"] and rec["fingerprint"] == real_embedder.fingerprint
+    assert rec["min_cosine"] >= query_model.MIN_COSINE
+    assert not any("query model" in w for w in report.warnings)
+
+
+def test_searches_use_it_and_rank_exactly_as_sentence_transformers(real_index, real_embedder):
+    s, _ = real_index
+    fast = HybridSearcher(s, embedder=real_embedder)
+    slow = HybridSearcher(s.model_copy(update={"query_embedder": "torch"}), embedder=real_embedder)
+    assert isinstance(fast.query_embedder(), OnnxEmbedder)
+    assert slow.query_embedder() is real_embedder
+    for q in QUESTIONS:
+        a, b = fast.search(q, 8), slow.search(q, 8)
+        assert [h.chunk.chunk_id for h in a.hits] == [h.chunk.chunk_id for h in b.hits], q
+        va, vb = fast.embed_query(q), slow.embed_query(q)
+        assert float(np.dot(va, vb)) > 0.99999
+
+
+def test_required_but_missing_is_a_clear_config_error(real_index, real_embedder, tmp_path):
+    s, _ = real_index
+    strict = s.model_copy(update={"query_embedder": "onnx", "model_dir": tmp_path / "empty"})
+    with pytest.raises(ConfigError, match="no verified ONNX query model") as e:
+        HybridSearcher(strict, embedder=real_embedder).search("max tizanidine dose")
+    assert "guideline ingest" in str(e.value)
+    # auto with the same empty dir: quietly sentence-transformers
+    auto = strict.model_copy(update={"query_embedder": "auto"})
+    searcher = HybridSearcher(auto, embedder=real_embedder)
+    assert searcher.query_embedder() is real_embedder
+    assert searcher.search("max tizanidine dose").hits
+
+
+def test_a_copy_verified_for_another_model_is_not_used(real_index, real_embedder, fake_embedder, tmp_path):
+    s, _ = real_index
+    other = s.model_copy(update={"model_dir": tmp_path / "models"})
+    rep = query_model.prepare(other, fake_embedder)  # compared with a different model: must fail
+    assert not rep.verified and "differs" in rep.reason and rep.min_cosine < 0.9
+    assert not query_model.is_prepared(other, fake_embedder.fingerprint)
+    assert not query_model.is_prepared(other, real_embedder.fingerprint)
+    assert HybridSearcher(other, embedder=real_embedder).query_embedder() is real_embedder
+    # the same files verified against the real model are accepted
+    assert query_model.prepare(other, real_embedder).verified
+    assert isinstance(HybridSearcher(other, embedder=real_embedder).query_embedder(), OnnxEmbedder)
+
+
+def test_answers_are_identical_on_either_query_path(real_index, real_embedder):
+    from assistant.pipeline import Assistant
+
+    s, _ = real_index
+    fast = Assistant(s, embedder=real_embedder, audit=False)
+    slow = Assistant(s.model_copy(update={"query_embedder": "torch"}), embedder=real_embedder, audit=False)
+    for q in QUESTIONS[:5]:
+        assert fast.answer(q).markdown == slow.answer(q).markdown, q
