@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
-    CACHE, OUT, ROOT, VENV_BIN, free_port, log, machine, reset_dir, stop, wait_http, write_result,
+    CACHE, OUT, ROOT, VENV_BIN, free_port, log, machine, prepare_query_model, reset_dir, stop, wait_http,
+    write_result,
 )
 
 QUESTION = "What is the first-line treatment for spasticity-related back pain in MS?"
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copytree(ROOT / "corpus", root / "corpus")
     (root / "home").mkdir()
     (OUT / "logs").mkdir(parents=True, exist_ok=True)
+    prepare_query_model()  # as after the first `guideline ingest` on a machine
     wall, code, _ = timed_process([str(VENV_BIN / "guideline"), "ingest"], _env(root), OUT / "logs" / "cold-ingest.log")
     if code != 0:
         raise SystemExit(f"ingest failed: {(OUT / 'logs' / 'cold-ingest.log').read_text()[-1500:]}")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, SCIFACT_DEFAULT, load_scifact, log, machine, write_result  # noqa: E402
+from common import CACHE, SCIFACT_DEFAULT, load_scifact, log, machine, prepare_query_model, write_result  # noqa: E402
 from scifact import build_index, load_train, make_embedder, ndcg_at_k  # noqa: E402
 
 DEPTH = 400
@@ -101,6 +101,8 @@ def eval_set_check(emb, variants: list[tuple[float, float, float]]) -> list[dict
     root = reset_dir(CACHE / f"tune-evalset-{time.perf_counter_ns()}")
     shutil.copytree(ROOT / "corpus", root / "corpus")
     settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus")
+    if emb.fingerprint.startswith("st:"):
+        prepare_query_model(emb)
     run_ingest(settings, full=True, embedder=emb)
     searcher = HybridSearcher(settings, embedder=emb)
     saved = (R.RRF_K, R.DENSE_WEIGHT, R.BM25_WEIGHT)
