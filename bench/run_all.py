@@ -27,7 +27,7 @@ B = ROOT / "bench"
 
 STEPS: list[tuple[str, list[str]]] = [
     ("scifact", [PY, str(B / "scifact.py"), "--run-out", "bench/out/scifact-hybrid.trec", "--name", "scifact"]),
-    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "600", "--runs", "2"]),
+    ("ingest", [PY, str(B / "bench_ingest.py"), "--docs", "1000", "--runs", "2"]),
     ("incremental", [PY, str(B / "bench_incremental.py"), "--runs", "2"]),
     # Queries embedded as the product embeds them once an ingest has prepared the ONNX query model.
     ("latency", [PY, str(B / "bench_latency.py"), "--sizes", "1000,10000,100000", "--rounds", "3", "--n", "25",
