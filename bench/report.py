@@ -450,8 +450,9 @@ def sec_findings() -> list[str]:
         ev_txt = ("; eval set hit@5 / MRR: " + ", ".join(f"{k} {e['hit@5']:.3f} / {e['mrr']:.3f}" for k, e in evs)
                   if evs else "")
         items.append(f"SciFact quality per embedding path: torch hybrid {t['results']['hybrid']['ndcg@10']:.4f}, "
-                     + ", ".join(parts) + ev_txt + ". ONNX fp32 gives the same vectors (cosine 1.0000), so it is the safe "
-                     "speed-up for queries and start-up (suggested as an opt-in embedder setting); int8 trades "
+                     + ", ".join(parts) + ev_txt + ". ONNX fp32 gives the same vectors (cosine 1.0000), so it is what "
+                     "embeds queries once an ingest has exported and checked it (`ingest/query_model.py`); passages "
+                     "stay with sentence-transformers, which batches faster than ONNX fp32 here; int8 trades "
                      "some hybrid quality on SciFact for a faster batch rate"
                      + (f" ({emb['results']['onnx-int8']['passages_per_s']['median'] / emb['results']['torch']['passages_per_s']['median']:.1f}× torch here)"
                         if emb and "onnx-int8" in emb["results"] and "torch" in emb["results"] else "") + ".")
@@ -465,8 +466,7 @@ def sec_findings() -> list[str]:
             f"The gap is fixed cost: about {startup:.1f} s of process start before `run_ingest` begins"
             + (f", and about {load:.1f} s inside it to import sentence-transformers/torch and load the model "
                "(first embedder call, section 8)" if load else "")
-            + ", so the ratio rises with corpus size; the embedding itself runs at the raw rate. The ONNX path "
-            "(no torch import once exported) would cut the fixed part.")
+            + ", so the ratio rises with corpus size; the embedding itself runs at the raw rate.")
     if inc:
         imp = inc.get("process_import_s", {})
         items.append(
@@ -474,17 +474,17 @@ def sec_findings() -> list[str]:
             f"({inc['no_change_ratio']:.1%} of a full rebuild); as a process it is "
             f"{inc['cli_no_change_s']['median']:.2f} s"
             + (f", of which a bare `import chromadb` process is {imp['chromadb']:.2f} s (and `import ingest.index` "
-               f"{imp['ingest.index']:.2f} s): the no-change path opens a Chroma client only to garbage-collect. "
-               "Suggested change in `ingest/index.py`: decide 'nothing changed' before `make_client`, and only "
-               "open the client when there is something to write or collect." if imp else "."))
+               f"{imp['ingest.index']:.2f} s): the no-change path still opens a Chroma client, on purpose, to "
+               "check that the serving collection is whole and to collect leftovers of a crashed run." if imp else "."))
     cold = read_result("coldstart")
     if emb and cold and "torch" in emb["results"] and "onnx" in emb["results"]:
         items.append(
             f"Cold start: `guideline ask` takes {cold['ask_wall_s']['median']:.1f} s to a first answer, "
             f"{(cold.get('ask_answer_ms_inside') or {}).get('median', 0) / 1000:.1f} s of it inside the first "
             f"`answer()` (lazy loads). The embedder's first call costs {emb['results']['torch']['first_call_s']:.1f} s "
-            f"with torch and {emb['results']['onnx']['first_call_s']:.1f} s with ONNX, which is most of the "
-            "difference an ONNX setting would make to a cold `ask` and to the UI's first answer.")
+            f"with torch and {emb['results']['onnx']['first_call_s']:.1f} s with ONNX; queries take the ONNX path, "
+            "so a cold `ask` no longer loads the torch model. Most of what remains is building the safety "
+            "layer's spaCy pipeline (its entity ruler tokenises every policy phrase) and importing spaCy.")
     if not items:
         return []
     return out + [f"{i}. {x}" for i, x in enumerate(items, 1)] + [""]
