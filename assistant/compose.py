@@ -158,6 +158,25 @@ _QUANTITY_Q = re.compile(r"\bhow (?:common|often|many|much|likely|frequent\w*|bi
 _INTENT_SENTENCE["quantity"] = re.compile(r"\d+(?:\.\d+)?\s*(?:%|per ?cent|points?|days?|weeks?|months?|mg|g)\b|"
                                           r"\b(?:about|around|up to|at least|less than|more than) \d", re.IGNORECASE)
 
+# "MME thresholds?", "how many days?": the answer is a number in the unit asked about.
+_THRESHOLD_Q = re.compile(r"\b(?:thresholds?|cut-?offs?|limits?|how (?:many|much|long))\b", re.IGNORECASE)
+_NUMBER_UNIT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:\s*(?:to|-|\u2013|or)\s*\d+(?:\.\d+)?)?\s*%?\s*([A-Za-z]+)")
+# "When is imaging indicated?": the answer states the circumstances in which it is done.
+_INDICATION_Q = re.compile(
+    r"\bwhen (?:is|are|should|do|does|would|to)\b.*\b(?:indicat\w*|needed|necessary|required|warranted|"
+    r"appropriate|recommended|considered|useful|justified)\b|\bindications? (?:for|of)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:when|if|once|unless|after|beyond|persist\w*|candidates?)\b", re.IGNORECASE)
+# A negation in the main clause ("X is not recommended ...", "X does not improve ...") says
+# when X is not done; one in a condition ("... that does not respond to ...") does not.
+_CLAUSE_BREAK = re.compile(r"\b(?:when|if|once|unless|after|beyond|until|that|who|which|whose|because|although)\b|"
+                           r"[,;:(]", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|against|cannot|no longer)\b|n't\b", re.IGNORECASE)
+_TIME_SPAN = re.compile(r"\b\d+(?:\s*(?:to|-|\u2013)\s*\d+)?\s*(?:hours?|days?|weeks?|months?)\b", re.IGNORECASE)
+_LATER_LINE = re.compile(r"\b(?:second|third)[- ]line\b|"
+                         r"\b(?:despite|responded to|after|fail\w*|failure of)\s+(?:\w+\s+)?first[- ]line\b",
+                         re.IGNORECASE)
+_FIRST_LINE = re.compile(r"\bfirst[- ]line\b|\bfirst (?:drug|choice)\b", re.IGNORECASE)
+
 _KEY_RECS = re.compile(r"\bkey (?:recommendations?|points?|messages?)\b|\bsummary\b", re.I)
 _PITFALLS = re.compile(r"\bpitfalls?\b|\bcommon (?:mistakes|errors)\b|\bwhat to avoid\b", re.I)
 _ALGORITHM = re.compile(r"\b(?:treatment )?algorithm\b|\bpathway\b|\bstep[- ]by[- ]step\b", re.I)
@@ -183,6 +202,8 @@ class _Sent:
     """Mentioned concepts only."""
     dose: bool
     dose_number: bool
+    number_units: frozenset[str]
+    """Stems of the words that follow a number ("50 MME" -> mme, "3 to 5 days" -> day)."""
     opioid: bool
     opioid_restricted: bool
 
@@ -196,6 +217,19 @@ def _stems(text: str) -> frozenset[str]:
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
     with _STEM_LOCK:
         return frozenset(_STEMMER.stemWords(words))
+
+
+def _number_units(text: str) -> frozenset[str]:
+    units = [m.group(1).lower() for m in _NUMBER_UNIT.finditer(text)]
+    if not units:
+        return frozenset()
+    with _STEM_LOCK:
+        return frozenset(_STEMMER.stemWords(units))
+
+
+def _negated_main_clause(text: str) -> bool:
+    m = _CLAUSE_BREAK.search(text)
+    return bool(_NEGATION.search(text[:m.start()] if m else text))
 
 
 def _clean(text: str) -> str:
@@ -286,7 +320,7 @@ def _sentences(chunk: Chunk) -> tuple[_Sent, ...]:
             out.append(_Sent(
                 text=text, chunk_id=chunk.chunk_id, idx=len(out), heading=heading, step=step,
                 stems=_stems(text), concepts=concepts, direct=direct, dose=bool(_DOSE.search(text)),
-                dose_number=bool(_DOSE_NUMBER.search(text)), opioid=opioid,
+                dose_number=bool(_DOSE_NUMBER.search(text)), number_units=_number_units(text), opioid=opioid,
                 opioid_restricted=opioid and bool(_OPIOID_RESTRICTED.search(text)),
             ))
     result = tuple(out)
@@ -316,6 +350,11 @@ class _Query:
     opioid_asked: bool
     max_dose: bool
     """Asks how high a dose may go."""
+    units: frozenset[str] = frozenset()
+    """Stems of the question when it asks for a number (a threshold, how many, how long):
+    a number followed by one of these words ("50 MME", "3 days") answers it."""
+    asks_first_line: bool = False
+    """The question itself (not its conversation) asks what is first-line."""
 
 
 def question_breadth(question: str) -> str:
@@ -348,12 +387,16 @@ def _parse_query(question: str, query: str) -> _Query:
         intents.add("dose")
     if _QUANTITY_Q.search(question):
         intents.add("quantity")
+    if _INDICATION_Q.search(question):
+        intents.add("indication")
     # Words of denied findings ("denies saddle anaesthesia") must not pull red-flag text.
     kept = query
     for m in sorted(vocab.mentions(query), key=lambda m: -m.start):
         if m.negated and vocab.concepts[m.concept].category in ("finding", "topic", "population"):
             kept = kept[:m.start] + " " + kept[m.end:]
     stems = frozenset(s for s in _stems(kept) if s not in _QUESTION_NOISE)
+    # Units the question wants a number in: "MME thresholds", "how many days".
+    units = stems if _THRESHOLD_Q.search(question) else frozenset()
     classes = frozenset(k for a in agents for k in vocab.concepts[a].classes)
     breadth = question_breadth(question)
     if breadth == "narrow" and "red_flags" in intents:
@@ -364,6 +407,8 @@ def _parse_query(question: str, query: str) -> _Query:
         patient_language=bool(_PATIENT_HINT.search(question)),
         opioid_asked="opioid" in vocab.concept_ids(query),  # with classes: "oxycodone" is an opioid
         max_dose=bool(re.search(r"\b(?:max(?:imum)?|how high|upper limit|ceiling)\b", question, re.I)),
+        units=units,
+        asks_first_line="first_line" in own,
     )
 
 
@@ -516,9 +561,23 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                 elif s.dose:
                     score += 0.1
                 continue
+            if intent == "indication":
+                # "When is imaging indicated?" is answered by the circumstances that call
+                # for it ("... when red flags suggest", "... persist beyond 4 to 6 weeks"),
+                # not by statements of when it is not recommended.
+                if _negated_main_clause(s.text) or _NEGATION.search(
+                        c.section.rsplit(" > ", 1)[-1] + " " + s.heading):
+                    score *= 0.7  # "not recommended ...", or under "When not to image"
+                elif _CONDITION.search(s.text):
+                    score += 0.25 + (0.1 if _TIME_SPAN.search(s.text) else 0.0)
+                continue
+            if intent == "first_line" and _LATER_LINE.search(s.text):
+                continue  # "second-line options ... despite first-line treatment" is about the next step
             pat = _INTENT_SENTENCE.get(intent)
             if pat is not None and pat.search(s.text):
                 score += 0.12 if intent == "treatment" else 0.25
+        if q.units & s.number_units:
+            score += 0.3  # the number asked for, in the unit asked for
         for intent in q.intents:
             pat = _INTENT_SENTENCE.get(intent)
             if pat is not None and intent != "algorithm" and pat.search(c.section.split(" > ", 1)[-1]):
@@ -526,8 +585,12 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                 break
         if s.idx < 2 and s.step is None:
             score += 0.03  # a section's opening sentences usually state its point
-        if q.agents and q.breadth != "broad" and not _about_agents(q, s.concepts | ctx, s.direct | ctx_direct):
+        first_line_answer = (q.asks_first_line and bool(_FIRST_LINE.search(s.text))
+                             and not _LATER_LINE.search(s.text))
+        if (q.agents and q.breadth != "broad" and not first_line_answer
+                and not _about_agents(q, s.concepts | ctx, s.direct | ctx_direct)):
             # "max tizanidine dose": a sentence about another drug does not answer it.
+            # "Is tramadol first-line?" is answered by what is first-line, whatever the drug.
             score *= 0.35
         if red and _INTENT_SENTENCE["red_flags"].search(s.text):
             score += 0.15

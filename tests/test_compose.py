@@ -207,6 +207,142 @@ def test_narrow_dose_question_gets_a_short_answer():
     assert "What is the maximum dose of tizanidine?" not in ans.suggestions  # just answered
 
 
+OPIOID_TITLE = "Opioid prescribing for pain"
+OP_DURATION = chunk("opioid-prescribing", OPIOID_TITLE, "Duration for acute pain", """
+Courses longer than 7 days are rarely needed when opioids are reserved for severe, disabling acute pain.
+Patients given an opioid for severe, disabling acute pain that lasts longer than expected should be reassessed at least every 2 weeks.
+Leftover opioid tablets prescribed for severe, disabling pain should be disposed of safely to prevent misuse by others.
+Acute pain severe and disabling enough to need an opioid often settles within a few days, so 3 days or less is often enough.
+""".strip())
+OP_FOLLOW = chunk("opioid-prescribing", OPIOID_TITLE, "Follow-up and monitoring", """
+Patients starting an opioid for severe, disabling acute or chronic pain should be reassessed within 1 to 4 weeks.
+Long-term opioid therapy reserved for severe, disabling pain should be reviewed at least every 3 months.
+""".strip())
+OP_MME = chunk("opioid-prescribing", OPIOID_TITLE, "Dose thresholds", """
+Daily opioid doses for severe, disabling pain should be expressed in morphine milligram equivalents (MME).
+Increasing an opioid reserved for severe, disabling pain to 50 MME per day or more calls for careful reassessment.
+Opioid doses for severe, disabling pain give diminishing benefit at higher levels, while overdose risk keeps rising.
+Raising an opioid reserved for severe, disabling pain to 90 MME per day or more should be avoided unless justified.
+""".strip())
+OP_RISK = chunk("opioid-prescribing", OPIOID_TITLE, "Reducing overdose risk", """
+Naloxone should be offered to patients on opioids reserved for severe, disabling pain when reassessment shows raised overdose risk.
+Reassessment of opioids reserved for severe, disabling pain should include a check of the prescription monitoring program.
+Combining an opioid reserved for severe, disabling pain with a benzodiazepine should be avoided.
+""".strip())
+
+
+def test_number_in_the_unit_asked_for_is_found():
+    # "how many days" is answered by "3 days", not by "every 2 weeks"; "MME thresholds" by "50 MME".
+    q = C._parse_query("how many days of opioid for acute severe pain?", "how many days of opioid for acute severe pain?")
+    assert "day" in q.units
+    assert "mme" in C._parse_query("MME thresholds?", "MME thresholds?").units
+    assert not C._parse_query("what is first-line for back pain?", "what is first-line for back pain?").units
+    by_text = {s.text: s for s in C._sentences(OP_MME)}
+    assert "mme" in by_text["Raising an opioid reserved for severe, disabling pain to 90 MME per day or more "
+                           "should be avoided unless justified."].number_units
+    assert C._number_units("reassessed within 1 to 4 weeks") == {"week"}
+
+
+def test_how_many_days_answer_states_the_days():
+    q = "how many days of opioid for acute severe pain?"
+    ans = compose(q, hits_of([OP_DURATION, OP_FOLLOW, OP_MME]), query=q)
+    assert_grounded(ans)
+    sents = [s.text for sec in clinical_sections(ans) for s in sec.sentences]
+    assert len(sents) <= C.NARROW_MAX_SENTENCES  # still a short answer
+    assert any("7 days" in t for t in sents) and any("3 days" in t for t in sents)
+    qq = C._parse_query(q, q)
+    score = {c.sent.text[:40]: c.score for c in C._score_all(qq, hits_of([OP_DURATION, OP_FOLLOW]), "clinician", None)}
+    # The days outrank the weeks, which carry more of the question's words.
+    assert score["Acute pain severe and disabling enough t"] > score["Patients starting an opioid for severe, "]
+
+
+def test_threshold_question_states_every_threshold():
+    q = "MME thresholds that should trigger reassessment?"
+    ans = compose(q, hits_of([OP_RISK, OP_MME, OP_FOLLOW, OP_DURATION]), query=q)
+    assert_grounded(ans)
+    text = " ".join(s.text for sec in clinical_sections(ans) for s in sec.sentences)
+    assert "50 MME" in text and "90 MME" in text
+
+
+IMG_TITLE = "Imaging for low back pain"
+IMG_NOT = chunk("imaging-low-back-pain", IMG_TITLE, "When not to image", """
+Imaging is not recommended for acute or subacute nonspecific low back pain without red flags.
+NICE advises against routinely offering imaging for low back pain in a non-specialist setting.
+In specialist settings, imaging of low back pain is advised only when the result is likely to change management.
+""".strip())
+IMG_HARMS = chunk("imaging-low-back-pain", IMG_TITLE, "Harms of routine imaging", """
+Routine imaging for low back pain without red flags does not improve pain, function or quality of life.
+Early MRI for low back pain is associated with higher rates of surgery without better outcomes.
+""".strip())
+IMG_KEY = chunk("imaging-low-back-pain", IMG_TITLE, "Key recommendations", """
+Routine imaging should not be ordered for nonspecific low back pain, because it does not improve outcomes.
+Urgent MRI is needed when red flags suggest cauda equina syndrome, infection, malignancy or fracture.
+MRI should be considered when a patient is a candidate for surgery and symptoms persist beyond 4 to 6 weeks.
+""".strip())
+
+
+def test_when_indicated_is_answered_by_the_indications():
+    q = "When is imaging indicated for low back pain?"
+    assert "indication" in C._parse_query(q, q).intents
+    ans = compose(q, hits_of([IMG_NOT, IMG_KEY, IMG_HARMS]), query=q)
+    assert_grounded(ans)
+    assert ans.sections[0].kind == "bottom_line"
+    lead = [s.text for s in ans.sections[0].sentences]
+    assert any("4 to 6 weeks" in t or "Urgent MRI" in t for t in lead)
+    assert not any("not recommended" in t or "advises against" in t for t in lead)
+    sents = [s for sec in clinical_sections(ans) for s in sec.sentences]
+    assert len(sents) <= C.NARROW_MAX_SENTENCES
+
+
+def test_negation_of_the_advice_not_of_a_condition():
+    assert C._negated_main_clause("Imaging is not recommended for low back pain without red flags.")
+    assert C._negated_main_clause("Routine imaging does not improve pain or function.")
+    assert not C._negated_main_clause("Intrathecal baclofen is considered for spasticity that does not respond to oral drugs.")
+    assert not C._negated_main_clause("Patients who are not improving after 4 weeks should be reassessed.")
+
+
+CHRONIC_TITLE = "Chronic low back pain"
+CHRONIC_DRUGS = chunk("low-back-pain-chronic", CHRONIC_TITLE, "Drug treatment", """
+Tramadol is a second-line option that is reserved for severe, disabling pain because of misuse and addiction risk.
+NSAIDs are the first-line drug treatment for chronic low back pain when nondrug therapy has not helped enough.
+Duloxetine is a second-line option for chronic low back pain.
+""".strip())
+TRAMADOL = chunk("opioid-prescribing", OPIOID_TITLE, "Specific opioid agents > Tramadol", """
+Tramadol is reserved for severe, disabling pain that other measures have not controlled, because of its risk of misuse.
+Tramadol reserved for severe, disabling pain can cause serotonin syndrome when combined with SSRIs.
+Tramadol reserved for severe, disabling pain lowers the seizure threshold and should be avoided in epilepsy.
+Tramadol effect varies with CYP2D6 activity, so tramadol reserved for severe, disabling pain can be unpredictable.
+""".strip())
+
+
+def test_is_drug_first_line_names_what_is_first_line():
+    # "Is tramadol first-line?" needs "no, it is reserved" and what is first-line instead.
+    q = "is tramadol first line for chronic low back pain?"
+    ans = compose(q, hits_of([TRAMADOL, CHRONIC_DRUGS, OP_RISK]), query=q)
+    assert_grounded(ans)
+    text = " ".join(s.text for sec in clinical_sections(ans) for s in sec.sentences)
+    assert "NSAIDs are the first-line drug treatment" in text
+    assert "reserved" in text
+
+
+def test_later_line_statements_do_not_answer_first_line_questions():
+    assert C._LATER_LINE.search("Lamotrigine can be tried for pain that has not responded to first-line drugs.")
+    assert C._LATER_LINE.search("Second-line options are used when pain persists despite first-line treatment.")
+    assert not C._LATER_LINE.search("NSAIDs are the first-line drug for the musculoskeletal component.")
+    lines = chunk("ms-back-pain", MS_TITLE, "Neuropathic component", """
+Lamotrigine or carbamazepine can be tried for neuropathic pain in multiple sclerosis that has not responded to first-line drugs.
+Amitriptyline is the first-line drug for neuropathic pain in multiple sclerosis.
+""".strip())
+    q = "what is first-line for neuropathic pain in MS?"
+    ans = compose(q, hits_of([lines, NEURO]), query=q)
+    assert_grounded(ans)
+    assert ans.sections[0].sentences[0].text.startswith("Amitriptyline")
+    # The first-line exception to "a statement about another drug" is the question's own:
+    # a follow-up about one drug does not pull in every first-line statement.
+    q2 = C._parse_query("any concern with amitriptyline?", "any concern with amitriptyline? (context: first-line)")
+    assert not q2.asks_first_line
+
+
 def test_same_fact_in_two_passages_is_said_once_and_cites_both():
     q = "max tizanidine dose?"
     ans = compose(q, hits_of([SPAS, TIZ]), query=q)
