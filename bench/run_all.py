@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "logs").mkdir(parents=True, exist_ok=True)
     status_path = OUT / "run_all.json"
     prev = json.loads(status_path.read_text()) if status_path.exists() else {}
-    steps = dict(prev.get("steps", {}))
+    names = {n for n, _ in STEPS}
+    steps = {k: v for k, v in prev.get("steps", {}).items() if k in names}  # renamed steps drop out
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false"}
     caches = _caches()
