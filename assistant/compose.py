@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 
 import Stemmer
 
-from ingest.records import Chunk
+from ingest.records import Chunk, group_by_doc
 
 from .condense import vocabulary
 from .records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence
@@ -967,7 +967,8 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
 
     ``chunks`` are the serving corpus's passages (the served version and statuses),
     either as a flat list or, cheaper at scale, already grouped by document in
-    reading order (``ServingIndex.by_doc``). Added passages are ranked after the retrieved ones, with no retrieval scores.
+    reading order (``ServingIndex.by_doc``). Added passages are ranked after the
+    retrieved ones, with no retrieval scores.
     """
     hits = tuple(hits)
     if not hits:
@@ -980,13 +981,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
             have.add(c.chunk_id)
             extra.append(c)
 
-    if isinstance(chunks, Mapping):
-        by_doc = chunks
-    else:
-        groups: dict[str, list[Chunk]] = {}
-        for c in chunks:
-            groups.setdefault(c.doc_id, []).append(c)
-        by_doc = {d: sorted(cs, key=lambda c: c.start) for d, cs in groups.items()}
+    by_doc = chunks if isinstance(chunks, Mapping) else group_by_doc(chunks)
     children = 0
     for h in sorted(hits, key=lambda h: h.rank)[:EXPAND_PARENTS_FROM_TOP]:
         prefix = h.chunk.section + " > "
@@ -1005,7 +1000,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
             weight[h.chunk.doc_id] = weight.get(h.chunk.doc_id, 0.0) + 1.0 / h.rank
         if weight:
             doc = max(weight, key=lambda d: weight[d])
-            for c in list(by_doc.get(doc, ()))[:EXPAND_MAX_CHUNKS]:
+            for c in tuple(by_doc.get(doc, ()))[:EXPAND_MAX_CHUNKS]:
                 add(c)
     n = max(h.rank for h in hits)
     return hits + tuple(Hit(chunk=c, score=0.0, rank=n + i + 1) for i, c in enumerate(extra))

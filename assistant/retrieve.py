@@ -86,8 +86,17 @@ class HybridSearcher:
 
     def query_embedder(self, ix: ServingIndex | None = None):
         """What embeds queries for this index: the verified ONNX copy of the model that
-        embedded it (``ingest/query_model.py``) when prepared, else the embedder itself."""
+        embedded it (``ingest/query_model.py``) when prepared, else the embedder itself.
+
+        Chosen once per corpus version (not per query: the choice reads files); a copy
+        prepared later is picked up at the next version switch."""
         ix = ix or self.index()
+        held = ix.extra.get("query_embedder")
+        if held is None:
+            held = ix.extra["query_embedder"] = self._pick_query_embedder(ix)
+        return held
+
+    def _pick_query_embedder(self, ix: ServingIndex):
         fp = ix.manifest.get("fingerprints", {}).get("embedder")
         if self.settings.query_embedder != "torch":
             from ingest.query_model import verified_query_embedder

@@ -51,7 +51,7 @@ def prepare_query_model(emb=None) -> dict:
     s = Settings()
     emb = emb or get_embedder(s.embed_batch_size)
     path = s.query_model_dir / query_model.VERIFIED
-    if not query_model.is_prepared(s, emb.fingerprint):
+    if query_model.needed(s, emb):
         t0 = time.perf_counter()
         rep = query_model.prepare(s, emb)
         log(f"query model exported and verified in {time.perf_counter() - t0:.1f} s "

@@ -89,11 +89,8 @@ def _prepare_query_model(settings: Settings, embedder, warnings: list[str]) -> N
     Never fails an ingest: the new version is already serving, and queries fall back
     to sentence-transformers without it."""
     from . import query_model
-    from .embed import SentenceTransformerEmbedder
 
-    if settings.query_embedder == "torch" or not isinstance(embedder, SentenceTransformerEmbedder):
-        return
-    if query_model.is_prepared(settings, embedder.fingerprint):
+    if not query_model.needed(settings, embedder):
         return
     try:
         rep = query_model.prepare(settings, embedder)

@@ -17,7 +17,6 @@ otherwise.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import versions
 from .settings import Settings
 
 MIN_COSINE = 0.99999
@@ -80,10 +80,17 @@ def prepare(settings: Settings, embedder) -> QueryModelReport:
         seconds=round(time.perf_counter() - t0, 2),
         reason="" if ok else f"ONNX copy differs from {embedder.fingerprint}: min cosine {cos.min():.6f}",
     )
-    tmp = out / f".{VERIFIED}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(asdict(rep), indent=1), encoding="utf-8")
-    os.replace(tmp, out / VERIFIED)  # readers see the old record or the new one, whole
+    versions.write_atomic(out / VERIFIED, json.dumps(asdict(rep), indent=1))
     return rep
+
+
+def needed(settings: Settings, embedder) -> bool:
+    """True when ``embedder`` (the sentence-transformers one) has no verified copy yet
+    and queries are allowed to use one."""
+    from .embed import SentenceTransformerEmbedder
+
+    return (settings.query_embedder != "torch" and isinstance(embedder, SentenceTransformerEmbedder)
+            and not is_prepared(settings, embedder.fingerprint))
 
 
 def is_prepared(settings: Settings, fingerprint: str) -> bool:
@@ -119,16 +126,13 @@ def ensure(settings: Settings) -> QueryModelReport | None:
     ``guideline ingest --if-stale`` (``make run``) calls when nothing else changed.
     Returns None when nothing was needed (already prepared, ``query_embedder=torch``,
     no index, or an index embedded by another model)."""
-    from . import versions
-    from .embed import SentenceTransformerEmbedder, get_embedder
+    from .embed import get_embedder
 
-    if settings.query_embedder == "torch":
-        return None
     vid = versions.current_version(settings)
     if vid is None:
         return None
     fp = versions.read_manifest(settings, vid).get("fingerprints", {}).get("embedder")
     emb = get_embedder(settings.embed_batch_size)
-    if fp != emb.fingerprint or not isinstance(emb, SentenceTransformerEmbedder) or is_prepared(settings, fp):
+    if fp != emb.fingerprint or not needed(settings, emb):
         return None
     return prepare(settings, emb)

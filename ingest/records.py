@@ -84,3 +84,11 @@ class Chunk:
             "end": self.end,
             "content_hash": self.content_hash,
         }
+
+
+def group_by_doc(chunks) -> dict[str, tuple[Chunk, ...]]:
+    """doc_id -> that document's passages in reading order (by start offset)."""
+    groups: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        groups.setdefault(c.doc_id, []).append(c)
+    return {d: tuple(sorted(cs, key=lambda c: c.start)) for d, cs in groups.items()}

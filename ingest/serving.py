@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import versions
 from .bm25 import Bm25Index
 from .errors import IndexMissingError
-from .records import Chunk
+from .records import Chunk, group_by_doc
 from .settings import Settings
 
 
@@ -35,10 +35,7 @@ class ServingIndex:
     _titles: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        groups: dict[str, list[Chunk]] = {}
-        for c in self.chunks:
-            groups.setdefault(c.doc_id, []).append(c)
-        self.by_doc = {d: tuple(sorted(cs, key=lambda c: c.start)) for d, cs in groups.items()}
+        self.by_doc = group_by_doc(self.chunks)
 
     def documents(self) -> list[dict]:
         """Document list for admins and for 'what the guidance covers'."""

@@ -77,11 +77,14 @@ class RunTracker:
         self.finished = 0.0
         t0 = time.monotonic()
 
+        def parse(cls, payload):
+            m = cls()
+            m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+            return m, m.WhichOneof("type")
+
         def on_ws(ws):
             def sent(payload):
-                m = BackMsg()
-                m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-                kind = m.WhichOneof("type")
+                m, kind = parse(BackMsg, payload)
                 if kind == "rerun_script":
                     self.requested = time.monotonic()
                     triggers = [w.id[-12:] for w in m.rerun_script.widget_states.widgets
@@ -89,9 +92,7 @@ class RunTracker:
                     self.trace.append(f"{self.requested - t0:7.2f} sent rerun_script {triggers or ''}")
 
             def received(payload):
-                m = ForwardMsg()
-                m.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-                kind = m.WhichOneof("type")
+                _, kind = parse(ForwardMsg, payload)
                 if kind == "script_finished":
                     self.finished = time.monotonic()
                 if kind in ("new_session", "script_finished"):
