@@ -1,20 +1,25 @@
 """all-MiniLM-L6-v2 through ONNX Runtime (fp32 or int8), same Embedder protocol as embed.py.
 
 The packaged weights are exported once with ``torch.onnx.export`` (mean pooling and
-L2 normalisation are part of the graph) into ``<model_dir>``; the int8 variant is a
-dynamic quantisation of that file. After the export, embedding needs only
-``tokenizers`` and ``onnxruntime``: no torch import (a first call in well under a
-second instead of several), single queries about twice as fast as torch, and with
-int8 a faster batch rate at a small cost in retrieval quality (docs/benchmarks.md).
+L2 normalisation are part of the graph) into ``<model_dir>``. The fp32 file then gets
+ONNX Runtime's transformer fusions (fused attention, skip-LayerNorm, bias-GELU); the
+int8 variant is a dynamic quantisation of the plain export. After the export,
+embedding needs only ``tokenizers`` and ``onnxruntime``: no torch import (a first call
+in well under a second instead of several), single queries about twice as fast as
+torch, batches about 1.5x, and with int8 faster still at a small cost in retrieval
+quality (docs/benchmarks.md).
 
-The fingerprint differs from the torch embedder's, so switching paths re-embeds
-the corpus instead of mixing vectors from two models in one index.
+Used as an index's own embedder (the benchmarks' ``onnx`` paths) its fingerprint differs
+from the torch embedder's, so switching re-embeds the corpus instead of mixing vectors.
+The product uses the fp32 file as a *verified copy* of the sentence-transformers model
+instead (``query_model``), under that model's fingerprint.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -27,9 +32,12 @@ from .errors import ConfigError
 
 MAX_TOKENS = 256
 """The model's max_seq_length: longer passages are truncated, as in sentence-transformers."""
-EXPORT_VERSION = "2"
+EXPORT_VERSION = "3"
 """Bumped when the exported graph changes (forces a new export and a new fingerprint)."""
 OPSET = 17
+NUM_HEADS = 12
+HIDDEN = 384
+"""all-MiniLM-L6-v2's attention heads and hidden size (for the fusion pass)."""
 
 
 def _model_path() -> Path:
@@ -46,79 +54,130 @@ def default_model_dir() -> Path:
     return Settings().query_model_dir
 
 
+def _export_plain(path: Path) -> None:
+    """torch.onnx.export of transformer + mean pooling + L2 norm into ``path`` (atomic)."""
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as e:  # pragma: no cover - install problem
+        raise ConfigError(f"Exporting the ONNX model needs torch and transformers: {e}") from e
+    try:
+        import onnx  # noqa: F401 - torch's exporter needs it
+    except ImportError as e:
+        raise ConfigError("Exporting the ONNX model needs the 'onnx' package "
+                          "(pip install onnx).") from e
+
+    class _Pooled(torch.nn.Module):
+        """Transformer + mean pooling + L2 norm: what sentence-transformers computes."""
+
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(h.dtype)
+            v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(v, p=2, dim=1)
+
+    try:  # the weight-loading progress bar is noise in a CLI or a log
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except Exception:  # noqa: BLE001
+        pass
+    model = AutoModel.from_pretrained(str(_model_path()), attn_implementation="eager").eval()
+    ids = torch.ones(2, 16, dtype=torch.long)
+    mask = torch.ones(2, 16, dtype=torch.long)
+    mask[1, 10:] = 0  # a padded row, so the traced graph handles masks generally
+    dyn = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
+    dyn["sentence_embedding"] = {0: "batch"}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes fixed at trace time
+        torch.onnx.export(_Pooled(model), (ids, mask, torch.zeros_like(ids)), str(tmp),
+                          input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["sentence_embedding"], dynamic_axes=dyn,
+                          opset_version=OPSET, dynamo=False)
+    os.replace(tmp, path)  # a concurrent reader sees no file or the whole file
+
+
+def _fuse(plain: Path, out: Path) -> bool:
+    """ONNX Runtime's BERT fusions (attention, skip-LayerNorm, bias-GELU) into ``out``.
+
+    Same arithmetic in fewer kernels: ~15% faster batches on this CPU, vectors within
+    1e-6 of the plain graph (and ``query_model.prepare`` checks them against
+    sentence-transformers before anything uses them). False when the optimiser is
+    unavailable or fails; the caller then keeps the plain graph."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+    except Exception:  # noqa: BLE001 - an optional speed-up
+        return False
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the optimiser logs every fusion it applies
+    try:
+        m = optimize_model(str(plain), model_type="bert", num_heads=NUM_HEADS, hidden_size=HIDDEN,
+                           opt_level=1, use_gpu=False)
+        m.save_model_to_file(str(tmp))
+    except Exception:  # noqa: BLE001 - keep the plain graph
+        Path(tmp).unlink(missing_ok=True)
+        return False
+    finally:
+        root.setLevel(level)
+    os.replace(tmp, out)
+    return True
+
+
 def export_onnx(out: Path, quantized: bool) -> Path:
-    """Write the ONNX file for the packaged model (fp32, or int8 from the fp32 one); idempotent."""
+    """Write the ONNX file for the packaged model (fused fp32, or int8); idempotent.
+
+    fp32 is the plain export with ONNX Runtime's transformer fusions applied; int8 is a
+    dynamic quantisation of the plain export (the fused attention op would leave most
+    weights unquantised)."""
     out.mkdir(parents=True, exist_ok=True)
+    plain = out / f"minilm-l6-v{EXPORT_VERSION}-plain.onnx"
     fp32 = out / f"minilm-l6-v{EXPORT_VERSION}-fp32.onnx"
     int8 = out / f"minilm-l6-v{EXPORT_VERSION}-int8.onnx"
     target = int8 if quantized else fp32
     if target.exists():
         return target
-    if not fp32.exists():
-        try:
-            import torch
-            from transformers import AutoModel
-        except ImportError as e:  # pragma: no cover - install problem
-            raise ConfigError(f"Exporting the ONNX model needs torch and transformers: {e}") from e
-        try:
-            import onnx  # noqa: F401 - torch's exporter needs it
-        except ImportError as e:
-            raise ConfigError("Exporting the ONNX model needs the 'onnx' package "
-                              "(pip install onnx).") from e
-
-        class _Pooled(torch.nn.Module):
-            """Transformer + mean pooling + L2 norm: what sentence-transformers computes."""
-
-            def __init__(self, model):
-                super().__init__()
-                self.model = model
-
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                h = self.model(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids).last_hidden_state
-                mask = attention_mask.unsqueeze(-1).to(h.dtype)
-                v = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                return torch.nn.functional.normalize(v, p=2, dim=1)
-
-        model = AutoModel.from_pretrained(str(_model_path()), attn_implementation="eager").eval()
-        ids = torch.ones(2, 16, dtype=torch.long)
-        mask = torch.ones(2, 16, dtype=torch.long)
-        mask[1, 10:] = 0  # a padded row, so the traced graph handles masks generally
-        dyn = {n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "token_type_ids")}
-        dyn["sentence_embedding"] = {0: "batch"}
-        tmp = fp32.with_name(f".{fp32.name}.{os.getpid()}.tmp")
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about shapes fixed at trace time
-            torch.onnx.export(_Pooled(model), (ids, mask, torch.zeros_like(ids)), str(tmp),
-                              input_names=["input_ids", "attention_mask", "token_type_ids"],
-                              output_names=["sentence_embedding"], dynamic_axes=dyn,
-                              opset_version=OPSET, dynamo=False)
-        os.replace(tmp, fp32)  # a concurrent reader sees no file or the whole file
-    if quantized:
-        try:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-        except ImportError as e:
-            raise ConfigError("Quantising the ONNX model needs the 'onnx' package "
-                              "(pip install onnx).") from e
-        tmp = int8.with_name(f".{int8.name}.{os.getpid()}.tmp.onnx")
-        # Per-channel int8 weights on the MatMuls only: cosine to fp32 ~0.994 on SciFact
-        # abstracts, against ~0.94 for the per-tensor default (which also quantises the
-        # embedding table).
-        # It logs a pre-processing hint through logging.warning(), which would also install a
-        # root handler for the rest of the process: silence it and undo the handler.
-        root = logging.getLogger()
-        level, handlers = root.level, list(root.handlers)
-        root.setLevel(logging.ERROR)
-        try:
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"])
-        finally:
-            root.setLevel(level)
-            for h in root.handlers[:]:
-                if h not in handlers:
-                    root.removeHandler(h)
-        os.replace(tmp, int8)
-    return target
+    made_plain = not plain.exists()
+    if made_plain:
+        _export_plain(plain)
+    if not quantized:
+        if not _fuse(plain, fp32):
+            shutil.copyfile(plain, fp32.with_name(f".{fp32.name}.{os.getpid()}.tmp"))
+            os.replace(fp32.with_name(f".{fp32.name}.{os.getpid()}.tmp"), fp32)
+        if made_plain:
+            plain.unlink(missing_ok=True)  # 90 MB; re-exported if int8 is ever asked for
+        return fp32
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as e:
+        raise ConfigError("Quantising the ONNX model needs the 'onnx' package "
+                          "(pip install onnx).") from e
+    tmp = int8.with_name(f".{int8.name}.{os.getpid()}.tmp.onnx")
+    # Per-channel int8 weights on the MatMuls only: cosine to fp32 ~0.994 on SciFact
+    # abstracts, against ~0.94 for the per-tensor default (which also quantises the
+    # embedding table).
+    # It logs a pre-processing hint through logging.warning(), which would also install a
+    # root handler for the rest of the process: silence it and undo the handler.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(plain), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
+        for h in root.handlers[:]:
+            if h not in handlers:
+                root.removeHandler(h)
+    os.replace(tmp, int8)
+    return int8
 
 
 class OnnxEmbedder:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import bm25, versions
 from .chunk import chunk_document, chunker_fingerprint, embed_text
-from .errors import IngestError, RetrievalError
+from .errors import ConfigError, IngestError, RetrievalError
 from .records import Chunk, SourceDoc
 from .settings import Settings
 from .store import make_client, open_collection, with_retries
@@ -53,6 +53,9 @@ class IngestReport:
     doc_changes: dict = field(default_factory=dict)
     """doc_id -> 'added' | 'updated' | 'deleted' (unchanged omitted)."""
     warnings: list = field(default_factory=list)
+    embedded_with: str = ""
+    """Which engine embedded the new passages: the index's embedder fingerprint, or
+    ``onnx-copy`` (the verified ONNX copy of that model); empty when nothing was embedded."""
     stage_seconds: dict = field(default_factory=dict)
     """Wall time per stage (load, diff, chunk, reuse, embed, store, finalize, switch):
     where an ingest spends its time, for admins and the benchmarks. ``embed`` includes
@@ -100,6 +103,24 @@ def _prepare_query_model(settings: Settings, embedder, warnings: list[str]) -> N
         return
     if not rep.verified:
         warnings.append(f"fast query model not used: {rep.reason}")
+
+
+def _passage_engine(settings: Settings, embedder, warnings: list[str]):
+    """What embeds this ingest's passages: the verified ONNX copy of ``embedder`` when
+    allowed (exported and verified first if this machine has none yet), else ``embedder``."""
+    from . import query_model
+
+    if settings.passage_embedder == "torch":
+        return embedder
+    if query_model.needed(settings, embedder):
+        _prepare_query_model(settings, embedder, warnings)
+    copy = query_model.verified_query_embedder(settings, embedder.fingerprint)
+    if copy is None and settings.passage_embedder == "onnx":
+        raise ConfigError(f"GUIDELINE_PASSAGE_EMBEDDER=onnx, but there is no verified ONNX copy of "
+                          f"{embedder.fingerprint} in {settings.query_model_dir}"
+                          + (f" ({warnings[-1]})" if warnings else "")
+                          + ". Use GUIDELINE_PASSAGE_EMBEDDER=auto or torch.")
+    return copy or embedder
 
 
 def load_and_check(settings: Settings) -> tuple[list[SourceDoc], list[str]]:
@@ -201,7 +222,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
             n = prev.get("n_chunks", 0)
             stages.mark("diff")
             return IngestReport(prev_id, prev_id, False, doc_counts, Counts(unchanged=n), 0,
-                                time.perf_counter() - t0, False, {}, warnings, stages.seconds)
+                                time.perf_counter() - t0, False, {}, warnings, "", stages.seconds)
         stages.mark("diff")
 
         # Chunk everything (cheap); reuse stored vectors for chunk ids we already have.
@@ -232,12 +253,16 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
 
         to_embed = [c for c in chunks if c.chunk_id not in reused]
         vectors: dict[str, np.ndarray] = dict(reused)
-        # Large calls: sentence-transformers sorts by length only within one call (less padding).
+        engine = _passage_engine(settings, embedder, warnings) if to_embed else embedder
+        stages.mark("query_model")  # the one-off export and check, on a machine's first ingest
+        embedded_with = "" if not to_embed else (
+            embedder.fingerprint if engine is embedder else "onnx-copy")
+        # Large calls: both engines sort by length only within one call (less padding).
         batch = max(settings.embed_batch_size * 16, 256)
         progress("embed", 0, len(to_embed))
         for i in range(0, len(to_embed), batch):
             part = to_embed[i:i + batch]
-            vecs = embedder.embed_documents([embed_text(c) for c in part])
+            vecs = engine.embed_documents([embed_text(c) for c in part])
             for c, v in zip(part, vecs):
                 vectors[c.chunk_id] = v
             progress("embed", min(i + batch, len(to_embed)), len(to_embed))
@@ -332,7 +357,8 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         _prepare_query_model(settings, embedder, warnings)
         stages.mark("query_model")
         return IngestReport(vid, prev_id, True, doc_counts, chunk_counts, len(to_embed),
-                            time.perf_counter() - t0, rebuild, changes, warnings, stages.seconds)
+                            time.perf_counter() - t0, rebuild, changes, warnings, embedded_with,
+                            stages.seconds)
 
 
 def index_is_stale(settings: Settings) -> bool:

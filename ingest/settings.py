@@ -37,11 +37,18 @@ class Settings(BaseSettings):
     """How many corpus versions are kept for rollback."""
     chunk_size: int = Field(900, ge=200, le=8000)
     chunk_overlap: int = Field(0, ge=0, le=2000)
-    embed_batch_size: int = Field(64, ge=1, le=1024)
+    embed_batch_size: int = Field(16, ge=1, le=1024)
+    """Passages per model call. Small batches of length-sorted passages pad little: on this
+    2-core CPU 16 beat 32 and 64 on both engines (bench/bench_embedders.py)."""
     query_embedder: Literal["auto", "torch", "onnx"] = "auto"
     """How single queries are embedded. ``auto``: through the ONNX copy of the model once
     an ingest has exported it and verified it gives the same vectors (much faster start,
     no torch import), else sentence-transformers. ``onnx`` requires it; ``torch`` never uses it."""
+    passage_embedder: Literal["auto", "torch", "onnx"] = "auto"
+    """How ingestion embeds passages. ``auto``: through the same verified ONNX copy (the
+    first ingest on a machine exports and verifies it before embedding), else
+    sentence-transformers. ``onnx`` requires it; ``torch`` never uses it. Either way the
+    index records the sentence-transformers fingerprint: the copy gives the same vectors."""
     model_dir: Path | None = None
     """Where the exported query model lives; unset = ``<data_dir>/models``."""
     max_file_bytes: int = Field(5_000_000, ge=1000)

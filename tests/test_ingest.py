@@ -145,3 +145,23 @@ def test_no_query_model_for_other_embedders(settings, fake_embedder, tmp_path):
     assert "query_model" in r.stage_seconds
     assert not (settings.query_model_dir / "query-model.json").exists()
     assert not any("query model" in w for w in r.warnings)
+
+
+def test_fake_embedder_embeds_its_own_passages(settings, fake_embedder, tmp_path):
+    settings = settings.model_copy(update={"model_dir": tmp_path / "models"})
+    r = _ingest(settings, fake_embedder)
+    assert r.embedded_with == fake_embedder.fingerprint and fake_embedder.calls == r.embedded
+    assert _ingest(settings, fake_embedder).embedded_with == ""  # nothing embedded
+
+
+def test_passage_embedder_onnx_without_a_verified_copy_is_a_clear_error(settings, fake_embedder, tmp_path):
+    from ingest.errors import ConfigError
+
+    good = _ingest(settings, fake_embedder)
+    strict = settings.model_copy(update={"model_dir": tmp_path / "empty", "passage_embedder": "onnx"})
+    (settings.corpus_dir / "ms-spasticity.md").write_text(
+        (settings.corpus_dir / "ms-spasticity.md").read_text() + "\nStretch daily.\n")
+    with pytest.raises(ConfigError, match="no verified ONNX copy of fake:hash-bow") as e:
+        _ingest(strict, fake_embedder)
+    assert "GUIDELINE_PASSAGE_EMBEDDER" in str(e.value)
+    assert versions.current_version(settings) == good.corpus_version  # the old version still serves

@@ -82,3 +82,41 @@ def test_answers_are_identical_on_either_query_path(real_index, real_embedder):
     slow = Assistant(s.model_copy(update={"query_embedder": "torch"}), embedder=real_embedder, audit=False)
     for q in QUESTIONS[:5]:
         assert fast.answer(q).markdown == slow.answer(q).markdown, q
+
+
+def test_ingest_embeds_passages_with_the_verified_copy_and_same_vectors(real_index, real_embedder):
+    """The session index was embedded by the ONNX copy; its stored vectors are the
+    sentence-transformers vectors of the same texts."""
+    from ingest import versions
+    from ingest.chunk import embed_text
+    from ingest.serving import load_version
+    from ingest.store import make_client, open_collection
+
+    s, report = real_index
+    assert report.embedded_with == "onnx-copy" and report.embedded == report.chunks.added
+    man = versions.read_manifest(s, report.corpus_version)
+    assert man["fingerprints"]["embedder"] == real_embedder.fingerprint
+    ix = load_version(s, report.corpus_version)
+    sample = ix.chunks[::17]
+    col = open_collection(make_client(s), man["collection"], real_embedder)
+    got = col.get(ids=[c.chunk_id for c in sample], include=["embeddings"])
+    stored = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+    ref = real_embedder.embed_documents([embed_text(c) for c in sample])
+    for c, v in zip(sample, ref):
+        assert float(np.dot(stored[c.chunk_id], v)) > 0.99999, c.chunk_id
+
+
+def test_passage_embedder_torch_uses_sentence_transformers(real_embedder, tmp_path):
+    import shutil
+
+    from conftest import CORPUS, make_settings
+    from ingest.index import run_ingest
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "ms-spasticity.md", corpus)
+    s = make_settings(tmp_path, corpus, passage_embedder="torch")
+    before = real_embedder.calls
+    rep = run_ingest(s, embedder=real_embedder)
+    assert rep.embedded_with == real_embedder.fingerprint
+    assert real_embedder.calls - before >= rep.embedded > 0
