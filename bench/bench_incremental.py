@@ -75,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     emb = get_embedder(settings.embed_batch_size)
     emb.embed_query("load the model before timing")
     prepare_query_model(emb)
+    from ingest.query_model import verified_query_embedder
+
+    copy = verified_query_embedder(settings, emb.fingerprint)  # what embeds passages when verified
+
+    def model_calls() -> int:
+        """Texts embedded so far by either engine."""
+        return emb.calls + (copy.calls if copy is not None else 0)
 
     full, nochange, onechange, checks = [], [], [], []
     for i in range(args.runs):
@@ -91,14 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy2(target, before)
         _edit(target, i)
         expected = _expected_reembed(before, target, corpus_dir, settings)
-        calls0 = emb.calls
+        calls0 = model_calls()
         t0 = time.perf_counter()
         rep = run_ingest(settings, embedder=emb)
         onechange.append(time.perf_counter() - t0)
         doc_id = target.stem
         with open(settings.versions_dir / rep.corpus_version / "chunks.jsonl", encoding="utf-8") as f:
             doc_chunks = sum(1 for line in f if json.loads(line)["doc_id"] == doc_id)
-        checks.append({"embedded": rep.embedded, "expected": expected, "model_calls": emb.calls - calls0,
+        checks.append({"embedded": rep.embedded, "expected": expected, "model_calls": model_calls() - calls0,
+                       "embedded_with": rep.embedded_with,
                        "changed_doc_passages": doc_chunks, "corpus_passages": n_chunks,
                        "doc_changes": rep.doc_changes})
         log(f"run {i + 1}: full {full[-1]:.2f} s, no change {nochange[-1] * 1000:.0f} ms, one doc "

@@ -43,33 +43,45 @@ def passage_texts(corpus_dir: Path, settings) -> list[str]:
     return [embed_text(c) for d in docs for c in chunk_document(d, settings)]
 
 
-def raw_encode(texts: list[str], batch_size: int) -> tuple[float, float]:
-    """(wall, CPU) seconds for the bare model call (model loaded beforehand)."""
-    import torch
-
-    from ingest.embed import get_embedder
-
-    model = get_embedder(batch_size).model
-    # The same thread count embed_documents() uses (embed_query() drops to one thread).
-    torch.set_num_threads(os.cpu_count() or 1)
-    t0, c0 = time.perf_counter(), time.process_time()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                 show_progress_bar=False)
-    return time.perf_counter() - t0, time.process_time() - c0
-
-
-def raw_onnx(texts: list[str], settings) -> tuple[float, float]:
-    """(wall, CPU) seconds for the verified ONNX copy's batch call (session loaded beforehand)."""
+def _raw_in_this_process(engine: str, corpus_dir: Path) -> dict:
+    """(internal) Load one engine, then time one batch call over every passage text."""
     from ingest.embed import get_embedder
     from ingest.query_model import verified_query_embedder
+    from ingest.settings import Settings
 
-    copy = verified_query_embedder(settings, get_embedder(settings.embed_batch_size).fingerprint)
-    if copy is None:
-        raise SystemExit("no verified ONNX copy: prepare_query_model() failed")
-    copy.embed_documents(texts[:4])  # load the session outside the timed call
+    settings = Settings(corpus_dir=corpus_dir)
+    texts = passage_texts(corpus_dir, settings)
+    st = get_embedder(settings.embed_batch_size)
+    if engine == "st":
+        import torch
+
+        model = st.model
+        # The same thread count embed_documents() uses (embed_query() drops to one thread).
+        torch.set_num_threads(os.cpu_count() or 1)
+
+        def call(xs):
+            model.encode(xs, batch_size=settings.embed_batch_size, normalize_embeddings=True,
+                         convert_to_numpy=True, show_progress_bar=False)
+    else:
+        copy = verified_query_embedder(settings, st.fingerprint)
+        if copy is None:
+            raise SystemExit("no verified ONNX copy: prepare_query_model() did not run")
+        call = copy.embed_documents
+    call(texts[:4])  # load and warm up outside the timed call
     t0, c0 = time.perf_counter(), time.process_time()
-    copy.embed_documents(texts)
-    return time.perf_counter() - t0, time.process_time() - c0
+    call(texts)
+    return {"n": len(texts), "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+
+
+def raw_rate(engine: str, corpus_dir: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of the bare batch call, measured in a fresh process of its own so
+    that neither engine runs next to the other's threads or memory."""
+    p = subprocess.run([sys.executable, __file__, "raw", "--engine", engine, "--corpus", str(corpus_dir)],
+                       capture_output=True, text=True, env=os.environ.copy())
+    if p.returncode != 0:
+        raise RuntimeError(f"raw {engine} failed: {p.stderr[-1500:]}")
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    return r["wall"], r["cpu"]
 
 
 def cli_ingest(data_dir: Path, corpus_dir: Path) -> tuple[float, float, dict]:
@@ -95,7 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--warm", action="store_true",
                     help="also time run_ingest in this process with the model already loaded")
+    sub = ap.add_subparsers(dest="cmd")
+    raw = sub.add_parser("raw", help="(internal) time one engine's bare batch call in this process")
+    raw.add_argument("--engine", choices=("st", "onnx"), required=True)
+    raw.add_argument("--corpus", type=Path, required=True)
     args = ap.parse_args(argv)
+    if args.cmd == "raw":
+        print(json.dumps(_raw_in_this_process(args.engine, args.corpus)))
+        return 0
 
     from ingest.index import run_ingest
     from ingest.settings import Settings
@@ -108,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(data_dir=root / "data", corpus_dir=corpus_dir)
     texts = passage_texts(corpus_dir, settings)
     log(f"{args.docs} abstracts -> {len(texts)} passages")
-    emb = get_embedder(settings.embed_batch_size)
-    emb.embed_documents(["load the model before timing"])
+    emb = get_embedder(settings.embed_batch_size)  # loads its model only if used (--warm, first export)
     qm = prepare_query_model(emb)  # a one-off per machine: not part of the timed runs
 
     def fresh(tag: str) -> Path:
@@ -132,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         order = sides[i % len(sides):] + sides[:i % len(sides)]
         for what in order:
             if what == "raw":
-                got["raw"] = raw_encode(texts, settings.embed_batch_size)
+                got["raw"] = raw_rate("st", corpus_dir)
             elif what == "onnx":
-                got["onnx"] = raw_onnx(texts, settings)
+                got["onnx"] = raw_rate("onnx", corpus_dir)
             elif what == "cli":
                 got["cli"] = cli_ingest(fresh("cli"), corpus_dir)
             else:
