@@ -197,43 +197,42 @@ class OnnxEmbedder:
         self._session = None
         self._query_session = None
         self._tokenizer = None
+        self._path: Path | None = None
         self._lock = threading.Lock()
         kind = "int8" if quantized else "fp32"
         self.fingerprint = f"onnx:{MODEL_NAME}:{kind}:v{EXPORT_VERSION}:normalized"
         self.calls = 0
         """How many texts were embedded."""
 
-    def _load(self) -> None:
+    def _session_for(self, threads: int):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
-        path = export_onnx(self.model_dir, self.quantized)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(self._path), sess_options=opts, providers=["CPUExecutionProvider"])
 
-        def session(threads: int):
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-        tok = Tokenizer.from_file(str(_model_path() / "tokenizer.json"))
-        tok.enable_truncation(max_length=MAX_TOKENS)
-        tok.no_padding()
-        self._query_session = session(self.query_threads)
-        self._session = session(self._threads)
-        self._tokenizer = tok
-
-    def _ready(self):
-        if self._session is None:
+    def _ready(self, query: bool = False):
+        """(tokenizer, session). The batch and the query session are opened on first use each:
+        an ingest never opens the query one, a query-only process never the batch one."""
+        attr = "_query_session" if query else "_session"
+        if getattr(self, attr) is None:
             with self._lock:
-                if self._session is None:
-                    self._load()
-        return self._tokenizer, self._session
+                if self._tokenizer is None:
+                    from tokenizers import Tokenizer
 
-    def _run(self, encodings, session=None) -> np.ndarray:
-        _, batch_session = self._ready()
-        session = session or batch_session
+                    self._path = export_onnx(self.model_dir, self.quantized)
+                    tok = Tokenizer.from_file(str(_model_path() / "tokenizer.json"))
+                    tok.enable_truncation(max_length=MAX_TOKENS)
+                    tok.no_padding()
+                    self._tokenizer = tok
+                if getattr(self, attr) is None:
+                    setattr(self, attr, self._session_for(self.query_threads if query else self._threads))
+        return self._tokenizer, getattr(self, attr)
+
+    def _run(self, encodings, session) -> np.ndarray:
         n = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), n), dtype=np.int64)
         mask = np.zeros((len(encodings), n), dtype=np.int64)
@@ -247,7 +246,7 @@ class OnnxEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        tok, _ = self._ready()
+        tok, session = self._ready()
         self.calls += len(texts)
         encodings = tok.encode_batch(list(texts))
         # Longest first in length-sorted batches: little padding, same order on return.
@@ -255,9 +254,9 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            out[idx] = self._run([encodings[i] for i in idx])
+            out[idx] = self._run([encodings[i] for i in idx], session)
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        tok, _ = self._ready()
-        return self._run([tok.encode(text)], self._query_session)[0]
+        tok, session = self._ready(query=True)
+        return self._run([tok.encode(text)], session)[0]
