@@ -120,3 +120,29 @@ def test_passage_embedder_torch_uses_sentence_transformers(real_embedder, tmp_pa
     rep = run_ingest(s, embedder=real_embedder)
     assert rep.embedded_with == real_embedder.fingerprint
     assert real_embedder.calls - before >= rep.embedded > 0
+
+
+def test_a_cold_answer_process_never_imports_torch(real_index):
+    """With the copy verified, answering (safety layer included) needs no torch at all."""
+    import os
+    import subprocess
+    import sys
+
+    s, _ = real_index
+    code = (
+        "import sys\n"
+        "from assistant.pipeline import Assistant\n"
+        "from ingest.settings import Settings\n"
+        "a = Assistant(Settings(), audit=False)\n"
+        "ans = a.answer('urinary retention and saddle numbness with back pain in MS')\n"
+        "assert ans.safety.escalated and ans.citations, ans\n"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)\n"
+    )
+    env = {**os.environ, "GUIDELINE_DATA_DIR": str(s.data_dir), "GUIDELINE_CORPUS_DIR": str(s.corpus_dir),
+           "GUIDELINE_MODEL_DIR": str(s.query_model_dir)}
+    env.pop("GUIDELINE_TEST_CHROMA_URL", None)
+    if s.chroma_url:
+        env["GUIDELINE_CHROMA_URL"] = s.chroma_url
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["False", "False"]

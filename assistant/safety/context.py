@@ -29,7 +29,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-import spacy
+from ._spacy import spacy  # noqa: I001 - first: spaCy without torch
 from negspacy.negation import Negex  # also registers the "negex" factory
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
