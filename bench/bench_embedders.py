@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passages", type=int, default=400)
     ap.add_argument("--queries", type=int, default=50)
     ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--sweep", type=int, default=120, help="passages per batch-size trial")
     args = ap.parse_args(argv)
 
     from bench_ingest import passage_texts
@@ -68,6 +69,18 @@ def main(argv: list[str] | None = None) -> int:
             "query_ms": {"p50": round(percentile(q_ms, 50), 2), "p95": round(percentile(q_ms, 95), 2)},
             "cosine_to_torch": {"min": round(float(cos.min()), 4), "mean": round(float(cos.mean()), 4)},
         }
+        # The batch size: the product's setting against the larger ones, on part of the same texts.
+        part = texts[:args.sweep]
+        emb.embed_documents(part[:4])
+        sweep = {}
+        for bs in (16, 32, 64):
+            keep, emb.batch_size = emb.batch_size, bs
+            t0 = time.perf_counter()
+            emb.embed_documents(part)
+            sweep[str(bs)] = round(len(part) / (time.perf_counter() - t0), 1)
+            emb.batch_size = keep
+        out[kind]["batch_size"] = emb.batch_size
+        out[kind]["rate_by_batch_size"] = sweep
         # Retrieval quality on the eval set's gold sources with this path (same scoring as bench_langchain).
         from tune_scifact import eval_set_check
         import assistant.retrieve as R
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{out[kind]['query_ms']['p50']} ms, cosine to torch min {out[kind]['cosine_to_torch']['min']}")
         del emb
     write_result("embedders", {
-        "passages": len(texts), "queries": len(qs), "runs": args.runs, "results": out,
+        "passages": len(texts), "queries": len(qs), "runs": args.runs, "sweep": min(args.sweep, len(texts)), "results": out,
         "mean_tokens_note": "passages are SciFact chunks (section path + up to 900 characters)",
         "command": "bench/bench_embedders.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(),

@@ -143,7 +143,7 @@ def sec_ingest(targets: list) -> list[str]:
         "process, order rotated each run:",
         "",
         f"- **raw `SentenceTransformer.encode`** (the physical limit the target names): model loaded, one call, "
-        f"batch size {r.get('batch_size', '?')} (faster than 32 or 64 on this CPU), nothing else;",
+        f"batch size {r.get('batch_size', '?')} (the product's setting; section 8 compares batch sizes), nothing else;",
         "- **raw ONNX copy**: the engine the pipeline actually embeds with, the same model exported to ONNX with "
         "ONNX Runtime's transformer fusions and verified to give the same vectors (`ingest/query_model.py`); "
         "session loaded, one `embed_documents` call (tokenise, sort by length, run);",
@@ -393,6 +393,13 @@ def sec_embedders() -> list[str]:
         out.append(f"| {k} | {mm(x['passages_per_s'])} | {x['query_ms']['p50']:.1f} / {x['query_ms']['p95']:.1f} | "
                    f"{x['cosine_to_torch']['min']:.4f} / {x['cosine_to_torch']['mean']:.4f} | {x['first_call_s']:.2f} | "
                    + (f"{ev['hit@5']:.3f} / {ev['mrr']:.3f} |" if ev else "n/a |"))
+    sweeps = [(k, x["rate_by_batch_size"]) for k, x in r["results"].items() if x.get("rate_by_batch_size")]
+    if sweeps:
+        sizes = list(sweeps[0][1])
+        out += ["", f"Batch size (passages per model call; one run over the first {r.get('sweep', '?')} of those "
+                f"passages each, passages/s; the product uses {r['results'][sweeps[0][0]].get('batch_size')}):", "",
+                "| path | " + " | ".join(sizes) + " |", "|---|" + "---|" * len(sizes)]
+        out += [f"| {k} | " + " | ".join(f"{x[b]:.1f}" for b in sizes) + " |" for k, x in sweeps]
     out += ["", f"Reproduce: {cmd(r)}", ""]
     return out
 

@@ -65,7 +65,11 @@ def doc_ranking(hits) -> list[tuple[str, float]]:
 # --------------------------------------------------------------------------- embedders
 
 
-def make_embedder(kind: str, batch_size: int = 64):
+def make_embedder(kind: str, batch_size: int | None = None):
+    if batch_size is None:
+        from ingest.settings import Settings
+
+        batch_size = Settings().embed_batch_size  # the product's setting
     if kind == "torch":
         from ingest.embed import SentenceTransformerEmbedder
 
@@ -116,7 +120,7 @@ def build_index(data: Path, embedder, chunk_size: int, chunk_overlap: int = 0,
 
     root, key = index_root(data, embedder.fingerprint, chunk_size, chunk_overlap, limit)
     settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", chunk_size=chunk_size,
-                        chunk_overlap=chunk_overlap, embed_batch_size=getattr(embedder, "batch_size", 64))
+                        chunk_overlap=chunk_overlap, embed_batch_size=getattr(embedder, "batch_size", Settings().embed_batch_size))
     stamp = root / "bench-stamp.json"
     info: dict = {}
     if not rebuild and stamp.exists():
