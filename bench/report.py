@@ -525,7 +525,9 @@ def sec_findings() -> list[str]:
             f"`answer()` (lazy loads). The embedder's first call costs {emb['results']['torch']['first_call_s']:.1f} s "
             f"with torch and {emb['results']['onnx']['first_call_s']:.1f} s with ONNX; queries take the ONNX path, "
             "so a cold `ask` no longer loads the torch model. Most of what remains is building the safety "
-            "layer's spaCy pipeline (its entity ruler tokenises every policy phrase) and importing spaCy.")
+            "layer's spaCy pipeline (its entity ruler tokenises every policy phrase) and importing spaCy, which "
+            "no longer pulls torch in (`assistant/safety/_spacy.py` hides it from thinc for that import: "
+            "about 1.5 s and 250 MB less).")
     if not items:
         return []
     return out + [f"{i}. {x}" for i, x in enumerate(items, 1)] + [""]

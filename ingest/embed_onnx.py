@@ -131,6 +131,11 @@ def _fuse(plain: Path, out: Path) -> bool:
     return True
 
 
+def onnx_file_name(quantized: bool) -> str:
+    """The file name of the current export (changes with EXPORT_VERSION)."""
+    return f"minilm-l6-v{EXPORT_VERSION}-{'int8' if quantized else 'fp32'}.onnx"
+
+
 def export_onnx(out: Path, quantized: bool) -> Path:
     """Write the ONNX file for the packaged model (fused fp32, or int8); idempotent.
 
@@ -139,8 +144,8 @@ def export_onnx(out: Path, quantized: bool) -> Path:
     weights unquantised)."""
     out.mkdir(parents=True, exist_ok=True)
     plain = out / f"minilm-l6-v{EXPORT_VERSION}-plain.onnx"
-    fp32 = out / f"minilm-l6-v{EXPORT_VERSION}-fp32.onnx"
-    int8 = out / f"minilm-l6-v{EXPORT_VERSION}-int8.onnx"
+    fp32 = out / onnx_file_name(False)
+    int8 = out / onnx_file_name(True)
     target = int8 if quantized else fp32
     if target.exists():
         return target

@@ -103,9 +103,14 @@ def needed(settings: Settings, embedder) -> bool:
 
 
 def is_prepared(settings: Settings, fingerprint: str) -> bool:
+    """A verified record for ``fingerprint`` whose file is the current export: a record of an
+    older export (another graph) does not vouch for the file this code would load."""
+    from .embed_onnx import onnx_file_name
+
     rec = _read(settings)
     return bool(rec and rec.get("verified") and rec.get("fingerprint") == fingerprint
-                and (settings.query_model_dir / rec.get("onnx_file", "")).is_file())
+                and rec.get("onnx_file") == onnx_file_name(False)
+                and (settings.query_model_dir / rec["onnx_file"]).is_file())
 
 
 _loaded: dict[Path, object] = {}

@@ -146,3 +146,23 @@ def test_a_cold_answer_process_never_imports_torch(real_index):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.split() == ["False", "False"]
+
+
+def test_a_record_of_an_older_export_is_not_trusted(real_index, real_embedder, tmp_path):
+    """After an export change, the old verification does not vouch for the new graph: the
+    copy is re-verified by the next ingest (or `guideline ingest --if-stale`)."""
+    import shutil
+
+    s, _ = real_index
+    other = s.model_copy(update={"model_dir": tmp_path / "models"})
+    shutil.copytree(s.query_model_dir, other.query_model_dir)
+    rec_path = other.query_model_dir / query_model.VERIFIED
+    rec = json.loads(rec_path.read_text())
+    old = other.query_model_dir / "minilm-l6-v2-fp32.onnx"
+    shutil.copy(other.query_model_dir / rec["onnx_file"], old)
+    rec_path.write_text(json.dumps({**rec, "onnx_file": old.name}))
+    assert not query_model.is_prepared(other, real_embedder.fingerprint)
+    assert HybridSearcher(other, embedder=real_embedder).query_embedder() is real_embedder
+    assert query_model.needed(other, real_embedder)
+    assert query_model.prepare(other, real_embedder).verified
+    assert query_model.is_prepared(other, real_embedder.fingerprint)
