@@ -257,12 +257,15 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         stages.mark("query_model")  # the one-off export and check, on a machine's first ingest
         embedded_with = "" if not to_embed else (
             embedder.fingerprint if engine is embedder else "onnx-copy")
-        # Large calls: both engines sort by length only within one call (less padding).
+        # Both engines sort by length within one call; sorting the whole set first (longest
+        # first, by characters) keeps the padding of one big call while progress still moves.
+        texts = {c.chunk_id: embed_text(c) for c in to_embed}
+        to_embed.sort(key=lambda c: -len(texts[c.chunk_id]))
         batch = max(settings.embed_batch_size * 16, 256)
         progress("embed", 0, len(to_embed))
         for i in range(0, len(to_embed), batch):
             part = to_embed[i:i + batch]
-            vecs = engine.embed_documents([embed_text(c) for c in part])
+            vecs = engine.embed_documents([texts[c.chunk_id] for c in part])
             for c, v in zip(part, vecs):
                 vectors[c.chunk_id] = v
             progress("embed", min(i + batch, len(to_embed)), len(to_embed))

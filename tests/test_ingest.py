@@ -7,6 +7,7 @@ import pytest
 from assistant.retrieve import HybridSearcher
 from ingest import versions
 from ingest.errors import IngestError
+from ingest.chunk import embed_text
 from ingest.index import index_is_stale, run_ingest
 from ingest.serving import load_version
 
@@ -165,3 +166,41 @@ def test_passage_embedder_onnx_without_a_verified_copy_is_a_clear_error(settings
         _ingest(strict, fake_embedder)
     assert "GUIDELINE_PASSAGE_EMBEDDER" in str(e.value)
     assert versions.current_version(settings) == good.corpus_version  # the old version still serves
+
+
+class _RecordingEmbedder:
+    """The fake embedder, keeping the texts of each embed_documents call."""
+
+    def __init__(self, inner):
+        self.inner, self.fingerprint, self.dim = inner, inner.fingerprint, inner.dim
+        self.call_texts: list[list[str]] = []
+
+    def embed_documents(self, texts):
+        self.call_texts.append(list(texts))
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_passages_reach_the_engine_longest_first_across_calls(settings, fake_embedder):
+    # A document with 300 short and long sections, so the embed stage makes several calls.
+    sections = "\n\n".join(
+        f"## Topic {i}\n\n" + " ".join(["Review the plan of care with the patient."] * (1 + i % 7))
+        for i in range(300))
+    (settings.corpus_dir / "many-sections.md").write_text(
+        "---\nid: many-sections\ntitle: \"Many sections\"\nversion: \"1\"\nstatus: approved\n"
+        "last_reviewed: 2026-01-01\nsources:\n  - \"Test source\"\n---\n\n# Many sections\n\n"
+        + "## Key recommendations\n\nReview the plan of care at each visit.\n\n" + sections + "\n")
+    emb = _RecordingEmbedder(fake_embedder)
+    r = _ingest(settings, emb)
+    assert len(emb.call_texts) >= 2, "expected the embed stage to make several calls"
+    lengths = [len(t) for call in emb.call_texts for t in call]
+    assert len(lengths) == r.embedded
+    assert lengths == sorted(lengths, reverse=True)
+    # The reordering must not change which vector a passage gets: each shipped passage is
+    # its own nearest neighbour by its own text.
+    ix = load_version(settings, r.corpus_version)
+    hs = HybridSearcher(settings, embedder=fake_embedder)
+    for c in [c for c in ix.chunks if c.doc_id == "ms-spasticity"]:
+        assert hs.search(embed_text(c), 1, mode="dense").hits[0].chunk.chunk_id == c.chunk_id
