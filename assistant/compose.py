@@ -22,6 +22,7 @@ and for broad questions the rest of the leading guideline.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -112,7 +113,8 @@ _NARROW = re.compile(
 _BROAD = re.compile(
     r"\b(?:best approach|approach(?:es)? (?:to|for)|how (?:do|should|would|can|to) (?:i |we |you |one )?"
     r"(?:manage|treat|approach|handle|help)|manag(?:e|ement|ing)|treat(?:ment|ing)? (?:of|for|options)|"
-    r"treating|options|overview|summar\w*|guidelines? (?:for|on)|what (?:should|can) (?:i|we) do|plan)\b",
+    r"treating|options|overview|summar\w*|guidelines? (?:for|on)|what (?:should|can) (?:i|we) do|plan|"
+    r"what (?:is the |are the )?(?:treatments?|management|tx|mgmt|therapy|therapies)(?= ?\?|$))\b",
     re.IGNORECASE)
 _PATIENT_HINT = re.compile(
     r"\b(?:(?:for|to) (?:a|the|my|your) patient|plain (?:language|english|words)|patient[- ]friendly|"
@@ -357,12 +359,28 @@ class _Query:
     """The question itself (not its conversation) asks what is first-line."""
 
 
+_INTERROGATIVE = re.compile(
+    r"\?|\b(?:what|how|which|when|why|who|where|should|can|could|would|is|are|does|do|may|might|"
+    r"tell|explain|list|describe|give|suggest|recommend\w*)\b", re.IGNORECASE)
+
+
+def _CASE_ONLY(question: str) -> bool:
+    """A case presentation with no question in it, about a complaint the guidance covers."""
+    if _INTERROGATIVE.search(question):
+        return False
+    vocab = vocabulary()
+    return any(vocab.concepts[m.concept].category == "complaint" and not m.negated
+               for m in vocab.mentions(question))
+
+
 def question_breadth(question: str) -> str:
     """'narrow' (a dose, a yes/no, a when), 'broad' (approach, management) or 'focused'."""
     if _NARROW.search(question):
         return "narrow"
     if _BROAD.search(question):
         return "broad"
+    if _CASE_ONLY(question):
+        return "broad"  # a case with no question ("pt w/ RRMS, LBP x3wk") asks how to manage it
     if _PATIENT_HINT.search(question) and not any(
             vocabulary().concepts[m.concept].category != "topic" for m in vocabulary().mentions(question)):
         return "broad"  # "what about for a patient?": the whole answer again, in plain language
@@ -525,6 +543,10 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
     w_total = sum(w.values()) or 1.0
     patient = audience == "patient" or q.patient_language
     red = bool(verdict and verdict.escalated)
+    # "What about the spasms?" in a conversation about treatment asks how to treat them: a
+    # treatment statement about the mechanism named beats its description.
+    mech_asked = any(vocabulary().concepts[c].category == "mechanism" for c in q.focus)
+    treat_w = 0.22 if mech_asked and q.breadth != "broad" else 0.12
     cands: list[_Cand] = []
     head_cache: dict[str, frozenset[str]] = {}
     ctx_cache: dict[str, frozenset[str]] = {}
@@ -575,7 +597,7 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                 continue  # "second-line options ... despite first-line treatment" is about the next step
             pat = _INTENT_SENTENCE.get(intent)
             if pat is not None and pat.search(s.text):
-                score += 0.12 if intent == "treatment" else 0.25
+                score += (treat_w if intent == "treatment" else 0.25)
         if q.units & s.number_units:
             score += 0.3  # the number asked for, in the unit asked for
         for intent in q.intents:
@@ -953,12 +975,27 @@ EXPAND_PARENTS_FROM_TOP = 5
 """Only the best-ranked hits have their sub-sections added."""
 
 
+EXPAND_MAX_NAMED = 4
+"""At most this many passages are added for sections named after a pain mechanism asked about."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _heading_mechanisms(heading: str) -> frozenset[str]:
+    vocab = vocabulary()
+    return frozenset(c for c in vocab.concept_ids(heading, with_classes=False)
+                     if vocab.concepts[c].category == "mechanism")
+
+
 def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
-                audience: str = "clinician") -> tuple[Hit, ...]:
+                audience: str = "clinician", query: str | None = None) -> tuple[Hit, ...]:
     """Add the passages a good answer needs that top-k retrieval tends to miss.
 
     * Sub-sections of a retrieved parent section: "First-line drug treatment" says
       "treated according to mechanism"; its sub-sections name the drugs.
+    * Sections named after a pain mechanism the question (or its condensed ``query``)
+      asks about, in the documents retrieved: "burning leg pain at night" retrieves
+      the description under "Pain mechanisms > Neuropathic pain"; how to treat it is
+      under "First-line drug treatment > Neuropathic component".
     * For a broad question ("best approach to ..."), the other sections of the
       leading guideline: the overview needs its whole skeleton (mechanisms, first-
       and second-line care, algorithm, pitfalls). The leading guideline is the
@@ -991,6 +1028,20 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
             if c.section.startswith(prefix) and c.chunk_id not in have:
                 add(c)
                 children += 1
+    vocab = vocabulary()
+    asked = frozenset(c for c in vocab.concept_ids(query or question, with_classes=False, affirmed=True)
+                      if vocab.concepts[c].category == "mechanism")
+    if asked:
+        named = 0
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
+                                  [:EXPAND_PARENTS_FROM_TOP]))
+        for doc in docs:
+            for c in by_doc.get(doc, ()):
+                if named >= EXPAND_MAX_NAMED:
+                    break
+                if c.chunk_id not in have and asked & _heading_mechanisms(c.section.rsplit(" > ", 1)[-1]):
+                    add(c)
+                    named += 1
     if question_breadth(question) == "broad":
         weight: dict[str, float] = {}
         plain_ok = audience == "patient" or bool(_PATIENT_HINT.search(question))

@@ -175,7 +175,7 @@ class Assistant:
         index = self.searcher.index()
         # Sub-sections of retrieved parents, and for broad questions the rest of the leading
         # guideline: an overview needs more than the top-k passages.
-        hits = expand_hits(q, hits, index.by_doc, audience=audience)
+        hits = expand_hits(q, hits, index.by_doc, audience=audience, query=query)
         timings["retrieve"] = (time.perf_counter() - t) * 1000
         covered = index.titles(self.settings.include_statuses)
 

@@ -136,6 +136,14 @@ def assert_grounded(ans):
     ("is ibuprofen safe in pregnancy?", "narrow"),
     ("does he need imaging?", "narrow"),
     ("and if NSAIDs are contraindicated?", "focused"),
+    # A bare "what treatment?" and a case presented without a question ask how to manage it.
+    ("MS pt, LBP 2 wks, afebrile. What treatment?", "broad"),
+    ("pt w/ RRMS on ocrelizumab, LBP x3wk, no fever", "broad"),
+    ("58M SPMS, lower back ache 10 days", "broad"),
+    ("what treatment for the night-time spasms?", "broad"),
+    ("ocrelizumab", "focused"),  # no complaint: not a case presentation
+    ("RRMS, no back pain", "focused"),  # the only complaint is denied
+    ("what treatment works fastest for him?", "focused"),
 ])
 def test_question_breadth(q, expected):
     assert question_breadth(q) == expected
@@ -508,6 +516,25 @@ def test_expand_hits_adds_sub_sections_of_a_retrieved_parent():
     assert "NSAIDs" in ans.markdown
 
 
+def test_expand_hits_adds_the_treatment_sections_of_a_mechanism_asked_about():
+    # "burning leg pain" retrieves the description of neuropathic pain; the sections named
+    # after it elsewhere in the document say how to treat it.
+    neuro_tx = chunk("ms-back-pain", MS_TITLE, "First-line drug treatment > Neuropathic component",
+                     "A tricyclic antidepressant such as amitriptyline is first-line treatment for burning "
+                     "dysesthesias in multiple sclerosis.\nGabapentin or pregabalin is an alternative.")
+    corpus = [KEY, NEURO, SPAS, MSK, neuro_tx, TIZ]
+    q = "what about his burning leg pain that's worse at night?"
+    query = q + " (context: treatment, back pain, multiple sclerosis)"
+    out = expand_hits(q, hits_of([NEURO, KEY]), corpus, query=query)
+    ids = [h.chunk.chunk_id for h in out]
+    assert ids == [NEURO.chunk_id, KEY.chunk_id, neuro_tx.chunk_id]  # not the spasticity or MSK sections
+    ans = compose(q, out, query=query)
+    assert "amitriptyline" in ans.markdown.split("\n\n", 1)[0]  # the bottom line
+    assert "Gabapentin or pregabalin" in ans.markdown
+    # Without a mechanism in the question nothing is added by name.
+    assert expand_hits("and the dose?", hits_of([NEURO, KEY]), corpus) == tuple(hits_of([NEURO, KEY]))
+
+
 # --------------------------------------------------------------------------- real model and index
 
 @pytest.mark.integration
@@ -557,3 +584,18 @@ def test_every_citation_resolves_over_the_eval_set(real_assistant):
             assert ans.out_of_scope and ans.citations == (), r["id"]
         elif r["category"] != "adversarial":
             assert not ans.out_of_scope, r["id"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("follow_up,drug", [
+    ("and the painful spasms in his legs?", r"baclofen|tizanidine"),
+    ("what about his burning leg pain that's worse at night?", r"amitriptyline|gabapentin|pregabalin"),
+])
+def test_a_follow_up_naming_a_mechanism_leads_with_how_to_treat_it(real_assistant, follow_up, drug):
+    # In a conversation about treatment, "what about <a kind of pain>?" asks how to treat it:
+    # the bottom line names the drug, not only a description of the pain.
+    history = [{"role": "user", "content": SEED},
+               {"role": "assistant", "content": "Back pain in MS mixes mechanisms; each is treated differently."}]
+    ans = real_assistant.answer(follow_up, history)
+    bottom = ans.markdown.split("\n\n", 1)[0]
+    assert bottom.startswith("**Bottom line:**") and re.search(drug, bottom, re.I), bottom
