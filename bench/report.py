@@ -477,7 +477,11 @@ def sec_findings() -> list[str]:
                 f"ONNX fp32 copy gives the same vectors as sentence-transformers (cosine min "
                 f"{r['onnx']['cosine_to_torch']['min']:.4f}) at {r['onnx']['passages_per_s']['median']:.1f} passages/s "
                 f"against {r['torch']['passages_per_s']['median']:.1f}/s "
-                f"({r['onnx']['passages_per_s']['median'] / r['torch']['passages_per_s']['median']:.1f}×), a single "
+                f"({r['onnx']['passages_per_s']['median'] / r['torch']['passages_per_s']['median']:.1f}×"
+                + (f"; {ing['onnx_per_s']['median'] / ing['raw_per_s']['median']:.1f}× on the ingest benchmark's "
+                   "646 passages in fresh processes; the batch-rate ratio varies between runs on this shared machine"
+                   if ing and ing.get("onnx_per_s") and ing.get("raw_per_s") else "")
+                + "), a single "
                 f"query in {r['onnx']['query_ms']['p50']:.1f} ms against {r['torch']['query_ms']['p50']:.1f} ms, and a "
                 f"first call in {r['onnx']['first_call_s']:.1f} s against {r['torch']['first_call_s']:.1f} s (no torch "
                 "import). So once an ingest has exported and checked it (`ingest/query_model.py`), it embeds queries "
