@@ -114,7 +114,8 @@ _BROAD = re.compile(
     r"\b(?:best approach|approach(?:es)? (?:to|for)|how (?:do|should|would|can|to) (?:i |we |you |one )?"
     r"(?:manage|treat|approach|handle|help)|manag(?:e|ement|ing)|treat(?:ment|ing)? (?:of|for|options)|"
     r"treating|options|overview|summar\w*|guidelines? (?:for|on)|what (?:should|can) (?:i|we) do|plan|"
-    r"what (?:is the |are the )?(?:treatments?|management|tx|mgmt|therapy|therapies)(?= ?\?|$))\b",
+    r"what (?:is the |are the )?(?:treatments?|management|tx|mgmt|therapy|therapies)(?= ?\?|$)|"
+    r"what (?:helps|works|(?:can|could|would|might) help)(?= ?\?|$))\b",
     re.IGNORECASE)
 _PATIENT_HINT = re.compile(
     r"\b(?:(?:for|to) (?:a|the|my|your) patient|plain (?:language|english|words)|patient[- ]friendly|"
@@ -154,6 +155,16 @@ _INTENT_SENTENCE = {
     "referral": _words(r"refer\w*", "specialist", r"neurolog\w*", "pain service"),
     "algorithm": _words("step", "first", "then", "next"),
 }
+
+# Named adverse effects: a sentence listing several answers "what are the side effects?" better
+# than one that only says "side effects".
+_ADVERSE = re.compile(
+    r"\b(?:drows\w*|dizz\w*|nausea|vomiting|sedat\w*|somnolence|sleepiness|fatigue|tiredness|weakness|"
+    r"dry mouth|constipation|urinary retention|confusion|hallucinations?|seizures?|low blood pressure|"
+    r"hypotension|weight gain|oedema|edema|ataxia|unsteadiness|blurred vision|headache|liver|"
+    r"anticholinergic|bleeding|ulcers?|kidney|renal|dependence|withdrawal)\b", re.IGNORECASE)
+
+_SIDE_EFFECT_WORDS = frozenset(_STEMMER.stemWords(["side", "effects", "adverse"]))
 
 _QUANTITY_Q = re.compile(r"\bhow (?:common|often|many|much|likely|frequent\w*|big|large)\b|\bprevalen\w*|"
                          r"\bproportion\b|\bpercent\w*|\bwhat (?:size|rate)\b", re.IGNORECASE)
@@ -413,6 +424,10 @@ def _parse_query(question: str, query: str) -> _Query:
         if m.negated and vocab.concepts[m.concept].category in ("finding", "topic", "population"):
             kept = kept[:m.start] + " " + kept[m.end:]
     stems = frozenset(s for s in _stems(kept) if s not in _QUESTION_NOISE)
+    if "side_effects" in intents:
+        # "side effects" names the intent; the named effects answer it (see _ADVERSE), and a
+        # sentence that only says "side effects" must not win on those words.
+        stems -= _SIDE_EFFECT_WORDS
     # Units the question wants a number in: "MME thresholds", "how many days".
     units = stems if _THRESHOLD_Q.search(question) else frozenset()
     classes = frozenset(k for a in agents for k in vocab.concepts[a].classes)
@@ -568,11 +583,23 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                               vocab.concept_ids(c.section + " " + s.heading, with_classes=False))
         ctx, ctx_direct = ctx_cache[key]
         lex = sum(w[t] for t in q.stems & s.stems) / w_total
+        for x in q.agents:
+            # The drug's name is missing from a statement about its class: most of its weight.
+            if not s.direct.isdisjoint(vocab.concepts[x].classes):
+                lex += 0.8 * sum(w[t] for t in (_stems(vocab.concepts[x].name) & q.stems) - s.stems) / w_total
         head = sum(w[t] for t in q.stems & hstems) / w_total
+        named_effects = (len({m.lower() for m in _ADVERSE.findall(s.text)})
+                         if "side_effects" in q.intents else 0)
         con = 0.0
         if q.concepts:
             weights = {x: (2.0 if x in q.focus else 1.0) for x in q.concepts}
-            con = sum(v if x in s.concepts else 0.6 * v if x in ctx else 0.0
+            # Named effects are side effects, whether or not the sentence says "side effects".
+            has = s.concepts | {"side_effects"} if named_effects else s.concepts
+            # A statement about the drug's class speaks for the drug ("NICE advises against
+            # gabapentinoids for sciatica" answers "is gabapentin effective for sciatica?").
+            con = sum(v if x in has
+                      else 0.8 * v if x in q.agents and not s.direct.isdisjoint(vocab.concepts[x].classes)
+                      else 0.6 * v if x in ctx else 0.0
                       for x, v in weights.items()) / sum(weights.values())
         score = 0.45 * lex + 0.35 * con + 0.20 * head
         for intent in q.intents:
@@ -595,6 +622,10 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                 continue
             if intent == "first_line" and _LATER_LINE.search(s.text):
                 continue  # "second-line options ... despite first-line treatment" is about the next step
+            if intent == "side_effects":
+                if named_effects or _INTENT_SENTENCE["side_effects"].search(s.text):
+                    score += 0.25 + (0.15 if named_effects >= 2 else 0.0)
+                continue
             pat = _INTENT_SENTENCE.get(intent)
             if pat is not None and pat.search(s.text):
                 score += (treat_w if intent == "treatment" else 0.25)

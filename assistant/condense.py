@@ -250,11 +250,22 @@ def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, prono
     return _State(merged, last)
 
 
-def _pronoun_target(vocab: Vocabulary, state: _State, new: dict[str, list[str]]) -> str | None:
+def _pronoun_target(vocab: Vocabulary, state: _State, new: dict[str, list[str]],
+                    text: str | None = None) -> str | None:
     """The agent a pronoun in this turn refers to, if it can be said safely."""
     target = state.cats["agent"][-1] if state.cats["agent"] else state.last_agent
-    if new["agent"] or target is None:
+    if target is None:
         return None
+    if new["agent"]:
+        # "can it be combined with baclofen?": a pronoun before the turn's own drug still
+        # means the earlier one; "baclofen: is it safe?" means baclofen.
+        if text is None or target in new["agent"]:
+            return None
+        pron = _PRONOUN.search(text)
+        first_agent = min((m.start for m in vocab.mentions(text)
+                           if vocab.concepts[m.concept].category == "agent"), default=-1)
+        if pron is None or first_agent < 0 or pron.start() > first_agent:
+            return None
     # "is it a red flag?" / "does it need imaging?": 'it' is not the drug.
     if new["finding"] or any(not vocab.concepts[t].aspect for t in new["topic"]):
         return None
@@ -303,13 +314,13 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     state = _State()
     for text in earlier:  # replay the conversation: each turn updates what is in play
         new = _by_category(vocab, vocab.mentions(text))
-        pronoun = bool(_PRONOUN.search(text)) and _pronoun_target(vocab, state, new) is not None
+        pronoun = bool(_PRONOUN.search(text)) and _pronoun_target(vocab, state, new, text) is not None
         state = _merge(vocab, state, new, pronoun=pronoun)
 
     fu_mentions = vocab.mentions(question)
     new = _by_category(vocab, fu_mentions)
     core = _LEADING_FILLER.sub("", question).strip() or question.strip()
-    target = _pronoun_target(vocab, state, new) if _PRONOUN.search(core) else None
+    target = _pronoun_target(vocab, state, new, core) if _PRONOUN.search(core) else None
     if target:
         name = vocab.concepts[target].name
         core = _PRONOUN.sub(name, core, count=1)

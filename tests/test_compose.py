@@ -141,6 +141,8 @@ def assert_grounded(ans):
     ("pt w/ RRMS on ocrelizumab, LBP x3wk, no fever", "broad"),
     ("58M SPMS, lower back ache 10 days", "broad"),
     ("what treatment for the night-time spasms?", "broad"),
+    ("Chronic LBP for years. What helps?", "broad"),
+    ("what helps with spasms at night?", "focused"),
     ("ocrelizumab", "focused"),  # no complaint: not a case presentation
     ("RRMS, no back pain", "focused"),  # the only complaint is denied
     ("what treatment works fastest for him?", "focused"),
@@ -533,6 +535,32 @@ def test_expand_hits_adds_the_treatment_sections_of_a_mechanism_asked_about():
     assert "Gabapentin or pregabalin" in ans.markdown
     # Without a mechanism in the question nothing is added by name.
     assert expand_hits("and the dose?", hits_of([NEURO, KEY]), corpus) == tuple(hits_of([NEURO, KEY]))
+
+
+def test_a_statement_about_the_drugs_class_answers_a_question_about_the_drug():
+    sciatica = chunk("sciatica-radicular-pain", "Sciatica", "Drug treatment",
+                     "NSAIDs have limited evidence of benefit for sciatica.\n"
+                     "NICE advises against gabapentinoids for sciatica because harms outweigh the unproven benefit.")
+    gaba = chunk("ms-spasticity", SPAS_TITLE, "First-line drugs > Gabapentin",
+                 "Gabapentin is an alternative or add-on to baclofen for spasticity in multiple sclerosis.\n"
+                 "Gabapentin is useful for painful spasms at night.")
+    q = "Is gabapentin effective for sciatica?"
+    ans = compose(q, hits_of([gaba, sciatica]), query=q)
+    bottom = ans.markdown.split("\n\n", 1)[0]
+    assert "advises against gabapentinoids for sciatica" in bottom, bottom
+
+
+def test_side_effect_questions_are_answered_by_named_effects():
+    itb = chunk("ms-spasticity", SPAS_TITLE, "Intrathecal baclofen",
+                "Intrathecal baclofen is considered for severe spasticity that does not respond to oral drugs "
+                "or causes intolerable side effects.")
+    oral = chunk("ms-spasticity", SPAS_TITLE, "First-line drugs > Baclofen",
+                 "Baclofen is started at 5 mg three times a day.\n"
+                 "Baclofen commonly causes drowsiness, dizziness, nausea and muscle weakness.")
+    q = "What are the side effects of baclofen?"
+    ans = compose(q, hits_of([itb, oral]), query=q)
+    bottom = ans.markdown.split("\n\n", 1)[0]
+    assert bottom.startswith("**Bottom line:** Baclofen commonly causes drowsiness"), bottom
 
 
 # --------------------------------------------------------------------------- real model and index

@@ -50,6 +50,16 @@ def test_pronoun_resolves_to_most_recent_drug():
     assert "baclofen" not in condense("what are its side effects?", hist2)
 
 
+def test_pronoun_before_a_newly_named_drug_still_means_the_earlier_one():
+    hist = convo(SEED, "max tizanidine dose?")
+    q = condense("can it be combined with baclofen?", hist)
+    assert q.startswith("Can tizanidine be combined with baclofen?"), q
+    assert condense("is it better than gabapentin?", hist).startswith("Is tizanidine better than gabapentin?")
+    # The pronoun after the new drug is about that drug; the same drug again needs nothing.
+    assert "tizanidine" not in condense("baclofen: is it safe in pregnancy?", hist)
+    assert condense("is tizanidine safe with it?", hist).count("tizanidine") == 1
+
+
 def test_that_drug_is_resolved():
     q = condense("Can that drug be stopped suddenly?", convo("Is baclofen first-line for MS spasticity?"))
     assert "baclofen" in q.lower()
