@@ -118,7 +118,8 @@ _BROAD = re.compile(
     r"what (?:helps|works|(?:can|could|would|might) help)(?= ?\?|$))\b",
     re.IGNORECASE)
 _PATIENT_HINT = re.compile(
-    r"\b(?:(?:for|to) (?:a|the|my|your) patient|plain (?:language|english|words)|patient[- ]friendly|"
+    r"\b(?:(?:for|to) (?:a|the|my|your) patient|(?:tell|say to|explain to) (?:a|the|my|your|this) patient|"
+    r"plain (?:language|english|words)|patient[- ]friendly|"
     r"lay (?:terms|language)|layman|simple (?:terms|words)|explain (?:it|this|that)? ?to)\b",
     re.IGNORECASE)
 
@@ -165,6 +166,10 @@ _ADVERSE = re.compile(
     r"anticholinergic|bleeding|ulcers?|kidney|renal|dependence|withdrawal)\b", re.IGNORECASE)
 
 _SIDE_EFFECT_WORDS = frozenset(_STEMMER.stemWords(["side", "effects", "adverse"]))
+
+_COMBINE_Q = re.compile(r"\b(?:take|takes|taken|taking|give|given|giving|use|used|using|prescribe|prescribed|"
+                        r"start|started|add|added|adding|on)\b[^.?!]{0,40}\b(?:with|alongside|plus|together)\b|"
+                        r"\b(?:mix|mixed|mixing|together|alongside|same time)\b", re.IGNORECASE)
 
 _QUANTITY_Q = re.compile(r"\bhow (?:common|often|many|much|likely|frequent\w*|big|large)\b|\bprevalen\w*|"
                          r"\bproportion\b|\bpercent\w*|\bwhat (?:size|rate)\b", re.IGNORECASE)
@@ -414,6 +419,10 @@ def _parse_query(question: str, query: str) -> _Query:
         intents.add("red_flags")
     if re.search(r"\b(?:max(?:imum)?|how high|titrat\w*|\d+\s*mg)\b", question, re.I):
         intents.add("dose")
+    if len(agents) >= 2 and _COMBINE_Q.search(question):
+        # "can she take duloxetine with amitriptyline?" asks whether they go together.
+        # Aspects carried from earlier turns ("dose", "first-line") are not asked now.
+        intents = {"interaction"} | (intents & own) | (intents & {"red_flags"})
     if _QUANTITY_Q.search(question):
         intents.add("quantity")
     if _INDICATION_Q.search(question):
@@ -619,6 +628,11 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                     score *= 0.7  # "not recommended ...", or under "When not to image"
                 elif _CONDITION.search(s.text):
                     score += 0.25 + (0.1 if _TIME_SPAN.search(s.text) else 0.0)
+                continue
+            if intent == "interaction" and len(q.agents) >= 2 and _INTENT_SENTENCE["interaction"].search(s.text):
+                covered = all(x in s.concepts or not s.direct.isdisjoint(vocab.concepts[x].classes)
+                              for x in q.agents)
+                score += 0.25 + (0.2 if covered else 0.0)  # about these drugs together
                 continue
             if intent == "first_line" and _LATER_LINE.search(s.text):
                 continue  # "second-line options ... despite first-line treatment" is about the next step

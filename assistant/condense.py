@@ -181,7 +181,10 @@ def vocabulary() -> Vocabulary:
 # Conversation state: what each category currently refers to.
 
 _PRONOUN = re.compile(
-    r"\b(?:(?:that|this|the|same)\s+(?:drug|medication|medicine|tablet|treatment|one)|it|its)\b",
+    r"\b(?:(?:that|this|the|same)\s+(?:drug|medication|medicine|tablet|treatment|one)|it|its|"
+    # bare "that" as the subject of a verb: "and if that causes drowsiness?", "if that fails"
+    r"that(?=\s+(?:causes?|caused|doesn't|does not|didn't|did not|fails?|failed|isn't|is not|"
+    r"works?|worked|helps?|helped|makes?|made|gives?|gave|stops?|stopped)\b))\b",
     re.IGNORECASE,
 )
 _LEADING_FILLER = re.compile(r"^\s*(?:(?:and|but|so|ok(?:ay)?|also|then|well|right|thanks)\b[,\s]*)+", re.IGNORECASE)
@@ -274,7 +277,7 @@ def _pronoun_target(vocab: Vocabulary, state: _State, new: dict[str, list[str]],
 
 _ANAPHORA = re.compile(
     r"\b(?:it|its|he|she|him|her|his|they|them|their|this|that|these|those|same|there|then|instead|"
-    r"else|other|another|more|too|also|either|one)\b",
+    r"else|other|another|more|too|also|either|one|(?:the|my|this|our|that) (?:patient|pt|person|client))\b",
     re.IGNORECASE)
 _ELLIPTICAL_START = re.compile(
     r"^\s*(?:and|but|so|or|also|then|what about|how about|what if|if|in|for|with|without|after|"
@@ -305,6 +308,19 @@ def _user_turns(question: str, history: Sequence[Turn]) -> list[str]:
     return turns
 
 
+def _answer_lead_agent(vocab: Vocabulary, history: Sequence[Turn]) -> str | None:
+    """The first drug named, affirmed, in the latest assistant turn, opioids excepted."""
+    for t in reversed(history):
+        if t.role == "user":
+            continue
+        for m in vocab.mentions(t.content):
+            c = vocab.concepts[m.concept]
+            if c.category == "agent" and not m.negated and c.id != "opioid" and "opioid" not in c.classes:
+                return c.id
+        return None
+    return None
+
+
 def condense(question: str, history: Sequence[Turn]) -> str:
     """A standalone query for ``question`` given the conversation so far."""
     earlier = _user_turns(question, history)
@@ -316,6 +332,12 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         new = _by_category(vocab, vocab.mentions(text))
         pronoun = bool(_PRONOUN.search(text)) and _pronoun_target(vocab, state, new, text) is not None
         state = _merge(vocab, state, new, pronoun=pronoun)
+
+    if not state.cats["agent"] and state.last_agent is None:
+        # "42F, burning legs. First line?" -> "amitriptyline ..." -> "and if that causes
+        # drowsiness?": the drug in play is the one the last answer led with. Never an opioid:
+        # what the safety layer said about opioids is not a recommendation to follow up on.
+        state = _State(state.cats, _answer_lead_agent(vocab, history))
 
     fu_mentions = vocab.mentions(question)
     new = _by_category(vocab, fu_mentions)

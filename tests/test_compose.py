@@ -563,6 +563,20 @@ def test_side_effect_questions_are_answered_by_named_effects():
     assert bottom.startswith("**Bottom line:** Baclofen commonly causes drowsiness"), bottom
 
 
+def test_a_combination_question_is_answered_by_the_statement_about_both_drugs():
+    combo = chunk("ms-neuropathic-pain", "Neuropathic pain in MS", "Combination therapy",
+                  "A tricyclic antidepressant combined with gabapentin is a common combination.\n"
+                  "Duloxetine should not be combined with a tricyclic antidepressant without specialist advice.")
+    choice = chunk("ms-neuropathic-pain", "Neuropathic pain in MS", "Choosing an initial drug",
+                   "Amitriptyline, duloxetine, gabapentin or pregabalin can each be offered as the initial drug.\n"
+                   "Amitriptyline is started at 10 mg at night.")
+    q = "can she take duloxetine with amitriptyline?"
+    query = q + " (context: dose and titration, first-line treatment, neuropathic pain, multiple sclerosis)"
+    ans = compose(q, hits_of([choice, combo]), query=query)
+    bottom = ans.markdown.split("\n\n", 1)[0]
+    assert bottom.startswith("**Bottom line:** Duloxetine should not be combined"), bottom
+
+
 # --------------------------------------------------------------------------- real model and index
 
 @pytest.mark.integration

@@ -60,6 +60,27 @@ def test_pronoun_before_a_newly_named_drug_still_means_the_earlier_one():
     assert condense("is tizanidine safe with it?", hist).count("tizanidine") == 1
 
 
+def test_that_as_subject_means_the_drug_the_last_answer_led_with():
+    hist = [Turn("user", "42F RRMS, burning pain both legs worse at night. First line?"),
+            Turn("assistant", "**Bottom line:** A tricyclic antidepressant such as amitriptyline is first-line.")]
+    q = condense("and if that causes too much drowsiness?", hist)
+    assert q.startswith("If tricyclic antidepressants causes too much drowsiness?"), q
+    # An opioid in the answer (the safety layer's reservation notice) is never what "that" means.
+    hist_op = [Turn("user", "Severe back pain in MS, first line?"),
+               Turn("assistant", "**Opioid rule:** Opioids are reserved for severe, disabling pain. "
+                                 "NSAIDs are the first-line drug.")]
+    assert "opioid" not in condense("and if that doesn't work?", hist_op).lower().split("(context")[0]
+    # A drug the user named still wins over the answer's.
+    hist2 = convo("Is baclofen first-line for MS spasticity?")
+    assert "baclofen" in condense("and if that causes drowsiness?", hist2).lower()
+
+
+def test_the_patient_marks_a_follow_up():
+    assert is_follow_up("What should I tell the patient?")
+    q = condense("What should I tell the patient?", convo(SEED))
+    assert "back pain" in q and "multiple sclerosis" in q
+
+
 def test_that_drug_is_resolved():
     q = condense("Can that drug be stopped suddenly?", convo("Is baclofen first-line for MS spasticity?"))
     assert "baclofen" in q.lower()
