@@ -465,6 +465,12 @@ class Relevance:
     """Share of the query's content words found in the retrieved passages."""
     clinical: bool
     """The query names a clinical vocabulary entity that the passages also mention."""
+    missing: tuple[str, ...] = ()
+    """Populations, complaints or conditions the query names that no passage mentions
+    ("back pain in pregnancy" when nothing retrieved says anything about pregnancy)."""
+
+
+_MUST_BE_COVERED = ("population", "complaint", "disease")
 
 
 def assess_relevance(query: str, hits: Sequence[Hit]) -> Relevance:
@@ -491,7 +497,13 @@ def assess_relevance(query: str, hits: Sequence[Hit]) -> Relevance:
         ok = best >= MIN_DENSE_SCORE or (best >= RESCUE_DENSE_SCORE and clinical)
     else:
         ok = clinical and lexical >= MIN_LEXICAL_OVERLAP
-    return Relevance(ok, best, lexical, clinical)
+    # An answer about back pain in general is not an answer for a pregnant patient: a named
+    # population or condition the passages never mention puts the question out of scope.
+    named = [c for c in vocab.concept_ids(query, with_classes=False, affirmed=True)
+             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"]
+    missing = tuple(sorted(vocab.concepts[c].name for c in named
+                           if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
+    return Relevance(ok and not missing, best, lexical, clinical, missing)
 
 
 # ---------------------------------------------------------------------------
@@ -1112,12 +1124,14 @@ def _disclaimer(audience: str) -> Section:
 
 def out_of_scope_answer(question: str, hits: Sequence[Hit], *, query: str | None = None,
                         audience: str = "clinician", verdict: SafetyVerdict | None = None,
-                        covered_topics: Sequence[str] | None = None) -> Answer:
+                        covered_topics: Sequence[str] | None = None, missing: Sequence[str] = ()) -> Answer:
     """The answer when the knowledge base does not cover the question: cites nothing."""
     topics = [t.strip() for t in (covered_topics or ()) if t and t.strip()]
     if not topics:
         topics = list(dict.fromkeys(h.chunk.title for h in hits))
     sentences = [Sentence(OUT_OF_SCOPE_TEXT)]
+    if missing:
+        sentences.append(Sentence("Nothing in it addresses " + " or ".join(missing) + "."))
     if topics:
         sentences.append(Sentence("It covers: " + "; ".join(dict.fromkeys(topics)) + "."))
     sections = (Section("", tuple(sentences), kind="out_of_scope"), _disclaimer(audience))
@@ -1140,7 +1154,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     rel = assess_relevance(text, list(uniq.values()))
     if not rel.in_scope:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
-                                   covered_topics=covered_topics)
+                                   covered_topics=covered_topics, missing=rel.missing)
     q = _parse_query(question, text)
     cands = _score_all(q, list(uniq.values()), audience, verdict)
     cands = [c for c in cands if c.score > 0]

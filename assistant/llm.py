@@ -291,9 +291,10 @@ def compose_with_llm(question: str, hits: Sequence[Hit], *, chat_model, audience
     if query is None:
         query = condense(question, history)
     # Nothing relevant to ground on: say so without asking the model.
-    if not assess_relevance(query, passages).in_scope:
+    rel = assess_relevance(query, passages)
+    if not rel.in_scope:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
-                                   covered_topics=covered_topics)
+                                   covered_topics=covered_topics, missing=rel.missing)
     messages = build_messages(question, passages, audience=audience, history=history)
     text = _invoke(chat_model, messages, timeout_s)
     parsed = parse_llm_answer(text, len(passages))

@@ -577,6 +577,18 @@ def test_a_combination_question_is_answered_by_the_statement_about_both_drugs():
     assert bottom.startswith("**Bottom line:** Duloxetine should not be combined"), bottom
 
 
+def test_a_population_no_passage_mentions_is_out_of_scope_and_named():
+    q = "back pain in pregnancy, what's safe?"
+    ans = compose(q, hits_of([MSK, NONDRUG]), query=q)
+    assert ans.out_of_scope and not ans.citations
+    assert "Nothing in it addresses pregnancy." in ans.markdown
+    # The same question about a population the passages do mention is answered.
+    ckd = chunk("analgesics", "NSAIDs", "Who should avoid them",
+                "NSAIDs should be avoided in people with chronic kidney disease.")
+    ans2 = compose("NSAIDs in kidney disease?", hits_of([ckd, MSK]), query="NSAIDs in kidney disease?")
+    assert not ans2.out_of_scope and "chronic kidney disease" in ans2.markdown
+
+
 # --------------------------------------------------------------------------- real model and index
 
 @pytest.mark.integration
