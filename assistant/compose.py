@@ -380,7 +380,7 @@ _INTERROGATIVE = re.compile(
     r"tell|explain|list|describe|give|suggest|recommend\w*)\b", re.IGNORECASE)
 
 
-def _CASE_ONLY(question: str) -> bool:
+def _case_only(question: str) -> bool:
     """A case presentation with no question in it, about a complaint the guidance covers."""
     if _INTERROGATIVE.search(question):
         return False
@@ -395,7 +395,7 @@ def question_breadth(question: str) -> str:
         return "narrow"
     if _BROAD.search(question):
         return "broad"
-    if _CASE_ONLY(question):
+    if _case_only(question):
         return "broad"  # a case with no question ("pt w/ RRMS, LBP x3wk") asks how to manage it
     if _PATIENT_HINT.search(question) and not any(
             vocabulary().concepts[m.concept].category != "topic" for m in vocabulary().mentions(question)):
@@ -566,6 +566,11 @@ def _about_agents(q: _Query, about: frozenset[str], direct: frozenset[str]) -> b
     return bool(q.agents & about or q.agent_classes & direct)
 
 
+def _via_class(agent: str, s: _Sent) -> bool:
+    """The sentence names the drug's class, not the drug ("gabapentinoids" for gabapentin)."""
+    return not s.direct.isdisjoint(vocabulary().concepts[agent].classes)
+
+
 def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdict | None) -> list[_Cand]:
     pairs: list[tuple[Hit, _Sent]] = [(h, s) for h in hits for s in _sentences(h.chunk)]
     if not pairs:
@@ -606,7 +611,7 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
         lex = sum(w[t] for t in q.stems & s.stems) / w_total
         for x in q.agents:
             # The drug's name is missing from a statement about its class: most of its weight.
-            if not s.direct.isdisjoint(vocab.concepts[x].classes):
+            if _via_class(x, s):
                 lex += 0.8 * sum(w[t] for t in (_stems(vocab.concepts[x].name) & q.stems) - s.stems) / w_total
         head = sum(w[t] for t in q.stems & hstems) / w_total
         named_effects = (len({m.lower() for m in _ADVERSE.findall(s.text)})
@@ -619,7 +624,7 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
             # A statement about the drug's class speaks for the drug ("NICE advises against
             # gabapentinoids for sciatica" answers "is gabapentin effective for sciatica?").
             con = sum(v if x in has
-                      else 0.8 * v if x in q.agents and not s.direct.isdisjoint(vocab.concepts[x].classes)
+                      else 0.8 * v if x in q.agents and _via_class(x, s)
                       else 0.6 * v if x in ctx else 0.0
                       for x, v in weights.items()) / sum(weights.values())
         score = 0.45 * lex + 0.35 * con + 0.20 * head
@@ -642,8 +647,7 @@ def _score_all(q: _Query, hits: Sequence[Hit], audience: str, verdict: SafetyVer
                     score += 0.25 + (0.1 if _TIME_SPAN.search(s.text) else 0.0)
                 continue
             if intent == "interaction" and len(q.agents) >= 2 and _INTENT_SENTENCE["interaction"].search(s.text):
-                covered = all(x in s.concepts or not s.direct.isdisjoint(vocab.concepts[x].classes)
-                              for x in q.agents)
+                covered = all(x in s.concepts or _via_class(x, s) for x in q.agents)
                 score += 0.25 + (0.2 if covered else 0.0)  # about these drugs together
                 continue
             if intent == "first_line" and _LATER_LINE.search(s.text):
