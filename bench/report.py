@@ -537,6 +537,39 @@ def sec_findings() -> list[str]:
     return out + [f"{i}. {x}" for i, x in enumerate(items, 1)] + [""]
 
 
+def sec_rounds() -> list[str]:
+    """Blind rounds recorded in bench/rounds.yaml (first try before tuning, then after)."""
+    import yaml
+
+    f = ROOT / "bench" / "rounds.yaml"
+    if not f.exists():
+        return []
+    data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    out = ["## Blind rounds (answers and published guidance)", "",
+           "Cases written by someone who had not read the code, vocabularies or eval sets, run before any "
+           "tuning (`bench/rounds.yaml` holds the record; reproduce a row with "
+           f"`{PY} -m evals SET --out DIR` on the commit named). The first try is the measure.", "",
+           "| kind | round | date | commit | cases | first-try pass | fact coverage | out-of-scope acc. | "
+           "after tuning | by category / note |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, rows in data.items():
+        for r in rows or []:
+            ft = r.get("first_try", {})
+            after = r.get("after", {})
+            out.append(f"| {kind} | {r.get('round')} | {r.get('date')} | {r.get('commit', '')} | {r.get('cases')} | "
+                       f"{_pct(ft.get('pass_rate'))} | {_pct(ft.get('fact_coverage'))} | "
+                       f"{_pct(ft.get('out_of_scope_accuracy'))} | {_pct(after.get('pass_rate')) if after else '-'} | "
+                       f"{r.get('by_category', '')} {r.get('note', '')} |")
+    return out + [""]
+
+
+def sec_static() -> list[str]:
+    """Hand-written sections kept in bench/sections/*.md (results of scripts run outside make bench)."""
+    out: list[str] = []
+    for f in sorted((ROOT / "bench" / "sections").glob("*.md")):
+        out += f.read_text(encoding="utf-8").rstrip().splitlines() + [""]
+    return out
+
+
 def write_report(path: Path = DOC) -> Path:
     run_all = read_result("run_all") or (json.loads((OUT / "run_all.json").read_text())
                                          if (OUT / "run_all.json").exists() else None)
@@ -598,6 +631,7 @@ def write_report(path: Path = DOC) -> Path:
         head.append(f"| {name} | {val} | {st} | {why} |")
     head.append("")
     head += sec_findings()
+    body = body + sec_rounds() + sec_static()
     tail = ["## Run log", "", "| step | status | seconds | load avg before → after (1 min) |", "|---|---|---|---|"]
     for name, s in steps.items():
         lb, la = s.get("load_before", [None])[0], s.get("load_after", [None])[0]

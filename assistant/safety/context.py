@@ -37,6 +37,7 @@ from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc, Span
 
 from .grades import declines
+from .measures import readings
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
 CONTEXT_NAMES = CONTEXTS + ("current",)
@@ -454,6 +455,8 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
     details: dict[tuple[int, int, str], str] = {}
     if policy.grade_changes:
         spans += _grade_spans(doc, sents, bounds, text, policy, details)
+    if policy.measurements:
+        spans += _measurement_spans(doc, bounds, text, policy, details)
     doc.spans[SPAN_KEY] = spans
     for name in ctx_pipes if spans else ():  # context only matters for something found
         # "general" only counts in a question: without a question mark its pass is moot.
@@ -520,6 +523,25 @@ def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
                 if key not in details:
                     details[key] = d.detail
                     out.append(span)
+    return out
+
+
+def _measurement_spans(doc: Doc, bounds, text: str, policy: Policy,
+                       details: dict[tuple[int, int, str], str]) -> list[Span]:
+    """Spans where a measurement reaches its threshold (``measures.readings``), per turn."""
+    out: list[Span] = []
+    for start, end, _ in bounds:
+        turn = text[start:end]
+        if not any(ch.isdigit() for ch in turn):
+            continue
+        for r in readings(turn, policy.measurements):
+            span = doc.char_span(start + r.start, start + r.end, label=r.finding, alignment_mode="expand")
+            if span is None:
+                continue
+            key = (span.start, span.end, span.label_)
+            if key not in details:
+                details[key] = r.detail
+                out.append(span)
     return out
 
 

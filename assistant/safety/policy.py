@@ -19,6 +19,8 @@ import yaml
 from assistant.records import RED_FLAG_CATEGORIES
 from ingest.errors import ConfigError
 
+from .measures import MeasurementRule, parse_measurements
+
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 
 FINDING_KINDS = ("sign", "risk_factor")
@@ -170,6 +172,7 @@ class Policy:
     escalation: Escalation
     clause_breaks: ClauseBreaks = ClauseBreaks()
     grade_changes: tuple[GradeChange, ...] = ()
+    measurements: tuple[MeasurementRule, ...] = ()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -479,6 +482,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
 
     clause_breaks = _clause_breaks(raw.get("clause_breaks"))
     grade_changes = _grade_changes(raw.get("grade_changes"), finding_ids)
+    measurements = parse_measurements(raw.get("measurements"), finding_ids)
 
     return Policy(
         version=version,
@@ -500,6 +504,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         escalation=escalation,
         clause_breaks=clause_breaks,
         grade_changes=grade_changes,
+        measurements=measurements,
     )
 
 
