@@ -37,6 +37,7 @@ from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc, Span
 
 from .grades import declines
+from .concepts import PartHit, combine
 from .measures import readings
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
@@ -327,6 +328,16 @@ class SafetyNLP:
                 texts.extend([pat] if isinstance(pat, str) else pat)
             self.aux_phrase.add(label, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
         self.current_words = tuple(policy.termset("current").preceding_negations)
+        # Concept parts (concepts.py): one label per part, on NORM like the findings.
+        self.concept_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        for part, phrases in policy.concepts.parts:
+            texts = []
+            for p in phrases:
+                pat = self._pattern(p)
+                texts.extend([pat] if isinstance(pat, str) else pat)
+            self.concept_matcher.add(part, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
+        self.concept_breaks = frozenset(policy.concepts.breaks)
+        self.concept_negations = frozenset(policy.concepts.inner_negations)
 
     def normalised_doc(self, text: str) -> Doc:
         return self.speller(self.nlp.make_doc(text))
@@ -457,6 +468,8 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         spans += _grade_spans(doc, sents, bounds, text, policy, details)
     if policy.measurements:
         spans += _measurement_spans(doc, bounds, text, policy, details)
+    if policy.concepts.combinations:
+        spans += _concept_spans(snlp, doc, sents, spans, details)
     doc.spans[SPAN_KEY] = spans
     for name in ctx_pipes if spans else ():  # context only matters for something found
         # "general" only counts in a question: without a question mark its pass is moot.
@@ -526,6 +539,32 @@ def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
     return out
 
 
+def _concept_spans(snlp: SafetyNLP, doc: Doc, sents, found: list[Span],
+                   details: dict[tuple[int, int, str], str]) -> list[Span]:
+    """Spans where the parts of a concept combination occur together (``concepts.combine``)."""
+    hits = [PartHit(snlp.nlp.vocab.strings[mid], s, e) for mid, s, e in snlp.concept_matcher(doc)]
+    if not hits:
+        return []
+    blocked = [t.lower_ in snlp.concept_breaks or t.norm_ in snlp.concept_negations
+               or t.lower_ in snlp.concept_negations for t in doc]
+    have = {(sp.start, sp.end, sp.label_) for sp in found}
+    covered: dict[str, list[tuple[int, int]]] = {}
+    for sp in found:
+        covered.setdefault(sp.label_, []).append((sp.start, sp.end))
+    out: list[Span] = []
+    bounds = [(sp.start, sp.end) for sp in sents]
+    for finding, s, e in combine(hits, snlp.policy.concepts.combinations, bounds, blocked):
+        # A phrase already found for the same finding there says it better.
+        if any(a < e and s < b for a, b in covered.get(finding, ())) or (s, e, finding) in have:
+            continue
+        span = Span(doc, s, e, label=finding)
+        have.add((s, e, finding))
+        covered.setdefault(finding, []).append((s, e))
+        details[(s, e, finding)] = "concept|parts of the finding said together in one clause"
+        out.append(span)
+    return out
+
+
 def _measurement_spans(doc: Doc, bounds, text: str, policy: Policy,
                        details: dict[tuple[int, int, str], str]) -> list[Span]:
     """Spans where a measurement reaches its threshold (``measures.readings``), per turn."""
@@ -540,7 +579,7 @@ def _measurement_spans(doc: Doc, bounds, text: str, policy: Policy,
                 continue
             key = (span.start, span.end, span.label_)
             if key not in details:
-                details[key] = r.detail
+                details[key] = "measurement|" + r.detail
                 out.append(span)
     return out
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from ingest.errors import ConfigError
 
-QUANTITIES = ("volume", "temperature")
+QUANTITIES = ("volume", "temperature", "age", "plain")
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,26 @@ class MeasurementRule:
     finding: str
     label: str
     quantity: str
-    """``volume`` (mL) or ``temperature`` (°C)."""
-    at_least: float
-    """Threshold in the canonical unit (mL or °C); a value at or above it is the finding."""
+    """``volume`` (mL), ``temperature`` (°C), ``age`` (years) or ``plain`` (a number right after
+    its cue, in the unit the policy names: a lab value such as "CRP 180" or "T-score -3.1")."""
+    at_least: float | None
+    """Threshold in the canonical unit; a value at or above it is the finding."""
     source: str
     """Where the threshold comes from (shown in the policy review)."""
     cues: tuple[str, ...]
     cue_window: int = 6
+    at_most: float | None = None
+    """For a value that is abnormal when low (a T-score): at or below it is the finding."""
+
+    def reached(self, value: float) -> bool:
+        if self.at_least is not None and value < self.at_least:
+            return False
+        return not (self.at_most is not None and value > self.at_most)
+
+    def threshold_text(self, unit: str) -> str:
+        parts = [f">= {self.at_least:g}{unit}" if self.at_least is not None else "",
+                 f"<= {self.at_most:g}{unit}" if self.at_most is not None else ""]
+        return " and ".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,17 @@ _TEMP = re.compile(_NUM + r"\s?" + _TEMP_UNIT, re.I)
 _TEMP_BARE = re.compile(_NUM + r"(?![\d.,/]|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
                         re.I)
 _WORD = re.compile(r"[\w°/+-]+")
+# A signed number for plain values ("T-score -3.1", "CRP 180", "Ca 2.92").
+_SIGNED = re.compile(r"(?<![\w.])(?P<sign>-|−|minus\s)?(?P<num>\d{1,4}(?:[.,]\d{1,2})?)(?![\d/])", re.I)
+# Ages as clinicians write them: "67M", "63F", "84-year-old", "72 yo", "aged 71", "Mum is 73",
+# "she's 80", "I'm 74".
+_AGE = re.compile(
+    r"(?<![\w.])(?P<age>\d{2,3})\s?(?:-|\s)?(?:year|yr)s?[- ]old\b"
+    r"|(?<![\w.])(?P<age2>\d{2,3})\s?(?:yo|y/o|y\.o\.|yrs?)\b"
+    r"|(?<![\w./])(?P<age3>\d{2,3})\s?(?:m|f|M|F)\b(?![\w/])"
+    r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
+    r"|\b(?:is|she's|he's|i'm|i am|who is|now)\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
+    re.I)
 
 
 def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...]:
@@ -68,23 +92,32 @@ def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...
         where = f"safety policy: measurements[{i}]"
         if not isinstance(m, dict):
             raise ConfigError(f"{where} must be a mapping")
-        for key in ("finding", "quantity", "at_least", "source", "cues"):
+        for key in ("finding", "quantity", "source"):
             if key not in m:
                 raise ConfigError(f"{where} is missing '{key}'")
         if m["finding"] not in finding_ids:
             raise ConfigError(f"{where}: unknown finding {m['finding']!r}")
         if m["quantity"] not in QUANTITIES:
             raise ConfigError(f"{where}: quantity must be one of {QUANTITIES}, got {m['quantity']!r}")
-        cues = m["cues"]
+        cues = m.get("cues", [])
         if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
             raise ConfigError(f"{where}: cues must be a list of phrases")
-        try:
-            at_least = float(m["at_least"])
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: at_least must be a number, got {m['at_least']!r}") from None
+        if not cues and m["quantity"] != "age":
+            raise ConfigError(f"{where}: a {m['quantity']} measurement needs cues")
+        bounds = {}
+        for key in ("at_least", "at_most"):
+            if m.get(key) is None:
+                bounds[key] = None
+                continue
+            try:
+                bounds[key] = float(m[key])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: {key} must be a number, got {m[key]!r}") from None
+        if bounds["at_least"] is None and bounds["at_most"] is None:
+            raise ConfigError(f"{where}: give at_least or at_most")
         out.append(MeasurementRule(
             finding=m["finding"], label=str(m.get("label", m["finding"])), quantity=m["quantity"],
-            at_least=at_least, source=str(m["source"]),
+            at_least=bounds["at_least"], at_most=bounds["at_most"], source=str(m["source"]),
             cues=tuple(c.lower().strip() for c in cues), cue_window=int(m.get("cue_window", 6))))
     return tuple(out)
 
@@ -150,9 +183,22 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                 if unit is None and not _cue_adjacent(text, m.start(), rule):
                     continue  # a bare number needs its cue right before it ("PVR 450")
                 ml = _volume_ml(m.group("num"), unit)
-                if ml >= rule.at_least:
+                if rule.reached(ml):
                     taken.add(m.start())
-                    out.append(_reading(text, m, rule, ml, f"{rule.label}: {ml:g} mL (threshold {rule.at_least:g} mL)"))
+                    out.append(_reading(text, m, rule, ml, f"{rule.label}: {ml:g} mL ({rule.threshold_text(' mL')})"))
+        elif rule.quantity == "age":
+            for m in _AGE.finditer(text):
+                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5") if g))
+                if 0 < age < 120 and rule.reached(age):
+                    out.append(Reading(rule.finding, m.start(), m.end(), age,
+                                       f"{rule.label}: {age:g} years ({rule.threshold_text(' years')})"))
+        elif rule.quantity == "plain":
+            for m in _SIGNED.finditer(text):
+                if not _cue_adjacent(text, m.start(), rule, words=2):
+                    continue
+                value = _number(m.group("num")) * (-1 if m.group("sign") else 1)
+                if rule.reached(value):
+                    out.append(_reading(text, m, rule, value, f"{rule.label}: {value:g} ({rule.threshold_text('')})"))
         else:
             found = [(m, m.group("unit")) for m in _TEMP.finditer(text)]
             found += [(m, None) for m in _TEMP_BARE.finditer(text)]
@@ -165,18 +211,18 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                 if unit is None and not _cue_adjacent(text, m.start(), rule):
                     continue
                 c = _celsius(m.group("num"), unit)
-                if c is not None and c >= rule.at_least:
+                if c is not None and rule.reached(c):
                     taken.add(m.start())
                     out.append(_reading(text, m, rule, c,
-                                        f"{rule.label}: {c:.1f} °C (threshold {rule.at_least:g} °C)"))
+                                        f"{rule.label}: {c:.1f} °C ({rule.threshold_text(' °C')})"))
     return out
 
 
-def _cue_adjacent(text: str, start: int, rule: MeasurementRule) -> bool:
-    """The cue ends at most three words (or a colon/equals sign) before the number."""
+def _cue_adjacent(text: str, start: int, rule: MeasurementRule, words: int = 4) -> bool:
+    """The cue ends a few words (or a colon/equals sign) before the number."""
     before = text[max(0, start - 60):start]
-    words = _WORD.findall(before)
-    near = " ".join(words[-4:])
+    found = _WORD.findall(before)
+    near = " ".join(found[-words:])
     return bool(_cue_regex(rule.cues).search(near)) and not re.search(r"[.;\n]", before[-25:])
 
 

@@ -19,6 +19,7 @@ import yaml
 from assistant.records import RED_FLAG_CATEGORIES
 from ingest.errors import ConfigError
 
+from .concepts import Concepts, parse_concepts
 from .measures import MeasurementRule, parse_measurements
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
@@ -173,6 +174,7 @@ class Policy:
     clause_breaks: ClauseBreaks = ClauseBreaks()
     grade_changes: tuple[GradeChange, ...] = ()
     measurements: tuple[MeasurementRule, ...] = ()
+    concepts: Concepts = Concepts()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -483,6 +485,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
     clause_breaks = _clause_breaks(raw.get("clause_breaks"))
     grade_changes = _grade_changes(raw.get("grade_changes"), finding_ids)
     measurements = parse_measurements(raw.get("measurements"), finding_ids)
+    concepts = parse_concepts(raw.get("concepts"), finding_ids, expand_all)
 
     return Policy(
         version=version,
@@ -505,6 +508,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         clause_breaks=clause_breaks,
         grade_changes=grade_changes,
         measurements=measurements,
+        concepts=concepts,
     )
 
 
@@ -605,7 +609,8 @@ def load_policy(path: Path | str | None = None) -> Policy:
 def all_phrase_words(policy: Policy) -> set[str]:
     """Every alphabetic word used in finding and opioid phrases (the fuzzy-spelling targets)."""
     words: set[str] = set()
-    for p in itertools.chain(*(f.phrases for f in policy.findings), policy.opioids.lexicon):
+    for p in itertools.chain(*(f.phrases for f in policy.findings), policy.opioids.lexicon,
+                             policy.concepts.phrases()):
         for w in re.split(r"[^a-z]+", p):
             if w:
                 words.add(w)

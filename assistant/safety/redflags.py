@@ -40,8 +40,9 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
                     f"{m.label} in turn {m.turn_index} not counted ({', '.join(sorted(ctx))})"))
             else:
                 counted.setdefault(m.label, []).append(m)
-                if m.detail:  # a graded finding: say what was compared
-                    trace.append(RuleFired(f"grade.{m.label}", v, m.text, f"{m.detail} (turn {m.turn_index})"))
+                if m.detail:  # a graded, measured or combined finding: say how it was read
+                    kind, _, what = m.detail.partition("|") if "|" in m.detail else ("grade", "", m.detail)
+                    trace.append(RuleFired(f"{kind}.{m.label}", v, m.text, f"{what} (turn {m.turn_index})"))
 
     fired: dict[str, list[Mention]] = {}
     for rule in policy.rules:

@@ -1,0 +1,103 @@
+"""Findings from measurements and from concept combinations (policy sections `measurements` and
+`concepts`): what counts, what stays below threshold, and context still applying."""
+
+from __future__ import annotations
+
+import pytest
+from safety_helpers import policy  # noqa: F401
+
+from assistant.records import Turn
+from assistant.safety import check_input
+from assistant.safety.measures import MeasurementRule, readings
+from assistant.safety.policy import parse_policy, DEFAULT_POLICY_PATH
+from ingest.errors import ConfigError
+
+
+def cats(text, policy, *more):
+    turns = [Turn("user", text)] + [Turn("user", t) for t in more]
+    return sorted({r.category for r in check_input(turns, policy).red_flags})
+
+
+@pytest.mark.parametrize("text", [
+    "Bladder scan showed 650 mL after she voided.",
+    "PVR 450cc after voiding, sciatica both sides.",
+    "bladder scanned: 0.8 L residual",
+    "Bladder scan after she passed urine in the clinic toilet: 780 mL.",
+])
+def test_bladder_volume_over_threshold_is_retention(text, policy):
+    assert cats(text, policy) == ["cauda_equina"]
+
+
+@pytest.mark.parametrize("text", ["PVR 80 ml, normal emptying.", "Post-void residual 150 mL.",
+                                  "She drinks 2 L of water a day.", "Bladder scan 60 ml."])
+def test_bladder_volume_under_threshold_or_not_a_residual(text, policy):
+    assert cats(text, policy) == []
+
+
+@pytest.mark.parametrize("text", ["T 38.6, back pain, on ocrelizumab.", "temp 101.3F and rigors",
+                                  "Obs: HR 110, BP 100/60, temp 38.9.", "IVDU, 39 °C, back pain."])
+def test_febrile_temperature_in_any_notation(text, policy):
+    assert "infection" in cats(text, policy)
+
+
+@pytest.mark.parametrize("text", ["T 37.2, back pain after lifting.", "SLR 40 degrees on the left.",
+                                  "If her temp goes over 38.5 she should come back."])
+def test_temperatures_that_are_not_fever(text, policy):
+    assert cats(text, policy) == []
+
+
+def test_measurement_rules_read_units_and_signs():
+    vol = MeasurementRule("urinary_retention", "v", "volume", 200, "src", ("bladder scan",), 8)
+    assert [r.value for r in readings("bladder scan 0.5 L", (vol,))] == [500]
+    t = MeasurementRule("osteoporosis", "t", "plain", None, "src", ("t-score",), 6, at_most=-2.5)
+    assert [r.value for r in readings("DEXA T-score -3.1 at the spine", (t,))] == [-3.1]
+    assert readings("T-score -1.2", (t,)) == []
+    age = MeasurementRule("age_over_70", "age", "age", 70, "src", ())
+    assert [r.value for r in readings("84F, fell at home", (age,))] == [84]
+    assert [r.value for r in readings("Mum is 73 and on alendronate", (age,))] == [73]
+    assert readings("45-year-old man", (age,)) == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Since yesterday when I wipe it feels like I'm wiping someone else's bum, I can't really feel the paper.",
+     ["cauda_equina"]),
+    ("This morning I had an accident in my pants - poo - and I honestly didn't feel it happen.", ["cauda_equina"]),
+    ("Numbness started in both big toes on Monday, by Wednesday it was up to the ankles and today it's up "
+     "to mid-shin both sides.", ["progressive_neuro_deficit"]),
+    ("67M, lost 8 kg over 3 months without trying, back pain 2 months, wakes him at 3-4am every night.",
+     ["malignancy"]),
+    ("DEXA last year T-score -3.1 at the spine. She missed the bottom step this morning, jarred her back, "
+     "sudden 9/10 pain. 66F.", ["fracture"]),
+    ("Possible spinal epidural abscess - awaiting MRI. 63F diabetic, CRP 180, WCC 17.", ["infection"]),
+])
+def test_new_combinations_of_known_parts(text, expected, policy):
+    assert cats(text, policy) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "No numbness in the saddle area and no problems passing urine.",
+    "Her legs have been weak since her relapse in 2015, unchanged at every review.",
+    "Painful spasticity in both legs, and leg spasms that wake her at night.",
+    "Back pain for 3 weeks after a long drive; she is worried about cancer because her mother had it.",
+    "One course of IV methylprednisolone for a relapse in March. New low back ache after gardening.",
+])
+def test_ordinary_or_negated_descriptions_stay_quiet(text, policy):
+    assert cats(text, policy) == []
+
+
+def test_trace_names_how_a_finding_was_read(policy):
+    v = check_input([Turn("user", "Bladder scan 650 mL, back pain.")], policy)
+    assert any(r.rule_id == "measurement.urinary_retention" and "650 mL" in r.detail for r in v.rules_fired)
+    v = check_input([Turn("user", "I can't really feel the paper when I wipe.")], policy)
+    assert any(r.rule_id == "concept.saddle_anaesthesia" for r in v.rules_fired)
+
+
+def test_policy_refuses_bad_measurement_and_concept_sections():
+    base = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    bad = base.replace("    quantity: volume\n", "    quantity: weight\n", 1)
+    with pytest.raises(ConfigError, match="quantity must be one of"):
+        parse_policy(bad)
+    bad = base.replace("{finding: saddle_anaesthesia, parts: [saddle_site, sensory_change]}",
+                       "{finding: saddle_anaesthesia, parts: [saddle_site, sensory_chnage]}", 1)
+    with pytest.raises(ConfigError, match="unknown part"):
+        parse_policy(bad)
