@@ -70,6 +70,53 @@ def validate_history(history, settings: Settings) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
+SAFETY_CHECK_MAX_CHARS = 200_000
+"""What a refused input is still checked for red flags (a bound on the cost of a hostile input)."""
+
+
+def _user_texts(question, history) -> list[str]:
+    """The user text of a possibly malformed input, as far as it can be read."""
+    texts: list[str] = []
+    for t in history if isinstance(history, (list, tuple)) else ():
+        role = getattr(t, "role", None) if not isinstance(t, dict) else t.get("role")
+        content = getattr(t, "content", None) if not isinstance(t, dict) else t.get("content")
+        if role == "user" and isinstance(content, str):
+            texts.append(content)
+    if isinstance(question, str):
+        texts.append(question)
+    out, budget = [], SAFETY_CHECK_MAX_CHARS
+    for text in reversed(texts):  # the latest turns first
+        text = clean_text(text)[:budget]
+        if text.strip():
+            out.append(text)
+            budget -= len(text)
+        if budget <= 0:
+            break
+    return list(reversed(out))
+
+
+def refusal_checked_for_red_flags(exc: InputError, question, history) -> InputError:
+    """``exc`` as it stands, or, when what was sent describes a red flag, the same refusal led
+    by the urgent escalation (the input is refused, the red flag is never swallowed)."""
+    from .safety import check_input, load_policy
+
+    texts = _user_texts(question, history)
+    if not texts:
+        return exc
+    verdict = check_input(tuple(Turn("user", t) for t in texts))
+    if not verdict.escalated:
+        return exc
+    policy = load_policy()
+    lines = []
+    for cat in policy.categories:
+        found = [r.trigger for r in verdict.red_flags if r.category == cat.id]
+        if found:
+            quotes = ", ".join(f"\u201c{f}\u201d" for f in dict.fromkeys(found))
+            lines.append(f"Red flag for {cat.label}: {quotes}. {cat.actions[0]}")
+    msg = ("URGENT: " + " ".join(lines) + f"\n\nThe message could not be answered as sent: {exc}")
+    return InputError(msg, safety=verdict)
+
+
 def _merge(hits: Sequence[Hit], extra: Sequence[Hit]) -> tuple[Hit, ...]:
     """Append passages fetched for the safety layer. Their scores belong to another query,
     so they are dropped: they must not make an unrelated question look in scope."""
@@ -140,8 +187,11 @@ class Assistant:
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        q = validate_question(question, self.settings)
-        turns = validate_history(history, self.settings)
+        try:
+            q = validate_question(question, self.settings)
+            turns = validate_history(history, self.settings)
+        except InputError as exc:
+            raise refusal_checked_for_red_flags(exc, question, history) from None
         if audience not in AUDIENCES:
             raise InputError(f"Audience must be one of {', '.join(AUDIENCES)}, not {audience!r}.")
 

@@ -45,4 +45,12 @@ class RetrievalError(AssistantError):
 
 
 class InputError(AssistantError):
-    """A user's question or history is unusable (empty, too long, malformed)."""
+    """A user's question or history is unusable (empty, too long, malformed).
+
+    ``safety`` holds the red-flag verdict on what was sent when the input was checked before it
+    was refused (long clinical notes are checked first); its message then leads with the urgent
+    escalation."""
+
+    def __init__(self, message: str, *, safety=None):
+        super().__init__(message)
+        self.safety = safety

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     include_statuses: tuple[str, ...] = ("approved",)
     """Document statuses served by default."""
     max_question_chars: int = Field(2000, ge=10)
+    max_turn_chars: int = Field(20_000, ge=100)
+    """A conversation turn up to this length is accepted and checked in full by the safety layer;
+    anything longer is still checked for red flags before it is refused."""
     max_history_turns: int = Field(40, ge=0)
 
     audit_hash_questions: bool = False

@@ -60,6 +60,37 @@ def test_over_the_limit_names_the_limit(assistant):
     assert assistant.answer("b" * (limit - 1) + "?").corpus_version  # at the limit: answered
 
 
+def _long_note(with_red_flag: bool, chars: int) -> str:
+    filler = ("Routine MS review: fatigue, mild spasticity on baclofen 10 mg three times a day, mood fine, "
+              "walking with one stick, no new relapse. ")
+    flag = ("Since yesterday she cannot pass urine and says her bottom feels numb when she wipes. "
+            if with_red_flag else "Bladder and bowels normal, no saddle numbness. ")
+    half = filler * (chars // (2 * len(filler)) + 1)
+    return half + flag + half
+
+
+def test_an_over_long_note_is_checked_for_red_flags_before_it_is_refused(assistant):
+    limit = max(assistant.settings.max_turn_chars, assistant.settings.max_question_chars)
+    note = _long_note(True, limit + 5000)
+    with pytest.raises(InputError) as e:
+        assistant.answer(note)
+    assert str(e.value).startswith("URGENT")
+    assert "cauda equina" in str(e.value) and "could not be answered" in str(e.value)
+    assert e.value.safety is not None and e.value.safety.escalated
+    # the same length without a red flag: the plain refusal, no alarm
+    with pytest.raises(InputError) as e:
+        assistant.answer(_long_note(False, limit + 5000))
+    assert "URGENT" not in str(e.value) and e.value.safety is None
+
+
+def test_a_malformed_history_is_checked_for_red_flags_before_it_is_refused(assistant):
+    history = [{"role": "user", "content": "New faecal incontinence since this morning with back pain."},
+               {"role": "assistant"}]
+    with pytest.raises(InputError) as e:
+        assistant.answer("what next?", history)
+    assert str(e.value).startswith("URGENT") and "History turn 2" in str(e.value)
+
+
 def test_non_text_and_malformed_history_are_refused(assistant):
     with pytest.raises(InputError, match="must be text"):
         assistant.answer(None)
