@@ -369,6 +369,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w)))
 
     defaults = _req(raw, "finding_defaults", "policy", dict)
+    drug_phrases = _drug_phrases(raw, path)
     findings: list[Finding] = []
     seen_phrases: dict[str, str] = {}
     for fid, f in _req(raw, "findings", "policy", dict).items():
@@ -383,6 +384,9 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             raise ConfigError(f"safety policy: {w}.ignore_in has unknown contexts {sorted(bad)}; "
                               f"allowed: {', '.join(CONTEXTS)}")
         phrases = expand_all(_req(f, "phrases", w, list), f"{w}.phrases")
+        # Library names for the finding's drug class (a name already used elsewhere stays there).
+        extra = [p for p in drug_phrases.get(fid, ()) if p not in seen_phrases and p not in phrases]
+        phrases = phrases + tuple(extra)
         for p in phrases:
             if p in seen_phrases and seen_phrases[p] != fid:
                 raise ConfigError(f"safety policy: phrase {p!r} is listed under both "
@@ -447,8 +451,10 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
 
     op = _req(raw, "opioids", "policy", dict)
     groups_raw = _req(op, "framing_groups", "opioids", dict)
+    lexicon = expand_all(_req(op, "lexicon", "opioids", list), "opioids.lexicon")
+    lexicon = lexicon + tuple(p for p in drug_phrases.get("opioids", ()) if p not in lexicon)
     opioids = OpioidPolicy(
-        lexicon=expand_all(_req(op, "lexicon", "opioids", list), "opioids.lexicon"),
+        lexicon=lexicon,
         not_opioid=expand_all(op.get("not_opioid") or [], "opioids.not_opioid"),
         framing_groups=tuple((k, expand_all(v, f"opioids.framing_groups.{k}")) for k, v in groups_raw.items()),
         violation_phrases=expand_all(_req(op, "violation_phrases", "opioids", list), "opioids.violation_phrases"),
@@ -492,7 +498,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         last_reviewed=str(raw.get("last_reviewed", "")),
         reviewed_by=str(raw.get("reviewed_by", "")),
         path=str(path),
-        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        fingerprint=hashlib.sha256((text + repr(sorted(drug_phrases.items()))).encode("utf-8")).hexdigest(),
         categories=tuple(categories),
         findings=tuple(findings),
         rules=tuple(rules),
@@ -510,6 +516,25 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         measurements=measurements,
         concepts=concepts,
     )
+
+
+def _drug_phrases(raw: dict, path: str) -> dict[str, list[str]]:
+    """Finding id (or ``opioids``) -> drug names from the generated drug-name file."""
+    dc = raw.get("drug_classes")
+    if not dc:
+        return {}
+    from .drug_names import load_names
+
+    classes = dc.get("classes") or {}
+    unknown = set(classes) - set((raw.get("findings") or {})) - {"opioids"}
+    if unknown:
+        raise ConfigError(f"safety policy: drug_classes names unknown findings {sorted(unknown)}")
+    name = dc.get("file", "drug_names.yaml")
+    # Beside the policy file; a policy parsed from text or copied alone uses the shipped file
+    # (its class lists are still checked against the ones in this policy).
+    beside = Path(path).parent / name
+    f = beside if path != "<memory>" and beside.exists() else DEFAULT_POLICY_PATH.parent / name
+    return load_names(f, classes, dc.get("exclude") or [])
 
 
 def _clause_breaks(raw) -> ClauseBreaks:

@@ -101,3 +101,36 @@ def test_policy_refuses_bad_measurement_and_concept_sections():
                        "{finding: saddle_anaesthesia, parts: [saddle_site, sensory_chnage]}", 1)
     with pytest.raises(ConfigError, match="unknown part"):
         parse_policy(bad)
+
+
+# --- drug names from the maintained library ------------------------------------------------------
+
+def test_generated_drug_names_match_the_library_and_the_policy_lists():
+    """drug_names.yaml is what the installed library gives for the policy's drug_classes."""
+    from assistant.safety import drug_names
+
+    assert drug_names.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("On Tysabri, T 38.2 and back pain.", ["infection"]),
+    ("He takes Fosamax; lifted a suitcase and felt a crack in his back.", ["fracture"]),
+    ("Imuran for Crohn's, rigors last night, back pain.", ["infection"]),
+])
+def test_brand_names_resolve_to_their_class(text, expected, policy):
+    assert cats(text, policy) == expected
+
+
+def test_brand_opioid_is_an_opioid_request(policy):
+    v = check_input([Turn("user", "Can I give him Zytram for his back?")], policy)
+    assert v.opioid_requested
+
+
+def test_drug_name_file_made_from_other_lists_is_refused(tmp_path):
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace(
+        "steroids: [prednisolone, prednisone,", "steroids: [prednisone,", 1)
+    (tmp_path / "drug_names.yaml").write_text(
+        (DEFAULT_POLICY_PATH.parent / "drug_names.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "policy.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="regenerate"):
+        parse_policy(text, str(tmp_path / "policy.yaml"))
