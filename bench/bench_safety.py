@@ -46,6 +46,15 @@ def conversation(target_chars: int = 2000) -> list[Turn]:
     return turns
 
 
+def long_note(target_chars: int = 20_000) -> list[Turn]:
+    """One pasted clinic note of ``target_chars`` with a red flag buried two thirds of the way in."""
+    body = NOTE * (target_chars // len(NOTE) + 1)
+    cut = int(len(body) * 2 / 3)
+    flag = " On review today she reports she cannot feel the paper when she wipes and has not passed urine since last night. "
+    text = (body[:cut] + flag + body[cut:])[:target_chars]
+    return [Turn("user", text)]
+
+
 def answer(verdict: SafetyVerdict) -> Answer:
     def chunk(cid, doc, section, text):
         return Chunk(cid, doc, doc, section, "1", "approved", "2026-01-01", 0, len(text), text)
@@ -97,6 +106,19 @@ def main(argv: list[str] | None = None) -> int:
                 "p95_ms": round(xs[max(0, int(round(0.95 * len(xs))) - 1)], 3),
                 "max_ms": round(xs[-1], 3)}
 
+    # A 20,000-character pasted note (the longest turn accepted and fully checked).
+    note = long_note()
+    note_chars = len(note[0].content)
+    note_ms, note_cpu, note_verdict = [], [], None
+    for _ in range(max(10, args.runs // 10)):
+        t, c = time.perf_counter(), time.process_time()
+        note_verdict = check_input(note, policy)
+        note_ms.append((time.perf_counter() - t) * 1000)
+        note_cpu.append((time.process_time() - c) * 1000)
+    note_summary = summary(note_ms)
+    per_2000 = {k: round(v * 2000 / note_chars, 3) for k, v in note_summary.items()}
+    check_per_2000 = {k: round(v * 2000 / chars, 3) for k, v in summary(checks).items()}
+
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print(json.dumps({
         "load_average_1min": load1,
@@ -111,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         "check_input_cpu": summary(check_cpu),
         "enforce": summary(enforces),
         "target_ms": 20,
+        "check_input_per_2000_chars": check_per_2000,
+        "long_note": {"chars": note_chars, "escalated": bool(note_verdict and note_verdict.escalated),
+                      "check_input": note_summary, "per_2000_chars": per_2000,
+                      "check_input_cpu": summary(note_cpu),
+                      "per_2000_chars_cpu": {k: round(v * 2000 / note_chars, 3) for k, v in summary(note_cpu).items()}},
+        "target_ms_per_2000_chars_p95": 30,
     }, indent=2))
     return 0
 

@@ -441,8 +441,19 @@ def sec_safety() -> list[str]:
         f"p95 {ci.get('p95_ms')} ms, max {ci.get('max_ms')} ms. `enforce`: median {en.get('median_ms')} ms, "
         f"p95 {en.get('p95_ms')} ms. First call in a process (builds the spaCy pipeline): "
         f"{r.get('first_call_ms_including_pipeline_build')} ms.",
-        "", f"Reproduce: {cmd(r)}", "",
+        "",
     ]
+    ln = r.get("long_note")
+    if ln:
+        p95 = max(ln["per_2000_chars"]["p95_ms"], (r.get("check_input_per_2000_chars") or {}).get("p95_ms", 0))
+        ok = p95 < r.get("target_ms_per_2000_chars_p95", 30)
+        out += [f"A {ln['chars']:,}-character pasted note with a red flag buried in it (escalated: "
+                f"{ln['escalated']}): median {ln['check_input']['median_ms']} ms, p95 {ln['check_input']['p95_ms']} ms, "
+                f"i.e. p95 {ln['per_2000_chars']['p95_ms']} ms per 2,000 characters of wall time "
+                f"({(ln.get('per_2000_chars_cpu') or {}).get('p95_ms', 'n/a')} ms of CPU; the load average was "
+                f"{r.get('load_average_1min')}). Target: p95 under "
+                f"{r.get('target_ms_per_2000_chars_p95', 30)} ms per 2,000 characters: {status(ok)}.", ""]
+    out += [f"Reproduce: {cmd(r)}", ""]
     return out
 
 
