@@ -10,7 +10,7 @@ from assistant.records import Answer, RuleFired, SafetyVerdict, Section, Sentenc
 from assistant.render import render
 from ingest.errors import InputError
 
-from .opioids import has_framing, mentions_opioid, repair_inline, reservation_chunk, violations
+from .opioids import has_framing, mentions_opioid, reservation_chunk, reserves, restricts, violations
 from .policy import OPIOID, Policy, load_policy
 from .redflags import citation_for, escalation_section, evaluate, red_flag_chunk
 
@@ -109,6 +109,7 @@ def enforce(answer: Answer, verdict: SafetyVerdict, policy: Policy | None = None
     applied = False
     dropped: list[Sentence] = []
     first_drop: tuple[int, int] | None = None
+    needs_statement = False
     body: list[Section] = []
     for sec in (s for s in answer.sections if not _ours(s, policy)):
         if sec.kind == "out_of_scope":
@@ -124,20 +125,35 @@ def enforce(answer: Answer, verdict: SafetyVerdict, policy: Policy | None = None
             if bad:
                 applied = True
                 dropped.append(sent)
+                needs_statement = True
                 if first_drop is None:
                     first_drop = (len(body), len(kept))
                 rules.append(RuleFired("opioid.sentence_dropped", v, sent.text,
                                        f"presents an opioid as {bad[0]!r}"))
             elif has_framing(sent.text, policy):
                 kept.append(sent)
-            else:
+            elif restricts(sent.text, policy) or reserves(sent.text, policy):
+                # A caution about opioids (avoid, taper, do not combine...), or a sentence that
+                # already reserves them for severe pain, presents none as an option: kept as
+                # written, with the full rule stated once, as a sentence of its own, before the
+                # first of them.
                 applied = True
-                cites = tuple(dict.fromkeys(sent.cites + reservation_cites()))
-                fixed = repair_inline(sent.text, policy)
-                how = "framing completed in place" if fixed else "reservation framing added"
-                fixed = fixed or f"{sent.text.rstrip()} {op.framing_clause}"
-                kept.append(Sentence(fixed, cites))
-                rules.append(RuleFired("opioid.sentence_rewritten", v, sent.text, how))
+                if first_drop is None:
+                    first_drop = (len(body), len(kept))
+                needs_statement = True
+                kept.append(sent)
+                rules.append(RuleFired("opioid.caution_kept", v, sent.text,
+                                       "restricts opioid use; the rule is stated beside it"))
+            else:
+                # Never spliced: the sentence goes, and the rule is stated once, as a sentence of
+                # its own, where the first such sentence stood.
+                applied = True
+                dropped.append(sent)
+                needs_statement = True
+                if first_drop is None:
+                    first_drop = (len(body), len(kept))
+                rules.append(RuleFired("opioid.sentence_dropped", v, sent.text,
+                                       "names an opioid without the reservation framing"))
         body.append(replace(sec, sentences=tuple(kept)))
 
     notice_needed = verdict.opioid_requested
@@ -165,7 +181,7 @@ def enforce(answer: Answer, verdict: SafetyVerdict, policy: Policy | None = None
         applied = True
         rules.append(RuleFired("opioid.rule_stated_first", v, op.statement,
                                "opioid requested" + (" under pressure" if verdict.pressure else "")))
-    elif dropped and not statement_present:
+    elif needs_statement and not statement_present:
         si, pos = first_drop
         sec = body[si]
         sents = list(sec.sentences)

@@ -52,27 +52,18 @@ def violations(text: str, policy: Policy) -> list[str]:
     return out
 
 
-def repair_inline(text: str, policy: Policy) -> str | None:
-    """The sentence with the missing framing inserted in place, if a policy repair fits."""
-    missing = frozenset(missing_framing(text, policy))
-    low = text.lower()
-    for groups, anchors, insert in policy.opioids.inline_repairs:
-        if groups != missing:
-            continue
-        for a in anchors:
-            if a == "end":
-                body = text.rstrip()
-                end = body[-1] if body and body[-1] in ".!?" else ""
-                fixed = f"{body[:len(body) - len(end)].rstrip()} {insert}{end}"
-            else:
-                i = low.find(a)
-                if i < 0:
-                    continue
-                j = i + len(a)
-                fixed = f"{text[:j]} {insert}{text[j:]}"
-            if has_framing(fixed, policy) and not violations(fixed, policy):
-                return fixed
-    return None
+def restricts(text: str, policy: Policy) -> bool:
+    """The sentence limits or warns about opioid use (policy ``opioids.restrictive_cues``) and
+    presents no opioid as first-line."""
+    cues = policy.opioids.restrictive_cues
+    return bool(cues) and not violations(text, policy) and bool(phrase_spans(text, cues, policy, "restrictive"))
+
+
+def reserves(text: str, policy: Policy) -> bool:
+    """The sentence reserves opioids for severe pain (the ``reserved`` and ``severe`` framing groups
+    are there; what it lacks is said by the full statement beside it)."""
+    missing = set(missing_framing(text, policy))
+    return not ({"reserved", "severe"} & missing) and not violations(text, policy)
 
 
 def complies(text: str, policy: Policy) -> bool:

@@ -128,9 +128,7 @@ class OpioidPolicy:
     violation_phrases: tuple[str, ...]
     negated_violations: tuple[str, ...]
     statement: str
-    inline_repairs: tuple[tuple[frozenset[str], tuple[str, ...], str], ...]
     """(missing groups, anchor phrases, text inserted after the anchor)."""
-    framing_clause: str
     reservation_passage: tuple[str, ...]
     reservation_query: str
     request_cues: tuple[str, ...]
@@ -139,6 +137,9 @@ class OpioidPolicy:
     alternatives_sentence: str
     pressure_notice_heading: str
     pressure_notice: str
+    restrictive_cues: tuple[str, ...] = ()
+    """A sentence naming an opioid with one of these cautions about opioid use (kept as written,
+    with the rule stated beside it) rather than offering one."""
 
 
 @dataclass(frozen=True)
@@ -460,14 +461,13 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         violation_phrases=expand_all(_req(op, "violation_phrases", "opioids", list), "opioids.violation_phrases"),
         negated_violations=expand_all(op.get("negated_violations") or [], "opioids.negated_violations"),
         statement=_req(op, "statement", "opioids"),
-        inline_repairs=_repairs(op.get("inline_repairs") or [], [k for k in groups_raw]),
-        framing_clause=_req(op, "framing_clause", "opioids"),
         reservation_passage=_strs(_req(op, "reservation_passage", "opioids", list), "opioids.reservation_passage"),
         reservation_query=_req(op, "reservation_query", "opioids"),
         request_cues=expand_all(_req(op, "request_cues", "opioids", list), "opioids.request_cues"),
         notice_heading=_req(op, "notice_heading", "opioids"),
         pressure_sentence=_req(op, "pressure_sentence", "opioids"),
         alternatives_sentence=_req(op, "alternatives_sentence", "opioids"),
+        restrictive_cues=expand_all(op.get("restrictive_cues") or [], "opioids.restrictive_cues"),
         pressure_notice_heading=_req(op, "pressure_notice_heading", "opioids"),
         pressure_notice=_req(op, "pressure_notice", "opioids"),
     )
@@ -586,20 +586,6 @@ def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
             earlier=words("earlier"), later=words("later"), connectors=words("connectors"),
             connectors_last=words("connectors_last", False), not_connectors=words("not_connectors", False),
             about=words("about", False), not_about=words("not_about", False)))
-    return tuple(out)
-
-
-def _repairs(raw, groups: list[str]):
-    if not isinstance(raw, list):
-        raise ConfigError("safety policy: opioids.inline_repairs must be a list")
-    out = []
-    for i, r in enumerate(raw):
-        w = f"opioids.inline_repairs[{i}]"
-        missing = set(_strs(_req(r, "missing", w, list), f"{w}.missing"))
-        unknown = missing - set(groups)
-        if unknown:
-            raise ConfigError(f"safety policy: {w}.missing names unknown framing groups {sorted(unknown)}")
-        out.append((frozenset(missing), _strs(_req(r, "after", w, list), f"{w}.after"), _req(r, "insert", w)))
     return tuple(out)
 
 

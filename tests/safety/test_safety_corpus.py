@@ -54,10 +54,17 @@ def test_corpus_opioid_sentences_come_out_compliant(policy, chunks):
     hits = hits_of(*[c for c in chunks if c.doc_id == "opioid-prescribing"])
     a = make_answer([Section("From the guidelines", tuple(Sentence(s) for s in sentences))], hits=hits, verdict=v)
     out = enforce(a, v, policy)
-    assert all(complies(s.text, policy) for sec in out.sections for s in sec.sentences)
-    # most corpus sentences already carry the framing, or are completed in place, rather than
-    # getting the generic clause appended
-    clause = policy.opioids.framing_clause
+    from assistant.safety.opioids import reserves, restricts
+
+    # each sentence obeys the rule on its own, or only cautions about / reserves opioids, with
+    # the full rule stated as a sentence of its own
+    assert all(complies(s.text, policy) or restricts(s.text, policy) or reserves(s.text, policy)
+               for sec in out.sections for s in sec.sentences)
+    # kept corpus sentences carry the full framing themselves; the rest are replaced by the
+    # statement, once, never spliced into another sentence
     out_texts = [s.text for sec in out.sections for s in sec.sentences]
-    assert sum(clause not in t for t in out_texts) > len(out_texts) / 2
-    assert any("disabling pain uncontrolled by other measures still carry" in t for t in out_texts)
+    op = policy.opioids
+    inserted = {op.statement, op.alternatives_sentence, op.pressure_sentence}
+    assert all(t in sentences or t in inserted for t in out_texts)
+    assert any(t in sentences for t in out_texts)  # framed corpus sentences are kept verbatim
+    assert out_texts.count(op.statement) == 1

@@ -164,17 +164,23 @@ def test_without_reservation_passage_statement_is_uncited_and_flagged(policy):
     assert UNCITED_FLAG in a.flags
 
 
-def test_unframed_opioid_sentence_is_rewritten_with_the_framing_and_its_citation(policy):
+def test_unframed_opioid_sentence_is_replaced_by_the_rule_as_a_sentence_of_its_own(policy):
     v = ask(policy, "Sciatica for a week.")
-    base = make_answer([Section("Options", (Sentence("Tramadol can help for a few days.", (1,)),))],
+    base = make_answer([Section("Options", (Sentence("Stay active.", (1,)),
+                                            Sentence("Tramadol can help for a few days.", (1,)),
+                                            Sentence("Patients starting an opioid should agree a plan.", (1,))))],
                        citations=[Citation.from_chunk(1, NSAID)], hits=hits_of(NSAID, RESERVATION), verdict=v)
     a = enforce(base, v, policy)
-    (s,) = all_sentences(a)
-    assert s.text.startswith("Tramadol can help for a few days.")
-    assert "reserved for severe, disabling pain uncontrolled by other measures" in s.text
-    assert s.cites == (1, 2)
+    texts = [s.text for s in all_sentences(a)]
+    # never spliced: no sentence mixes the original wording with the framing; an offer of an
+    # opioid without the framing goes, the rule stands in its place
+    assert texts == ["Stay active.", policy.opioids.statement]
+    stated = all_sentences(a)[1]
+    assert stated.cites == ({c.chunk_id: c.n for c in a.citations}[RESERVATION.chunk_id],)
     assert a.safety.opioid_rule_applied
-    assert any(r.rule_id == "opioid.sentence_rewritten" for r in a.safety.rules_fired)
+    dropped = [r for r in a.safety.rules_fired if r.rule_id == "opioid.sentence_dropped"]
+    assert [r.span for r in dropped] == ["Tramadol can help for a few days.",
+                                         "Patients starting an opioid should agree a plan."]
 
 
 def test_compliant_corpus_sentences_are_kept_verbatim(policy):
@@ -300,12 +306,14 @@ def test_red_flag_passage_from_another_guideline_section_is_used(policy):
     assert a.sections[0].sentences[0].cites == ({c.chunk_id: c.n for c in a.citations}[ms.chunk_id],)
 
 
-def test_missing_piece_of_framing_is_completed_in_place(policy):
+def test_a_sentence_that_reserves_opioids_is_kept_as_written_with_the_full_rule_before_it(policy):
     v = ask(policy, "Back pain.")
     text = "Tramadol is reserved for severe, disabling pain because of its risk of misuse and addiction."
-    base = make_answer([Section("Opioids", (Sentence(text, (1,)),))],
+    caution = "Avoid combining opioids with benzodiazepines."
+    base = make_answer([Section("Opioids", (Sentence(text, (1,)), Sentence(caution, (1,))))],
                        citations=[Citation.from_chunk(1, RESERVATION)], hits=hits_of(RESERVATION), verdict=v)
-    (s,) = all_sentences(enforce(base, v, policy))
-    assert s.text == ("Tramadol is reserved for severe, disabling pain uncontrolled by other measures because "
-                      "of its risk of misuse and addiction.")
-    assert s.cites == (1,)
+    out = enforce(base, v, policy)
+    # the original sentences unchanged (nothing spliced in), the full rule as a sentence of its own first
+    assert [s.text for s in all_sentences(out)] == [policy.opioids.statement, text, caution]
+    assert all_sentences(out)[0].cites == (1,)
+    assert any(r.rule_id == "opioid.caution_kept" for r in out.safety.rules_fired)

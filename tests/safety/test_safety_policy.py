@@ -104,7 +104,7 @@ def test_every_sentence_the_policy_can_insert_obeys_the_opioid_rule(policy):
     from assistant.safety import complies
 
     op = policy.opioids
-    texts = [op.statement, op.framing_clause, op.pressure_sentence, op.alternatives_sentence,
+    texts = [op.statement, op.pressure_sentence, op.alternatives_sentence,
              op.pressure_notice, policy.escalation.secondary_notice, *policy.escalation.fallback_actions]
     for cat in policy.categories:
         texts += [*cat.actions, policy.escalation.quote_template.format(label=cat.label, quotes="x")]

@@ -37,6 +37,10 @@ PREDICATES = [
 ]
 OTHER = ["NSAIDs are the first drug choice for acute low back pain.", "Stay active and avoid bed rest.",
          "Heat can ease muscle spasm.", "Physiotherapy helps chronic pain."]
+# A sentence that only cautions about opioid use may stay as written (the full rule is then
+# stated, as a sentence of its own, before it); anything else naming an opioid must carry the
+# full reservation framing itself.
+CAUTION_WORDS = ["tapered", "taper", "avoid", "do not", "should not", "never", "not recommended"]
 FIRST_LINE_WORDS = ["first-line", "first line", "default", "routinely", "first choice", "not addictive",
                     "safe for long-term"]
 opioid_words = [w.lower() for w in OPIOIDS]
@@ -80,14 +84,19 @@ def test_enforced_answer_always_obeys_the_opioid_rule(policy, case):
     out = enforce(answer, answer.safety, policy)
     res_n = next((c.n for c in out.citations if c.chunk_id == RESERVATION.chunk_id), None)
     known = {c.n for c in out.citations}
+    rule_stated = False
     for s in all_sentences(out):
         assert set(s.cites) <= known
         if not says_opioid(s.text):
             continue
         low = s.text.lower()
-        assert "reserved for severe, disabling pain" in low, s.text
-        assert any(w in low for w in ("misuse", "abuse", "addiction")), s.text
         assert not any(w in low for w in FIRST_LINE_WORDS), s.text
+        framed = "reserved for severe, disabling pain" in low and any(w in low for w in ("misuse", "abuse", "addiction"))
+        if framed:
+            rule_stated = rule_stated or low.startswith("opioids")
+            continue
+        assert any(w in low for w in CAUTION_WORDS), s.text  # a caution, never an offer
+        assert rule_stated, f"caution before the rule was stated: {s.text}"
         if with_reservation and s.text.lower().startswith("opioids"):
             assert res_n in s.cites
     # numbers of surviving citations never change
