@@ -104,9 +104,12 @@ class RedFlag:
     """The finding as written in the conversation."""
     turn_index: int = -1
     """Index of the user turn it came from (0-based over the whole conversation)."""
+    possible: bool = False
+    """Described as uncertain, not excluded ("retention not yet ruled out", "?discitis"): it
+    escalates all the same, worded as possible."""
 
     def to_json(self) -> dict:
-        return {"category": self.category, "trigger": self.trigger}
+        return {"category": self.category, "trigger": self.trigger, "possible": self.possible}
 
 
 @dataclass(frozen=True)

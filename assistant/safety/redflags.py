@@ -34,6 +34,9 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
             if m.label == OPIOID:
                 continue
             ctx = ignoring_contexts(m, policy)
+            if not ctx and "possible" in m.contexts:
+                trace.append(RuleFired("context.possible", v, m.text,
+                                       f"{m.label} in turn {m.turn_index} is uncertain, not excluded: counted as possible"))
             if ctx:
                 trace.append(RuleFired(
                     f"context.{sorted(ctx)[0]}", v, m.text,
@@ -67,7 +70,7 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
             key = m.text.lower()
             if key not in seen:
                 seen.add(key)
-                flags.append(RedFlag(cat.id, m.text, m.turn_index))
+                flags.append(RedFlag(cat.id, m.text, m.turn_index, possible="possible" in m.contexts))
     return tuple(flags), tuple(trace)
 
 
@@ -120,7 +123,9 @@ def escalation_section(verdict: SafetyVerdict, policy: Policy, cite) -> tuple[Se
     sentences: list[Sentence] = []
     used: list[int] = []
     for c in cats:
-        quotes = ", ".join(f"\u201c{r.trigger}\u201d" for r in verdict.red_flags if r.category == c.id)
+        mine = [r for r in verdict.red_flags if r.category == c.id]
+        quotes = ", ".join(f"\u201c{r.trigger}\u201d" + (" (possible, not yet excluded)" if r.possible else "")
+                           for r in mine)
         n = cite(c) if cite else None
         cites = (n,) if n else ()
         if n and n not in used:

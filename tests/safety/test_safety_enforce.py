@@ -256,7 +256,7 @@ def test_safety_trace_in_answer_json(policy):
     v = ask(policy, "Saddle anaesthesia. Can I prescribe tramadol?")
     j = enforce(poisoned_answer(v), v, policy).to_json()["safety"]
     assert j["escalated"] is True
-    assert j["red_flags"][0] == {"category": "cauda_equina", "trigger": "Saddle anaesthesia"}
+    assert j["red_flags"][0] == {"category": "cauda_equina", "trigger": "Saddle anaesthesia", "possible": False}
     assert j["opioid_rule_applied"] is True
     assert j["policy_version"] == policy.version
     assert {r["policy_version"] for r in j["rules_fired"]} == {policy.version}
