@@ -36,6 +36,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc, Span
 
+from ingest.errors import InputError
+
 from .grades import declines
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
@@ -45,8 +47,11 @@ NOT_FINDING = "NOT_FINDING"
 ANCHOR = "ANCHOR"
 PRESSURE = "PRESSURE"
 REQUEST = "REQUEST"
+TARGET = "TARGET"
+"""Label of a span whose context was asked for by position (``span_contexts``)."""
 _MAX_CACHE = 50_000
 SPAN_KEY = "safety_mentions"
+TARGETS_KEY = "safety_targets"
 
 
 def ext_name(ctx: str) -> str:
@@ -195,7 +200,8 @@ class ClauseBreaks:
         for mid, s, e in self.matcher(doc):
             found[self.strings[mid]].append((s, e))
         new_starts = {s for s, _ in found["NEW"]}
-        mention_starts = sorted(e.start for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID))
+        mention_starts = sorted([e.start for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
+                                + [t.start for t in (doc.spans[TARGETS_KEY] if TARGETS_KEY in doc.spans else ())])
         if not mention_starts:
             return doc
         breaks: list[int] = []
@@ -436,6 +442,29 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
     The turns are joined into one document (a blank line between them, which always starts a
     new sentence, so no context crosses a turn) because one document costs far less than many.
     """
+    return _analyze(texts, policy, None)
+
+
+def span_contexts(text: str, spans, policy: Policy) -> list[Mention]:
+    """The context of given character spans of ``text``, one ``Mention`` (label ``TARGET``) per
+    span, in the order given.
+
+    The same pipeline, termsets and NegEx passes as ``analyze`` (which finds the spans itself
+    from the policy's findings); used to measure the context engine on conditions that another
+    annotator marked (``bench/context.py``). A span is widened to whole tokens.
+    """
+    spans = [(int(a), int(b)) for a, b in spans]
+    for a, b in spans:
+        if not 0 <= a < b <= len(text):
+            raise InputError(f"span ({a}, {b}) is not inside the text (length {len(text)})")
+    if not spans:
+        return []
+    (ta,) = _analyze([(0, text)], policy, [spans])
+    return [m for m in ta.mentions if m.label == TARGET]  # targets come last, in order
+
+
+def _analyze(texts: list[tuple[int, str]], policy: Policy,
+             targets: list[list[tuple[int, int]]] | None) -> list[TurnAnalysis]:
     if not texts:
         return []
     snlp = get_nlp(policy)
@@ -448,12 +477,25 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         pos += len(text) + len(_TURN_SEP)
     text = _TURN_SEP.join(parts)
     ctx_pipes = [f"ctx_{c}" for c in CONTEXT_NAMES]
-    doc = snlp.nlp(text, disable=ctx_pipes)
+    doc = snlp.nlp.make_doc(text)
+    target_spans: list[Span] = []
+    for (start, _, _), turn_targets in zip(bounds, targets or ()):
+        for a, b in turn_targets:
+            span = doc.char_span(start + a, start + b, label=TARGET, alignment_mode="expand")
+            if span is None:  # pragma: no cover - "expand" always finds the covering tokens
+                raise InputError(f"span ({a}, {b}) could not be aligned to tokens")
+            target_spans.append(span)
+    if target_spans:
+        doc.spans[TARGETS_KEY] = target_spans  # read by safety_clause_breaks
+    for name, proc in snlp.nlp.pipeline:
+        if name not in ctx_pipes:
+            doc = proc(doc)
     sents = list(doc.sents)
     spans = [e for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
     details: dict[tuple[int, int, str], str] = {}
     if policy.grade_changes:
         spans += _grade_spans(doc, sents, bounds, text, policy, details)
+    spans += target_spans
     doc.spans[SPAN_KEY] = spans
     for name in ctx_pipes if spans else ():  # context only matters for something found
         # "general" only counts in a question: without a question mark its pass is moot.
@@ -482,6 +524,8 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text
         if "general" in ctx and (anchored[k] or not any(m in sent for m in marks)):
             ctx.discard("general")
+        if "possible" in ctx:
+            ctx.discard("negated")  # only a definite negation removes a finding
         low = " " + ent.text.lower() + " "
         current = bool(ent._.get(ext_name("current"))) or any(f" {w} " in low for w in snlp.current_words)
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,

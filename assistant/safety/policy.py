@@ -22,8 +22,10 @@ from ingest.errors import ConfigError
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 
 FINDING_KINDS = ("sign", "risk_factor")
-CONTEXTS = ("negated", "historical", "hypothetical", "family", "general", "stable")
-"""Contexts that can make a finding not count. `current` (new/changing) is a modifier."""
+CONTEXTS = ("negated", "historical", "hypothetical", "family", "general", "stable", "possible")
+"""Contexts that can make a finding not count. `current` (new/changing) is a modifier.
+`possible` (uncertain: "cannot be excluded", "query", "suspected") never removes a finding by
+default; it overrides `negated` (only a definite negation removes a finding)."""
 TERMSET_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
 OPIOID = "OPIOID"
 """Entity label of opioid mentions (findings use their finding id as label)."""
@@ -160,7 +162,7 @@ class Policy:
     rules: tuple[Rule, ...]
     not_findings: tuple[str, ...]
     contexts: tuple[Termset, ...]
-    """negated, historical, hypothetical, family, general, stable, current."""
+    """negated, historical, hypothetical, family, general, stable, possible, current."""
     patient_anchors: tuple[str, ...]
     general_question_marks: tuple[str, ...]
     placeholders: tuple[tuple[str, str], ...]
