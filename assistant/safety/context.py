@@ -240,17 +240,25 @@ class ClauseBreaks:
 @Language.factory(
     "safety_negex",
     default_config={"neg_termset": {}, "ent_types": None, "extension_name": "negex",
-                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False},
+                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False, "scope": []},
 )
 class ClauseNegex(Negex):
-    """negspacy's NegEx, with the clause-break commas (``safety_clause_breaks``) added to its
-    termination phrases when ``clause_breaks`` is set. Everything else is negspacy's own code."""
+    """negspacy's NegEx with three additions, everything else being negspacy's own code:
+
+    - the clause-break commas (``safety_clause_breaks``) are termination points when
+      ``clause_breaks`` is set;
+    - a termination phrase inside a trigger phrase does not cut the trigger's own reach ("has"
+      in "has not had", "have" in "does not have any", "has" in "if she has");
+    - ``scope`` limits how far a trigger reaches: the most words between it and the finding
+      ("previous" qualifies the words right after it, not the rest of the sentence).
+    """
 
     def __init__(self, nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys,
-                 clause_breaks):
+                 clause_breaks, scope):
         super().__init__(nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys)
         self.clause_breaks = bool(clause_breaks)
         self._termination_id = nlp.vocab.strings.add("Termination")
+        self.scope = {(d, tuple(t.lower_ for t in nlp.tokenizer(p))): int(n) for d, p, n in scope}
 
     def process_negations(self, doc: Doc):
         preceding, following, terminating = super().process_negations(doc)
@@ -258,7 +266,23 @@ class ClauseNegex(Negex):
             have = {t[1] for t in terminating}
             terminating = terminating + [(self._termination_id, i, i + 1)
                                          for i in doc._.get(CLAUSE_BREAKS_EXT) if i not in have]
+        triggers = preceding + following
+        if triggers and terminating:
+            terminating = [t for t in terminating
+                           if not any(s <= t[1] and t[2] <= e and (s, e) != (t[1], t[2]) for _, s, e in triggers)]
         return preceding, following, terminating
+
+    def _reach(self, direction: str, doc: Doc, t) -> int | None:
+        return self.scope.get((direction, tuple(tok.lower_ for tok in doc[t[1]:t[2]])))
+
+    def _apply_negation(self, span, sub_preceding, sub_following) -> None:
+        if self.scope:
+            doc = span.doc
+            sub_preceding = [t for t in sub_preceding
+                             if (n := self._reach("preceding", doc, t)) is None or span.start - t[2] <= n]
+            sub_following = [t for t in sub_following
+                             if (n := self._reach("following", doc, t)) is None or t[1] - span.end <= n]
+        super()._apply_negation(span, sub_preceding, sub_following)
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -320,7 +344,8 @@ class SafetyNLP:
                     entity_phrases, ts.preceding_negations + ts.following_negations + ts.termination)
             nlp.add_pipe("safety_negex", name=f"ctx_{ctx}",
                          config={"neg_termset": termset, "extension_name": ext_name(ctx),
-                                 "span_keys": [SPAN_KEY], "clause_breaks": ctx in cb.contexts})
+                                 "span_keys": [SPAN_KEY], "clause_breaks": ctx in cb.contexts,
+                                 "scope": [list(x) for x in ts.scope]})
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
@@ -422,6 +447,11 @@ def run_negex(comp: Negex, doc: Doc, spans: list) -> None:
         comp(doc)  # a negspacy without these methods: run it as a component (spans via span_keys)
         return
     preceding, following, terminating = comp.process_negations(doc)
+    if terminating:
+        # A termination word inside a mention ("pain which radiates", "has not passed urine")
+        # does not split the mention away from its own context.
+        inside = {i for sp in spans for i in range(sp.start + 1, sp.end)}
+        terminating = [t for t in terminating if t[1] not in inside]
     boundaries = comp.termination_boundaries(doc, terminating)
     starts = [b[0] for b in boundaries]
     for span in spans:

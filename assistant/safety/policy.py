@@ -74,6 +74,10 @@ class Termset:
     preceding_negations: tuple[str, ...]
     following_negations: tuple[str, ...]
     termination: tuple[str, ...]
+    scope: tuple[tuple[str, str, int], ...] = ()
+    """Triggers whose reach is limited: (``preceding`` or ``following``, phrase, most words
+    between it and the finding).
+    Others reach to the end of the sentence or the next termination phrase, as in NegEx."""
 
     def as_negspacy(self) -> dict[str, list[str]]:
         return {k: list(getattr(self, k)) for k in TERMSET_KEYS}
@@ -333,11 +337,29 @@ def _termset(name: str, raw: dict) -> Termset:
     else:
         short = {"pseudo": "pseudo_negations", "preceding": "preceding_negations",
                  "following": "following_negations", "termination": "termination"}
-        unknown = set(raw) - set(short)
+        unknown = set(raw) - set(short) - {"scope"}
         if unknown:
             raise ConfigError(f"safety policy: {where} has unknown keys {sorted(unknown)}")
         terms = {short[k]: list(_strs(raw.get(k) or [], f"{where}.{k}")) for k in short}
-    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS))
+    scope_raw = raw.get("scope") or {}
+    if not isinstance(scope_raw, dict) or set(scope_raw) - {"preceding", "following"}:
+        raise ConfigError(f"safety policy: {where}.scope must map preceding/following to "
+                          f"{{trigger phrase: number of words}}")
+    scope = []
+    for direction, limits in scope_raw.items():
+        key = f"{direction}_negations"
+        if not isinstance(limits, dict):
+            raise ConfigError(f"safety policy: {where}.scope.{direction} must be a mapping of trigger phrase to a number of words")
+        for phrase, n in limits.items():
+            phrase = str(phrase).lower()
+            if phrase not in terms[key]:
+                raise ConfigError(f"safety policy: {where}.scope.{direction} names {phrase!r}, "
+                                  f"which is not one of its {direction} triggers")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ConfigError(f"safety policy: {where}.scope.{direction}.{phrase} must be a whole "
+                                  f"number of words >= 0, got {n!r}")
+            scope.append((direction, phrase, n))
+    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS), scope=tuple(scope))
 
 
 def parse_policy(text: str, path: str = "<memory>") -> Policy:
