@@ -7,7 +7,8 @@ Run::
 
 Each row names a condition (the target) in a sentence from a clinical report, with its gold
 context (Chapman et al. NegEx; Harkema et al. ConText, J Biomed Inform 2009;42(5):839-51). The
-target is located in the sentence (case-insensitively, runs of spaces collapsed) and handed to
+target is located in the sentence (runs of spaces collapsed; the occurrence in capitals
+first, as the annotators marked it, else as written, else the first one ignoring case) and handed to
 ``assistant.safety.context.span_contexts``: the same spaCy pipeline, policy termsets and NegEx
 passes that check every conversation. Predictions are written as
 ``line<TAB>negated<TAB>historical<TAB>hypothetical<TAB>other`` (0/1 each) and scored per context:
@@ -130,7 +131,15 @@ def load_rows(path: Path) -> list[Row]:
                 raise DataError(f"{path}:{k}: experiencer {rec[5]!r} is not Patient/Other/Family member")
             sentence = _SPACES.sub(" ", rec[2].strip())
             target = _SPACES.sub(" ", rec[1].strip())
-            start = sentence.lower().find(target.lower()) if target else -1
+            # The annotators wrote the target in capitals inside the sentence: prefer that
+            # occurrence, then the target as written, then the first one ignoring case.
+            start = -1
+            for form in (target.upper(), target) if target else ():
+                start = sentence.find(form)
+                if start >= 0:
+                    break
+            if start < 0 and target:
+                start = sentence.lower().find(target.lower())
             rows.append(Row(line, target, sentence, start,
                             (neg == "negated", temp == "historical",
                              temp in ("not particular", "hypothetical"), exp != "patient")))

@@ -171,7 +171,7 @@ if not Doc.has_extension(CLAUSE_BREAKS_EXT):
 
 @Language.factory(
     "safety_clause_breaks",
-    default_config={"markers": [], "list_words": [], "new_clause_starts": [], "window": 8},
+    default_config={"markers": [], "list_words": [], "new_clause_starts": [], "window": 8, "part_ends": []},
 )
 class ClauseBreaks:
     """Finds the commas after which a new, positively stated finding begins.
@@ -185,8 +185,9 @@ class ClauseBreaks:
     ``doc._.safety_clause_breaks`` (token indices of the commas).
     """
 
-    def __init__(self, nlp, name, markers, list_words, new_clause_starts, window):
+    def __init__(self, nlp, name, markers, list_words, new_clause_starts, window, part_ends):
         self.window = window
+        self.part_ends = frozenset(w.lower() for w in part_ends)
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         for label, phrases in (("MARKER", markers), ("LIST", list_words), ("NEW", new_clause_starts)):
             if phrases:
@@ -210,6 +211,8 @@ class ClauseBreaks:
             # comma-separated parts of the sentence after each comma: [start, end)
             parts = [(c + 1, commas[k + 1] if k + 1 < len(commas) else sent.end)
                      for k, c in enumerate(commas)]
+            if self.part_ends:  # "..., and hypertension who presents with": "who" is about the patient
+                parts = [(s, next((t.i for t in doc[s:e] if t.lower_ in self.part_ends), e)) for s, e in parts]
             for k, c in enumerate(commas):
                 s, e = parts[k]
                 e_marker = min(e, s + self.window)
@@ -273,7 +276,8 @@ class ClauseNegex(Negex):
         return preceding, following, terminating
 
     def _reach(self, direction: str, doc: Doc, t) -> int | None:
-        return self.scope.get((direction, tuple(tok.lower_ for tok in doc[t[1]:t[2]])))
+        n = self.scope.get((direction, tuple(tok.lower_ for tok in doc[t[1]:t[2]])))
+        return self.scope.get((direction, ("*",))) if n is None else n
 
     def _apply_negation(self, span, sub_preceding, sub_following) -> None:
         if self.scope:
@@ -329,7 +333,8 @@ class SafetyNLP:
         cb = policy.clause_breaks
         nlp.add_pipe("safety_clause_breaks", after="entity_ruler", config={
             "markers": list(cb.markers), "list_words": list(cb.list_words),
-            "new_clause_starts": list(cb.new_clause_starts), "window": cb.window})
+            "new_clause_starts": list(cb.new_clause_starts), "window": cb.window,
+            "part_ends": list(cb.part_ends)})
 
         entity_phrases = _phrase_ngrams([p for f in policy.findings for p in f.phrases]
                                         + list(policy.opioids.lexicon))

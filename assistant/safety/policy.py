@@ -92,6 +92,8 @@ class ClauseBreaks:
     markers: tuple[str, ...] = ()
     list_words: tuple[str, ...] = ()
     new_clause_starts: tuple[str, ...] = ()
+    part_ends: tuple[str, ...] = ()
+    """Words that end the part read after a comma ("who": a clause about the patient)."""
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,7 @@ def _termset(name: str, raw: dict) -> Termset:
             raise ConfigError(f"safety policy: {where}.scope.{direction} must be a mapping of trigger phrase to a number of words")
         for phrase, n in limits.items():
             phrase = str(phrase).lower()
-            if phrase not in terms[key]:
+            if phrase != "*" and phrase not in terms[key]:
                 raise ConfigError(f"safety policy: {where}.scope.{direction} names {phrase!r}, "
                                   f"which is not one of its {direction} triggers")
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -545,7 +547,8 @@ def _clause_breaks(raw) -> ClauseBreaks:
     return ClauseBreaks(
         contexts=contexts, window=window, markers=markers,
         list_words=expand_all(raw.get("list_words") or [], f"{w}.list_words"),
-        new_clause_starts=expand_all(raw.get("new_clause_starts") or [], f"{w}.new_clause_starts"))
+        new_clause_starts=expand_all(raw.get("new_clause_starts") or [], f"{w}.new_clause_starts"),
+        part_ends=_strs(raw.get("part_ends") or [], f"{w}.part_ends"))
 
 
 def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
