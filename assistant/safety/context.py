@@ -243,7 +243,8 @@ class ClauseBreaks:
 @Language.factory(
     "safety_negex",
     default_config={"neg_termset": {}, "ent_types": None, "extension_name": "negex",
-                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False, "scope": []},
+                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False, "scope": [],
+                    "scope_breaks": []},
 )
 class ClauseNegex(Negex):
     """negspacy's NegEx with three additions, everything else being negspacy's own code:
@@ -253,15 +254,17 @@ class ClauseNegex(Negex):
     - a termination phrase inside a trigger phrase does not cut the trigger's own reach ("has"
       in "has not had", "have" in "does not have any", "has" in "if she has");
     - ``scope`` limits how far a trigger reaches: the most words between it and the finding
-      ("previous" qualifies the words right after it, not the rest of the sentence).
+      ("previous" qualifies the words right after it, not the rest of the sentence), and such a
+      trigger does not reach past a ``scope_breaks`` word ("old fracture and retention").
     """
 
     def __init__(self, nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys,
-                 clause_breaks, scope):
+                 clause_breaks, scope, scope_breaks):
         super().__init__(nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys)
         self.clause_breaks = bool(clause_breaks)
         self._termination_id = nlp.vocab.strings.add("Termination")
         self.scope = {(d, tuple(t.lower_ for t in nlp.tokenizer(p))): int(n) for d, p, n in scope}
+        self.scope_breaks = frozenset(w.lower() for w in scope_breaks)
 
     def process_negations(self, doc: Doc):
         preceding, following, terminating = super().process_negations(doc)
@@ -279,13 +282,18 @@ class ClauseNegex(Negex):
         n = self.scope.get((direction, tuple(tok.lower_ for tok in doc[t[1]:t[2]])))
         return self.scope.get((direction, ("*",))) if n is None else n
 
+    def _broken(self, doc: Doc, start: int, end: int) -> bool:
+        return any(tok.lower_ in self.scope_breaks for tok in doc[start:end])
+
     def _apply_negation(self, span, sub_preceding, sub_following) -> None:
         if self.scope:
             doc = span.doc
             sub_preceding = [t for t in sub_preceding
-                             if (n := self._reach("preceding", doc, t)) is None or span.start - t[2] <= n]
+                             if (n := self._reach("preceding", doc, t)) is None
+                             or (span.start - t[2] <= n and not self._broken(doc, t[2], span.start))]
             sub_following = [t for t in sub_following
-                             if (n := self._reach("following", doc, t)) is None or t[1] - span.end <= n]
+                             if (n := self._reach("following", doc, t)) is None
+                             or (t[1] - span.end <= n and not self._broken(doc, span.end, t[1]))]
         super()._apply_negation(span, sub_preceding, sub_following)
 
 
@@ -350,7 +358,8 @@ class SafetyNLP:
             nlp.add_pipe("safety_negex", name=f"ctx_{ctx}",
                          config={"neg_termset": termset, "extension_name": ext_name(ctx),
                                  "span_keys": [SPAN_KEY], "clause_breaks": ctx in cb.contexts,
-                                 "scope": [list(x) for x in ts.scope]})
+                                 "scope": [list(x) for x in ts.scope],
+                                 "scope_breaks": list(ts.scope_breaks)})
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")

@@ -74,6 +74,9 @@ class Termset:
     preceding_negations: tuple[str, ...]
     following_negations: tuple[str, ...]
     termination: tuple[str, ...]
+    scope_breaks: tuple[str, ...] = ()
+    """Words that end the reach of a trigger listed under ``scope`` ("and", ","): "old fracture
+    and urinary retention" - only the fracture is old."""
     scope: tuple[tuple[str, str, int], ...] = ()
     """Triggers whose reach is limited: (``preceding`` or ``following``, phrase, most words
     between it and the finding).
@@ -339,7 +342,7 @@ def _termset(name: str, raw: dict) -> Termset:
     else:
         short = {"pseudo": "pseudo_negations", "preceding": "preceding_negations",
                  "following": "following_negations", "termination": "termination"}
-        unknown = set(raw) - set(short) - {"scope"}
+        unknown = set(raw) - set(short) - {"scope", "scope_breaks"}
         if unknown:
             raise ConfigError(f"safety policy: {where} has unknown keys {sorted(unknown)}")
         terms = {short[k]: list(_strs(raw.get(k) or [], f"{where}.{k}")) for k in short}
@@ -361,7 +364,9 @@ def _termset(name: str, raw: dict) -> Termset:
                 raise ConfigError(f"safety policy: {where}.scope.{direction}.{phrase} must be a whole "
                                   f"number of words >= 0, got {n!r}")
             scope.append((direction, phrase, n))
-    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS), scope=tuple(scope))
+    breaks = _strs(raw.get("scope_breaks") or [], f"{where}.scope_breaks")
+    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS), scope_breaks=breaks,
+                   scope=tuple(scope))
 
 
 def parse_policy(text: str, path: str = "<memory>") -> Policy:
