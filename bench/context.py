@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -42,6 +43,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(os.environ.get("GUIDELINE_CONTEXT_DATA")
+                    or ROOT.parent / "shared" / "data" / "context" / "dev.tsv")
+"""The development half; ``GUIDELINE_CONTEXT_DATA`` points elsewhere (e.g. the held-out half)."""
 CONTEXT_COLUMNS = ("negated", "historical", "hypothetical", "other")
 SPLITS = ("all", "tune", "check")
 TARGETS = {
@@ -250,7 +255,8 @@ def show_errors(rows: Sequence[Row], pred, context: str, limit: int) -> None:
 
 def main(argv: list[str] | None = None, predict: Callable = engine_predict) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, required=True, help="ConText/NegEx rows (.tsv)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help=f"ConText/NegEx rows (.tsv); default {DEFAULT_DATA}")
     ap.add_argument("--out", type=Path, required=True, help="predictions file to write (.tsv)")
     ap.add_argument("--baseline", choices=["negspacy"], help="also score plain negspacy on negation")
     ap.add_argument("--json", type=Path, help="write the scores as JSON here")

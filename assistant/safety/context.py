@@ -349,10 +349,11 @@ class SafetyNLP:
         for ctx in CONTEXT_NAMES:
             ts = policy.termset(ctx)
             termset = ts.as_negspacy()
-            if ctx != "current":
+            if ctx not in ("current", "possible"):
                 # A trigger word inside a finding's own wording ("no sensation in the saddle
                 # area", "hasn't passed urine") must not act on the findings after it: NegEx's
-                # pseudo-trigger list is the mechanism for exactly that.
+                # pseudo-trigger list is the mechanism for exactly that. Not for `possible`:
+                # "suspected cauda equina" is uncertain wherever the words occur.
                 termset["pseudo_negations"] += _phrases_containing(
                     entity_phrases, ts.preceding_negations + ts.following_negations + ts.termination)
             nlp.add_pipe("safety_negex", name=f"ctx_{ctx}",
