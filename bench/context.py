@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None, predict: Callable = engine_predict) -> i
     ap.add_argument("--out", type=Path, required=True, help="predictions file to write (.tsv)")
     ap.add_argument("--baseline", choices=["negspacy"], help="also score plain negspacy on negation")
     ap.add_argument("--json", type=Path, help="write the scores as JSON here")
+    ap.add_argument("--name", help="also write bench/out/NAME.json for the report (docs/benchmarks.md)")
     ap.add_argument("--errors", choices=CONTEXT_COLUMNS, help="list this context's errors")
     ap.add_argument("--split", choices=SPLITS, default="tune", help="rows whose errors --errors lists")
     ap.add_argument("--limit", type=int, default=60)
@@ -286,8 +287,18 @@ def main(argv: list[str] | None = None, predict: Callable = engine_predict) -> i
             b = score(sub, base, contexts=("negated",))
             report["baseline"][split] = {c: v.as_dict() for c, v in b.items()}
             print(table(f"negspacy en_clinical, {split}", b))
+    from assistant.safety.policy import load_policy
+
+    report["policy_version"] = load_policy().version
+    report["targets"] = {c: dict(zip(("precision", "recall", "f1"), t)) for c, t in TARGETS.items()}
     if a.json:
         a.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if a.name:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from common import machine, write_result
+
+        args = [x for x in (argv if argv is not None else sys.argv[1:])]
+        write_result(a.name, {**report, "command": " ".join(["bench/context.py", *args]), "machine": machine()})
     if a.errors:
         show_errors(in_split(usable, a.split), pred, a.errors, a.limit)
     return 0

@@ -8,13 +8,17 @@ Pipeline (blank English, no model download):
               -> entity_ruler (findings, opioid names and look-alikes, from the policy)
               -> safety_clause_breaks (commas after which a new, positively stated finding
                  begins: "no trauma, retention since yesterday")
-              -> safety_negex x 7 (negspacy's NegEx, one instance per context, each with the
+              -> safety_negex x 8 (negspacy's NegEx, one instance per context, each with the
                  policy's termset and its own extension: negated, historical, hypothetical,
-                 family, general, stable, current; the contexts listed under the policy's
-                 ``clause_breaks`` also terminate at those commas)
+                 family, general, stable, possible, current; the contexts listed under the
+                 policy's ``clause_breaks`` also terminate at those commas; a trigger listed
+                 under a termset's ``scope`` reaches only that many words)
 
 Negation and the other contexts therefore come from the NegEx algorithm as implemented by
 negspacy; the policy only supplies the trigger phrases and where a comma ends a trigger's reach.
+``possible`` (uncertain: "cannot be excluded", "?CES") overrides ``negated`` on the same mention.
+``span_contexts`` gives the context of spans chosen by the caller (a benchmark's annotated
+conditions) through the same pipeline.
 Graded findings ("MRC 4/5 last week, 2/5 today") are found by ``grades.declines`` and get their
 context from the same NegEx passes. ``analyze`` runs the NegEx passes through
 ``run_negex`` (negspacy's own methods, a faster loop over the findings). Pipelines are built once
