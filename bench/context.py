@@ -177,7 +177,7 @@ def negspacy_predict(rows: Sequence[Row]) -> dict[int, tuple[bool, bool, bool, b
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    neg = nlp.add_pipe("negex", config={"neg_termset": termset("en_clinical").get_patterns()})
+    nlp.add_pipe("negex", config={"neg_termset": termset("en_clinical").get_patterns()})
     out = {}
     for r in rows:
         if r.start < 0:
@@ -188,7 +188,6 @@ def negspacy_predict(rows: Sequence[Row]) -> dict[int, tuple[bool, bool, bool, b
         for name, proc in nlp.pipeline:
             doc = proc(doc)
         out[r.line] = (bool(doc.ents[0]._.negex), False, False, False)
-    del neg
     return out
 
 
@@ -212,20 +211,6 @@ def in_split(rows: Sequence[Row], split: str) -> list[Row]:
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
     return [r for r in rows if split == "all" or r.split == split]
-
-
-def misses(rows: Sequence[Row], split: str) -> list[str]:
-    """Where each context target is missed, as readable messages (empty: all met)."""
-    pred = engine_predict(in_split(rows, split))
-    out = []
-    for c, s in score(in_split(rows, split), pred).items():
-        if c not in TARGETS:
-            continue
-        p, rc, f = TARGETS[c]
-        if s.precision < p or s.recall < rc or s.f1 < f:
-            out.append(f"{c}: P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f} "
-                       f"(needs P >= {p}, R >= {rc}, F1 >= {f})")
-    return out
 
 
 def write_predictions(path: Path, rows: Sequence[Row], pred: dict[int, tuple[bool, ...]]) -> None:
