@@ -251,12 +251,14 @@ class ClauseBreaks:
                     "scope_breaks": []},
 )
 class ClauseNegex(Negex):
-    """negspacy's NegEx with three additions, everything else being negspacy's own code:
+    """negspacy's NegEx with four additions, everything else being negspacy's own code:
 
     - the clause-break commas (``safety_clause_breaks``) are termination points when
       ``clause_breaks`` is set;
     - a termination phrase inside a trigger phrase does not cut the trigger's own reach ("has"
       in "has not had", "have" in "does not have any", "has" in "if she has");
+    - a trigger that overlaps the mention is part of its wording and does not apply to it ("has
+      no" in "has no feeling in her bottom");
     - ``scope`` limits how far a trigger reaches: the most words between it and the finding
       ("previous" qualifies the words right after it, not the rest of the sentence), and such a
       trigger does not reach past a ``scope_breaks`` word ("old fracture and retention").
@@ -290,6 +292,10 @@ class ClauseNegex(Negex):
         return any(tok.lower_ in self.scope_breaks for tok in doc[start:end])
 
     def _apply_negation(self, span, sub_preceding, sub_following) -> None:
+        # A trigger that runs into the mention is part of its wording ("has no feeling in her
+        # bottom": the finding is "no feeling in her bottom"), not a statement about it.
+        sub_preceding = [t for t in sub_preceding if t[2] <= span.start]
+        sub_following = [t for t in sub_following if t[1] >= span.end]
         if self.scope:
             doc = span.doc
             sub_preceding = [t for t in sub_preceding

@@ -179,6 +179,17 @@ def test_context_of_a_given_span(policy, text, target, expected, absent):
     assert not (absent & m.contexts), (text, m.contexts)
 
 
+@pytest.mark.parametrize("text", [
+    "He has no feeling in his bottom when he wipes.",          # "has no" is part of the finding
+    "There is no sensation in the saddle area since yesterday.",
+    "In the past 3 weeks saddle numbness and retention.",      # a duration, not the past
+    "He has a history of urinary retention for 3 days.",        # a duration makes it current
+    "Previously had sciatica; for the last two days urinary retention.",
+])
+def test_new_context_rules_do_not_hide_a_red_flag(policy, text):
+    assert check_input([Turn("user", text)], policy).escalated, text
+
+
 def test_possible_findings_still_count_as_red_flags(policy):
     v = check_input([Turn("user", "Back pain; urinary retention not yet ruled out.")], policy)
     assert v.escalated and any(r.category == "cauda_equina" for r in v.red_flags)
