@@ -35,6 +35,8 @@ STEPS: list[tuple[str, list[str]]] = [
     ("langchain", [PY, str(B / "bench_langchain.py"), "--runs", "2"]),
     ("coldstart", [PY, str(B / "bench_coldstart.py"), "--runs", "2"]),
     ("safety", [PY, str(B / "bench_safety.py"), "--runs", "200"]),
+    ("context", [PY, str(B / "context.py"), "--out", "bench/out/context-pred.tsv", "--baseline", "negspacy",
+                 "--name", "context"]),
     ("embedders", [PY, str(B / "bench_embedders.py"), "--passages", "300", "--queries", "40", "--runs", "2"]),
     # The fallback path (GUIDELINE_QUERY_EMBEDDER=torch, or no prepared query model).
     ("latency-torch", [PY, str(B / "bench_latency.py"), "--sizes", "100000", "--modes", "embedded",

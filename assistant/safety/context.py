@@ -8,13 +8,17 @@ Pipeline (blank English, no model download):
               -> entity_ruler (findings, opioid names and look-alikes, from the policy)
               -> safety_clause_breaks (commas after which a new, positively stated finding
                  begins: "no trauma, retention since yesterday")
-              -> safety_negex x 7 (negspacy's NegEx, one instance per context, each with the
+              -> safety_negex x 8 (negspacy's NegEx, one instance per context, each with the
                  policy's termset and its own extension: negated, historical, hypothetical,
-                 family, general, stable, current; the contexts listed under the policy's
-                 ``clause_breaks`` also terminate at those commas)
+                 family, general, stable, possible, current; the contexts listed under the
+                 policy's ``clause_breaks`` also terminate at those commas; a trigger listed
+                 under a termset's ``scope`` reaches only that many words)
 
 Negation and the other contexts therefore come from the NegEx algorithm as implemented by
 negspacy; the policy only supplies the trigger phrases and where a comma ends a trigger's reach.
+``possible`` (uncertain: "cannot be excluded", "?CES") overrides ``negated`` on the same mention.
+``span_contexts`` gives the context of spans chosen by the caller (a benchmark's annotated
+conditions) through the same pipeline.
 Graded findings ("MRC 4/5 last week, 2/5 today") are found by ``grades.declines`` and get their
 context from the same NegEx passes. ``analyze`` runs the NegEx passes through
 ``run_negex`` (negspacy's own methods, a faster loop over the findings). Pipelines are built once
@@ -36,9 +40,12 @@ from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc, Span
 
+from ingest.errors import InputError
+
 from .grades import declines
 from .concepts import PartHit, combine
 from .measures import readings
+from .relatives import relative_is_patient
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
 CONTEXT_NAMES = CONTEXTS + ("current",)
@@ -47,8 +54,11 @@ NOT_FINDING = "NOT_FINDING"
 ANCHOR = "ANCHOR"
 PRESSURE = "PRESSURE"
 REQUEST = "REQUEST"
+TARGET = "TARGET"
+"""Label of a span whose context was asked for by position (``span_contexts``)."""
 _MAX_CACHE = 50_000
 SPAN_KEY = "safety_mentions"
+TARGETS_KEY = "safety_targets"
 
 
 def ext_name(ctx: str) -> str:
@@ -83,6 +93,22 @@ def placeholder_phrases(phrase: str, placeholders: dict[str, str]) -> list[str]:
             symbols = [class_symbol(c) for r in range(1, len(names) + 1)
                        for c in itertools.combinations(names, r) if name in c]
             variants = [v.replace("{" + name + "}", sym, 1) for v in variants for sym in symbols]
+        out.extend(variants)
+    return list(dict.fromkeys(out))
+
+
+_LITERAL_VALUES = {"num": [str(n) for n in range(0, 101)], "year": [str(y) for y in range(1950, 2031)]}
+
+
+def literal_placeholders(phrases) -> list[str]:
+    """Context triggers with ``{num}`` (0-100) or ``{year}`` (1950-2030) written out: NegEx
+    matches trigger phrases word for word, not through the spelling classes findings use."""
+    out: list[str] = []
+    for p in phrases:
+        variants = [p]
+        for name, values in _LITERAL_VALUES.items():
+            key = "{" + name + "}"
+            variants = [v.replace(key, val, 1) if key in v else v for v in variants for val in (values if key in v else [None])]
         out.extend(variants)
     return list(dict.fromkeys(out))
 
@@ -168,7 +194,7 @@ if not Doc.has_extension(CLAUSE_BREAKS_EXT):
 
 @Language.factory(
     "safety_clause_breaks",
-    default_config={"markers": [], "list_words": [], "new_clause_starts": [], "window": 8},
+    default_config={"markers": [], "list_words": [], "new_clause_starts": [], "window": 8, "part_ends": []},
 )
 class ClauseBreaks:
     """Finds the commas after which a new, positively stated finding begins.
@@ -182,8 +208,9 @@ class ClauseBreaks:
     ``doc._.safety_clause_breaks`` (token indices of the commas).
     """
 
-    def __init__(self, nlp, name, markers, list_words, new_clause_starts, window):
+    def __init__(self, nlp, name, markers, list_words, new_clause_starts, window, part_ends):
         self.window = window
+        self.part_ends = frozenset(w.lower() for w in part_ends)
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         for label, phrases in (("MARKER", markers), ("LIST", list_words), ("NEW", new_clause_starts)):
             if phrases:
@@ -197,7 +224,8 @@ class ClauseBreaks:
         for mid, s, e in self.matcher(doc):
             found[self.strings[mid]].append((s, e))
         new_starts = {s for s, _ in found["NEW"]}
-        mention_starts = sorted(e.start for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID))
+        mention_starts = sorted([e.start for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
+                                + [t.start for t in (doc.spans[TARGETS_KEY] if TARGETS_KEY in doc.spans else ())])
         if not mention_starts:
             return doc
         breaks: list[int] = []
@@ -206,6 +234,8 @@ class ClauseBreaks:
             # comma-separated parts of the sentence after each comma: [start, end)
             parts = [(c + 1, commas[k + 1] if k + 1 < len(commas) else sent.end)
                      for k, c in enumerate(commas)]
+            if self.part_ends:  # "..., and hypertension who presents with": "who" is about the patient
+                parts = [(s, next((t.i for t in doc[s:e] if t.lower_ in self.part_ends), e)) for s, e in parts]
             for k, c in enumerate(commas):
                 s, e = parts[k]
                 e_marker = min(e, s + self.window)
@@ -236,17 +266,30 @@ class ClauseBreaks:
 @Language.factory(
     "safety_negex",
     default_config={"neg_termset": {}, "ent_types": None, "extension_name": "negex",
-                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False},
+                    "chunk_prefix": None, "span_keys": None, "clause_breaks": False, "scope": [],
+                    "scope_breaks": []},
 )
 class ClauseNegex(Negex):
-    """negspacy's NegEx, with the clause-break commas (``safety_clause_breaks``) added to its
-    termination phrases when ``clause_breaks`` is set. Everything else is negspacy's own code."""
+    """negspacy's NegEx with four additions, everything else being negspacy's own code:
+
+    - the clause-break commas (``safety_clause_breaks``) are termination points when
+      ``clause_breaks`` is set;
+    - a termination phrase inside a trigger phrase does not cut the trigger's own reach ("has"
+      in "has not had", "have" in "does not have any", "has" in "if she has");
+    - a trigger that overlaps the mention is part of its wording and does not apply to it ("has
+      no" in "has no feeling in her bottom");
+    - ``scope`` limits how far a trigger reaches: the most words between it and the finding
+      ("previous" qualifies the words right after it, not the rest of the sentence), and such a
+      trigger does not reach past a ``scope_breaks`` word ("old fracture and retention").
+    """
 
     def __init__(self, nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys,
-                 clause_breaks):
+                 clause_breaks, scope, scope_breaks):
         super().__init__(nlp, name, neg_termset, ent_types, extension_name, chunk_prefix, span_keys)
         self.clause_breaks = bool(clause_breaks)
         self._termination_id = nlp.vocab.strings.add("Termination")
+        self.scope = {(d, tuple(t.lower_ for t in nlp.tokenizer(p))): int(n) for d, p, n in scope}
+        self.scope_breaks = frozenset(w.lower() for w in scope_breaks)
 
     def process_negations(self, doc: Doc):
         preceding, following, terminating = super().process_negations(doc)
@@ -254,7 +297,33 @@ class ClauseNegex(Negex):
             have = {t[1] for t in terminating}
             terminating = terminating + [(self._termination_id, i, i + 1)
                                          for i in doc._.get(CLAUSE_BREAKS_EXT) if i not in have]
+        triggers = preceding + following
+        if triggers and terminating:
+            terminating = [t for t in terminating
+                           if not any(s <= t[1] and t[2] <= e and (s, e) != (t[1], t[2]) for _, s, e in triggers)]
         return preceding, following, terminating
+
+    def _reach(self, direction: str, doc: Doc, t) -> int | None:
+        n = self.scope.get((direction, tuple(tok.lower_ for tok in doc[t[1]:t[2]])))
+        return self.scope.get((direction, ("*",))) if n is None else n
+
+    def _broken(self, doc: Doc, start: int, end: int) -> bool:
+        return any(tok.lower_ in self.scope_breaks for tok in doc[start:end])
+
+    def _apply_negation(self, span, sub_preceding, sub_following) -> None:
+        # A trigger that runs into the mention is part of its wording ("has no feeling in her
+        # bottom": the finding is "no feeling in her bottom"), not a statement about it.
+        sub_preceding = [t for t in sub_preceding if t[2] <= span.start]
+        sub_following = [t for t in sub_following if t[1] >= span.end]
+        if self.scope:
+            doc = span.doc
+            sub_preceding = [t for t in sub_preceding
+                             if (n := self._reach("preceding", doc, t)) is None
+                             or (span.start - t[2] <= n and not self._broken(doc, t[2], span.start))]
+            sub_following = [t for t in sub_following
+                             if (n := self._reach("following", doc, t)) is None
+                             or (t[1] - span.end <= n and not self._broken(doc, span.end, t[1]))]
+        super()._apply_negation(span, sub_preceding, sub_following)
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -301,22 +370,27 @@ class SafetyNLP:
         cb = policy.clause_breaks
         nlp.add_pipe("safety_clause_breaks", after="entity_ruler", config={
             "markers": list(cb.markers), "list_words": list(cb.list_words),
-            "new_clause_starts": list(cb.new_clause_starts), "window": cb.window})
+            "new_clause_starts": list(cb.new_clause_starts), "window": cb.window,
+            "part_ends": list(cb.part_ends)})
 
         entity_phrases = _phrase_ngrams([p for f in policy.findings for p in f.phrases]
                                         + list(policy.opioids.lexicon))
         for ctx in CONTEXT_NAMES:
             ts = policy.termset(ctx)
-            termset = ts.as_negspacy()
-            if ctx != "current":
+            # NegEx matches trigger words as written: a placeholder in a trigger is spelt out.
+            termset = {k: literal_placeholders(v) for k, v in ts.as_negspacy().items()}
+            if ctx not in ("current", "possible"):
                 # A trigger word inside a finding's own wording ("no sensation in the saddle
                 # area", "hasn't passed urine") must not act on the findings after it: NegEx's
-                # pseudo-trigger list is the mechanism for exactly that.
+                # pseudo-trigger list is the mechanism for exactly that. Not for `possible`:
+                # "suspected cauda equina" is uncertain wherever the words occur.
                 termset["pseudo_negations"] += _phrases_containing(
                     entity_phrases, ts.preceding_negations + ts.following_negations + ts.termination)
             nlp.add_pipe("safety_negex", name=f"ctx_{ctx}",
                          config={"neg_termset": termset, "extension_name": ext_name(ctx),
-                                 "span_keys": [SPAN_KEY], "clause_breaks": ctx in cb.contexts})
+                                 "span_keys": [SPAN_KEY], "clause_breaks": ctx in cb.contexts,
+                                 "scope": [[d, lit, n] for d, ph, n in ts.scope for lit in literal_placeholders([ph])],
+                                 "scope_breaks": list(ts.scope_breaks)})
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
@@ -428,6 +502,11 @@ def run_negex(comp: Negex, doc: Doc, spans: list) -> None:
         comp(doc)  # a negspacy without these methods: run it as a component (spans via span_keys)
         return
     preceding, following, terminating = comp.process_negations(doc)
+    if terminating:
+        # A termination word inside a mention ("pain which radiates", "has not passed urine")
+        # does not split the mention away from its own context.
+        inside = {i for sp in spans for i in range(sp.start + 1, sp.end)}
+        terminating = [t for t in terminating if t[1] not in inside]
     boundaries = comp.termination_boundaries(doc, terminating)
     starts = [b[0] for b in boundaries]
     for span in spans:
@@ -448,6 +527,29 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
     The turns are joined into one document (a blank line between them, which always starts a
     new sentence, so no context crosses a turn) because one document costs far less than many.
     """
+    return _analyze(texts, policy, None)
+
+
+def span_contexts(text: str, spans, policy: Policy) -> list[Mention]:
+    """The context of given character spans of ``text``, one ``Mention`` (label ``TARGET``) per
+    span, in the order given.
+
+    The same pipeline, termsets and NegEx passes as ``analyze`` (which finds the spans itself
+    from the policy's findings); used to measure the context engine on conditions that another
+    annotator marked (``bench/context.py``). A span is widened to whole tokens.
+    """
+    spans = [(int(a), int(b)) for a, b in spans]
+    for a, b in spans:
+        if not 0 <= a < b <= len(text):
+            raise InputError(f"span ({a}, {b}) is not inside the text (length {len(text)})")
+    if not spans:
+        return []
+    (ta,) = _analyze([(0, text)], policy, [spans])
+    return [m for m in ta.mentions if m.label == TARGET]  # targets come last, in order
+
+
+def _analyze(texts: list[tuple[int, str]], policy: Policy,
+             targets: list[list[tuple[int, int]]] | None) -> list[TurnAnalysis]:
     if not texts:
         return []
     snlp = get_nlp(policy)
@@ -460,7 +562,19 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         pos += len(text) + len(_TURN_SEP)
     text = _TURN_SEP.join(parts)
     ctx_pipes = [f"ctx_{c}" for c in CONTEXT_NAMES]
-    doc = snlp.nlp(text, disable=ctx_pipes)
+    doc = snlp.nlp.make_doc(text)
+    target_spans: list[Span] = []
+    for (start, _, _), turn_targets in zip(bounds, targets or ()):
+        for a, b in turn_targets:
+            span = doc.char_span(start + a, start + b, label=TARGET, alignment_mode="expand")
+            if span is None:  # pragma: no cover - "expand" always finds the covering tokens
+                raise InputError(f"span ({a}, {b}) could not be aligned to tokens")
+            target_spans.append(span)
+    if target_spans:
+        doc.spans[TARGETS_KEY] = target_spans  # read by safety_clause_breaks
+    for name, proc in snlp.nlp.pipeline:
+        if name not in ctx_pipes:
+            doc = proc(doc)
     sents = list(doc.sents)
     spans = [e for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
     details: dict[tuple[int, int, str], str] = {}
@@ -470,6 +584,7 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         spans += _measurement_spans(doc, bounds, text, policy, details)
     if policy.concepts.combinations:
         spans += _concept_spans(snlp, doc, sents, spans, details)
+    spans += target_spans
     doc.spans[SPAN_KEY] = spans
     for name in ctx_pipes if spans else ():  # context only matters for something found
         # "general" only counts in a question: without a question mark its pass is moot.
@@ -498,6 +613,10 @@ def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:
         sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text
         if "general" in ctx and (anchored[k] or not any(m in sent for m in marks)):
             ctx.discard("general")
+        if "possible" in ctx:
+            ctx.discard("negated")  # only a definite negation removes a finding
+        if "family" in ctx and relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient):
+            ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
         low = " " + ent.text.lower() + " "
         current = bool(ent._.get(ext_name("current"))) or any(f" {w} " in low for w in snlp.current_words)
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,

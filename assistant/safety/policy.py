@@ -21,12 +21,15 @@ from ingest.errors import ConfigError
 
 from .concepts import Concepts, parse_concepts
 from .measures import MeasurementRule, parse_measurements
+from .relatives import RelativeAsPatient, parse_relatives
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 
 FINDING_KINDS = ("sign", "risk_factor")
-CONTEXTS = ("negated", "historical", "hypothetical", "family", "general", "stable")
-"""Contexts that can make a finding not count. `current` (new/changing) is a modifier."""
+CONTEXTS = ("negated", "historical", "hypothetical", "family", "general", "stable", "possible")
+"""Contexts that can make a finding not count. `current` (new/changing) is a modifier.
+`possible` (uncertain: "cannot be excluded", "query", "suspected") never removes a finding by
+default; it overrides `negated` (only a definite negation removes a finding)."""
 TERMSET_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
 OPIOID = "OPIOID"
 """Entity label of opioid mentions (findings use their finding id as label)."""
@@ -75,6 +78,13 @@ class Termset:
     preceding_negations: tuple[str, ...]
     following_negations: tuple[str, ...]
     termination: tuple[str, ...]
+    scope_breaks: tuple[str, ...] = ()
+    """Words that end the reach of a trigger listed under ``scope`` ("and", ","): "old fracture
+    and urinary retention" - only the fracture is old."""
+    scope: tuple[tuple[str, str, int], ...] = ()
+    """Triggers whose reach is limited: (``preceding`` or ``following``, phrase, most words
+    between it and the finding).
+    Others reach to the end of the sentence or the next termination phrase, as in NegEx."""
 
     def as_negspacy(self) -> dict[str, list[str]]:
         return {k: list(getattr(self, k)) for k in TERMSET_KEYS}
@@ -89,6 +99,8 @@ class ClauseBreaks:
     markers: tuple[str, ...] = ()
     list_words: tuple[str, ...] = ()
     new_clause_starts: tuple[str, ...] = ()
+    part_ends: tuple[str, ...] = ()
+    """Words that end the part read after a comma ("who": a clause about the patient)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +176,7 @@ class Policy:
     rules: tuple[Rule, ...]
     not_findings: tuple[str, ...]
     contexts: tuple[Termset, ...]
-    """negated, historical, hypothetical, family, general, stable, current."""
+    """negated, historical, hypothetical, family, general, stable, possible, current."""
     patient_anchors: tuple[str, ...]
     general_question_marks: tuple[str, ...]
     placeholders: tuple[tuple[str, str], ...]
@@ -176,6 +188,7 @@ class Policy:
     grade_changes: tuple[GradeChange, ...] = ()
     measurements: tuple[MeasurementRule, ...] = ()
     concepts: Concepts = Concepts()
+    relative_as_patient: RelativeAsPatient = RelativeAsPatient()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -337,11 +350,31 @@ def _termset(name: str, raw: dict) -> Termset:
     else:
         short = {"pseudo": "pseudo_negations", "preceding": "preceding_negations",
                  "following": "following_negations", "termination": "termination"}
-        unknown = set(raw) - set(short)
+        unknown = set(raw) - set(short) - {"scope", "scope_breaks"}
         if unknown:
             raise ConfigError(f"safety policy: {where} has unknown keys {sorted(unknown)}")
         terms = {short[k]: list(_strs(raw.get(k) or [], f"{where}.{k}")) for k in short}
-    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS))
+    scope_raw = raw.get("scope") or {}
+    if not isinstance(scope_raw, dict) or set(scope_raw) - {"preceding", "following"}:
+        raise ConfigError(f"safety policy: {where}.scope must map preceding/following to "
+                          f"{{trigger phrase: number of words}}")
+    scope = []
+    for direction, limits in scope_raw.items():
+        key = f"{direction}_negations"
+        if not isinstance(limits, dict):
+            raise ConfigError(f"safety policy: {where}.scope.{direction} must be a mapping of trigger phrase to a number of words")
+        for phrase, n in limits.items():
+            phrase = str(phrase).lower()
+            if phrase != "*" and phrase not in terms[key]:
+                raise ConfigError(f"safety policy: {where}.scope.{direction} names {phrase!r}, "
+                                  f"which is not one of its {direction} triggers")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ConfigError(f"safety policy: {where}.scope.{direction}.{phrase} must be a whole "
+                                  f"number of words >= 0, got {n!r}")
+            scope.append((direction, phrase, n))
+    breaks = _strs(raw.get("scope_breaks") or [], f"{where}.scope_breaks")
+    return Termset(name, *(expand_numbers(tuple(terms[k])) for k in TERMSET_KEYS), scope_breaks=breaks,
+                   scope=tuple(scope))
 
 
 def parse_policy(text: str, path: str = "<memory>") -> Policy:
@@ -515,6 +548,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         grade_changes=grade_changes,
         measurements=measurements,
         concepts=concepts,
+        relative_as_patient=parse_relatives(raw.get("relative_as_patient")),
     )
 
 
@@ -555,7 +589,8 @@ def _clause_breaks(raw) -> ClauseBreaks:
     return ClauseBreaks(
         contexts=contexts, window=window, markers=markers,
         list_words=expand_all(raw.get("list_words") or [], f"{w}.list_words"),
-        new_clause_starts=expand_all(raw.get("new_clause_starts") or [], f"{w}.new_clause_starts"))
+        new_clause_starts=expand_all(raw.get("new_clause_starts") or [], f"{w}.new_clause_starts"),
+        part_ends=_strs(raw.get("part_ends") or [], f"{w}.part_ends"))
 
 
 def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:

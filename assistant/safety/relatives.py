@@ -1,0 +1,62 @@
+"""A relative who is the patient: "Mum is 73 and on alendronate ... she lifted a bag of compost".
+
+NegEx's family context reads "mum", "dad", "husband" as someone other than the patient, which is
+right in a family history ("mother had breast cancer") and wrong when a carer writes about the
+person with back pain. The policy's ``relative_as_patient`` section says when the relative is the
+patient: a relative word followed by a present-state verb ("Mum is", "my dad has been", "Nan
+fell"), with the turn going on about her or him, and no family-history cue in the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RelativeAsPatient:
+    relatives: tuple[str, ...] = ()
+    present_state: tuple[str, ...] = ()
+    history_cues: tuple[str, ...] = ()
+    third_person: tuple[str, ...] = ()
+
+
+def parse_relatives(raw) -> RelativeAsPatient:
+    if raw is None:
+        return RelativeAsPatient()
+    if not isinstance(raw, dict):
+        raise ConfigError("safety policy: relative_as_patient must be a mapping")
+    out = {}
+    for key in ("relatives", "present_state", "history_cues", "third_person"):
+        v = raw.get(key)
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
+            raise ConfigError(f"safety policy: relative_as_patient.{key} must be a non-empty list of words")
+        out[key] = tuple(x.lower().strip() for x in v)
+    return RelativeAsPatient(**out)
+
+
+def _alt(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+@lru_cache(maxsize=8)
+def _compiled(rp: RelativeAsPatient):
+    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:,?\s+\d{2,3},?)?\s+(?:"
+                         + _alt(rp.present_state) + r")(?![\w])", re.I)
+    history = re.compile(r"(?<![\w])(?:" + _alt(rp.history_cues) + r")(?![\w])", re.I)
+    third = re.compile(r"(?<![\w'])(?:" + _alt(rp.third_person) + r")(?![\w'])", re.I)
+    return subject, history, third
+
+
+def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient) -> bool:
+    """True when ``sentence`` describes a relative who is the person being asked about."""
+    if not rp.relatives:
+        return False
+    subject, history, third = _compiled(rp)
+    if history.search(sentence) or not subject.search(sentence):
+        return False
+    rest = turn.replace(sentence, " ", 1)
+    return bool(third.search(rest) or third.search(sentence[subject.search(sentence).end():]))
