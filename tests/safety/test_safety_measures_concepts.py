@@ -134,3 +134,31 @@ def test_drug_name_file_made_from_other_lists_is_refused(tmp_path):
     (tmp_path / "policy.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="regenerate"):
         parse_policy(text, str(tmp_path / "policy.yaml"))
+
+
+# --- who and when --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("Mum is 73 and on alendronate for osteoporosis. She lifted a bag of compost this afternoon and felt "
+     "sudden severe pain low in her back.", ["fracture"]),
+    ("My dad has been on prednisolone for years. He slipped getting out of the bath and now has sudden "
+     "back pain.", ["fracture"]),
+    ("Family history: mother has osteoporosis and a brother had lymphoma. I lifted a box at work and my "
+     "back hurts.", []),
+    ("My mother had breast cancer. I have had back ache for a week after gardening.", []),
+])
+def test_a_relative_can_be_the_patient_or_the_family_history(text, expected, policy):
+    assert cats(text, policy) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Had emergency decompression for cauda equina in 2012, made a full recovery. Now ordinary stiffness.",
+    "She had urinary retention after her hip replacement in 2018, catheter for a day, voided fine afterwards.",
+    "She has osteoporosis. She hasn't fallen or hurt herself and has no back pain.",
+])
+def test_dated_episodes_and_plain_negations_stay_quiet(text, policy):
+    assert cats(text, policy) == []
+
+
+def test_a_dated_episode_does_not_hide_a_new_one(policy):
+    assert cats("Urinary retention in 2018; new retention since this morning.", policy) == ["cauda_equina"]
