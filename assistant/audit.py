@@ -3,16 +3,27 @@
 Rows are never updated or deleted (triggers refuse it); feedback is a row of its
 own that points at an answer. With ``audit_hash_questions`` only a SHA-256 of the
 question text is stored, and no other free text either: no condensed query, no
-trigger words or spans quoted from the question, feedback comments as a hash.
+trigger words or spans quoted from the question, the answer as a hash, feedback
+comments as a hash.
+
+Each row reconstructs what the user was shown: the answer text (or its SHA-256),
+the cited passages with their chunk id, document, document version and exact text
+(kept in the row, so they stay readable after their corpus version is collected),
+the served corpus version, the full safety trace, the source (``ui``, ``cli``,
+``api``, ``eval``) and the app version. Files written before these columns existed
+are migrated in place on first open (columns added; old rows keep NULL there).
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from ingest.errors import AssistantError, InputError
@@ -58,7 +69,58 @@ CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
+# Columns added after the first release: (name, SQL type). Added to older files on open.
+ADDED_COLUMNS = (
+    ("source", "TEXT"),
+    ("app_version", "TEXT"),
+    ("answer", "TEXT"),
+    ("answer_sha256", "TEXT"),
+    ("cited", "TEXT"),
+    ("safety_trace", "TEXT"),
+)
+
+SOURCES = ("ui", "cli", "api", "eval")
+REAL_USE = ("ui", "cli", "api")
+
 MAX_COMMENT = 2000
+
+_source: contextvars.ContextVar[str] = contextvars.ContextVar("audit_source", default="api")
+
+
+@contextmanager
+def audit_source(source: str):
+    """Answers given inside the block are logged with ``source`` (the eval runner uses "eval")."""
+    if source not in SOURCES:
+        raise ValueError(f"audit source must be one of {', '.join(SOURCES)}, not {source!r}")
+    token = _source.set(source)
+    try:
+        yield
+    finally:
+        _source.reset(token)
+
+
+def current_source() -> str:
+    return _source.get()
+
+
+@lru_cache(maxsize=1)
+def app_version() -> str:
+    """The installed package version (``guideline-assistant`` in pyproject.toml)."""
+    from importlib import metadata
+
+    for name in ("guideline-assistant", "guideline_assistant", "guideline"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    have = {r[1] for r in con.execute("PRAGMA table_info(answers)")}
+    for name, kind in ADDED_COLUMNS:
+        if name not in have:
+            con.execute(f"ALTER TABLE answers ADD COLUMN {name} {kind}")
 
 
 class AuditError(AssistantError):
@@ -79,12 +141,16 @@ class AuditLog:
             con.execute("PRAGMA busy_timeout=30000")
             if not self._ready:
                 con.executescript(SCHEMA)
+                _migrate(con)
                 self._ready = True
             return con
         except sqlite3.Error as e:
             raise AuditError(f"The audit log at {self.path} could not be opened: {e}") from None
 
-    def record(self, ans: Answer) -> Answer:
+    def record(self, ans: Answer, source: str | None = None) -> Answer:
+        source = source or current_source()
+        if source not in SOURCES:
+            raise AuditError(f"Unknown audit source {source!r}; use one of {', '.join(SOURCES)}.")
         q = ans.question or ""
         sha = hashlib.sha256(q.encode("utf-8")).hexdigest()
         hashing = self.settings.audit_hash_questions
@@ -94,6 +160,15 @@ class AuditLog:
             # Triggers, spans and details quote the question: free text as well.
             red_flags = [{**r, "trigger": None} for r in red_flags]
             rules = [{**r, "span": None, "detail": None} for r in rules]
+        trace = {**ans.safety.to_json(), "red_flags": red_flags, "rules_fired": rules,
+                 "opioid_requested": getattr(ans.safety, "opioid_requested", False),
+                 "pressure": getattr(ans.safety, "pressure", False)}
+        # Guideline text, not patient text: kept in hashing mode too.
+        cited = [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title,
+                  "section": c.section, "version": c.version, "status": c.status,
+                  "last_reviewed": c.last_reviewed, "text": c.text,
+                  "corpus_version": ans.corpus_version} for c in ans.citations]
+        answer_sha = hashlib.sha256((ans.markdown or "").encode("utf-8")).hexdigest()
         row = (
             dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
             ans.audience,
@@ -112,6 +187,12 @@ class AuditLog:
             ans.composer,
             json.dumps(list(ans.flags)),
             ans.timings_ms.get("total"),
+            source,
+            app_version(),
+            None if hashing else ans.markdown,
+            answer_sha,
+            json.dumps(cited, ensure_ascii=False),
+            json.dumps(trace, ensure_ascii=False),
         )
         con = self._connect()
         try:
@@ -119,7 +200,8 @@ class AuditLog:
                 "INSERT INTO answers (ts, audience, question, question_sha256, condensed_query,"
                 " corpus_version, chunk_ids, cited_chunk_ids, escalated, red_flags,"
                 " opioid_rule_applied, rules_fired, policy_version, out_of_scope, composer, flags,"
-                " total_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+                " total_ms, source, app_version, answer, answer_sha256, cited, safety_trace)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
             return replace(ans, audit_id=cur.lastrowid)
         except sqlite3.Error as e:
             raise AuditError(f"The audit log at {self.path} could not be written: {e}") from None
@@ -147,23 +229,50 @@ class AuditLog:
         finally:
             con.close()
 
-    def tail(self, n: int = 20) -> list[dict]:
+    def tail(self, n: int = 20, source: str = "all") -> list[dict]:
+        """The latest ``n`` rows, newest first. ``source``: 'all', 'real' (ui, cli, api and
+        rows from before sources were recorded) or one of SOURCES."""
         if not self.path.exists():
             return []
+        if source == "all":
+            where, params = "", ()
+        elif source == "real":
+            where, params = "WHERE source IS NULL OR source IN (?,?,?)", REAL_USE
+        elif source in SOURCES:
+            where, params = "WHERE source = ?", (source,)
+        else:
+            raise InputError(f"Audit source must be all, real or one of {', '.join(SOURCES)}, not {source!r}.")
         con = self._connect()
         con.row_factory = sqlite3.Row
         try:
-            rows = con.execute("SELECT * FROM answers ORDER BY id DESC LIMIT ?", (n,)).fetchall()
-            out = []
-            for r in rows:
-                d = dict(r)
-                for k in ("chunk_ids", "cited_chunk_ids", "red_flags", "rules_fired", "flags"):
-                    d[k] = json.loads(d[k])
-                for k in ("escalated", "opioid_rule_applied", "out_of_scope"):
-                    d[k] = bool(d[k])
-                d["feedback"] = [dict(f) for f in con.execute(
-                    "SELECT rating, comment, ts FROM feedback WHERE answer_id=? ORDER BY id", (d["id"],))]
-                out.append(d)
-            return out
+            rows = con.execute(f"SELECT * FROM answers {where} ORDER BY id DESC LIMIT ?",
+                               (*params, n)).fetchall()
+            return [_decode(con, r) for r in rows]
         finally:
             con.close()
+
+    def get(self, answer_id: int) -> dict:
+        """One row (decoded as ``tail`` decodes them), or InputError."""
+        if self.path.exists():
+            con = self._connect()
+            con.row_factory = sqlite3.Row
+            try:
+                r = con.execute("SELECT * FROM answers WHERE id=?", (answer_id,)).fetchone()
+                if r is not None:
+                    return _decode(con, r)
+            finally:
+                con.close()
+        raise InputError(f"No answer with audit id {answer_id}.")
+
+
+def _decode(con: sqlite3.Connection, r: sqlite3.Row) -> dict:
+    d = dict(r)
+    for k in ("chunk_ids", "cited_chunk_ids", "red_flags", "rules_fired", "flags"):
+        d[k] = json.loads(d[k])
+    for k in ("cited", "safety_trace"):
+        d[k] = json.loads(d[k]) if d.get(k) else None
+    for k in ("escalated", "opioid_rule_applied", "out_of_scope"):
+        d[k] = bool(d[k])
+    d["feedback"] = [dict(f) for f in con.execute(
+        "SELECT rating, comment, ts FROM feedback WHERE answer_id=? ORDER BY id", (d["id"],))]
+    return d

@@ -140,7 +140,10 @@ def test_compare_reports_added_and_removed_cases(tmp_path, set_file, good, gates
     smaller.write_text("".join(json.dumps(c) + "\n" for c in CASES[:3]), encoding="utf-8")
     run(smaller, tmp_path / "after", good, gates_file, compare=tmp_path / "before")
     summary, _ = load_run(tmp_path / "after")
-    assert [(c["id"], c["before"], c["after"]) for c in summary["comparison"]["changed"]] == [("oxy", "passed", "absent")]
+    comp = summary["comparison"]
+    # Different sets: only the shared cases are compared; the dropped one is listed apart.
+    assert comp["changed"] == [] and comp["removed"] == ["oxy"] and comp["added"] == []
+    assert comp["same_set"] is False and comp["shared_cases"] == 3 and "shared cases only" in comp["warning"]
 
 
 def test_json_flag_prints_the_summary(tmp_path, set_file, good, gates_file, capsys):
