@@ -7,11 +7,14 @@ trigger words or spans quoted from the question, the answer as a hash, feedback
 comments as a hash.
 
 Each row reconstructs what the user was shown: the answer text (or its SHA-256),
-the cited passages with their chunk id, document, document version and exact text
-(kept in the row, so they stay readable after their corpus version is collected),
-the served corpus version, the full safety trace, the source (``ui``, ``cli``,
-``api``, ``eval``) and the app version. Files written before these columns existed
-are migrated in place on first open (columns added; old rows keep NULL there).
+the cited passages (chunk id, document, document version, content hash) with the
+served corpus version, the full safety trace, the source (``ui``, ``cli``, ``api``,
+``eval``) and the app version. The exact text of every cited passage goes to an
+append-only passage store beside the log (``audit_passages.sqlite``, one row per
+passage however often it is cited), so it stays readable after its corpus version is
+garbage-collected; guideline text is not patient data, so it is kept in hashing mode
+too, in its own file. Files written before these columns existed are migrated in place
+on first open (columns added; old rows keep NULL there).
 """
 
 from __future__ import annotations
@@ -68,6 +71,27 @@ CREATE TRIGGER IF NOT EXISTS feedback_no_update BEFORE UPDATE ON feedback
 CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
+
+PASSAGES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS passages (
+  chunk_id TEXT PRIMARY KEY,
+  content_hash TEXT,
+  doc_id TEXT NOT NULL,
+  title TEXT,
+  section TEXT,
+  version TEXT,
+  status TEXT,
+  last_reviewed TEXT,
+  text TEXT NOT NULL,
+  first_corpus_version TEXT,
+  first_seen TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS passages_no_update BEFORE UPDATE ON passages
+  BEGIN SELECT RAISE(ABORT, 'audit passage store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS passages_no_delete BEFORE DELETE ON passages
+  BEGIN SELECT RAISE(ABORT, 'audit passage store is append-only'); END;
+"""
+PASSAGES_FILE = "audit_passages.sqlite"
 
 # Columns added after the first release: (name, SQL type). Added to older files on open.
 ADDED_COLUMNS = (
@@ -163,11 +187,11 @@ class AuditLog:
         trace = {**ans.safety.to_json(), "red_flags": red_flags, "rules_fired": rules,
                  "opioid_requested": getattr(ans.safety, "opioid_requested", False),
                  "pressure": getattr(ans.safety, "pressure", False)}
-        # Guideline text, not patient text: kept in hashing mode too.
-        cited = [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title,
-                  "section": c.section, "version": c.version, "status": c.status,
-                  "last_reviewed": c.last_reviewed, "text": c.text,
-                  "corpus_version": ans.corpus_version} for c in ans.citations]
+        cited = [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "version": c.version,
+                  "status": c.status, "corpus_version": ans.corpus_version,
+                  "text_sha256": hashlib.sha256(c.text.encode("utf-8")).hexdigest()}
+                 for c in ans.citations]
+        self._keep_passages(ans)
         answer_sha = hashlib.sha256((ans.markdown or "").encode("utf-8")).hexdigest()
         row = (
             dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
@@ -207,6 +231,65 @@ class AuditLog:
             raise AuditError(f"The audit log at {self.path} could not be written: {e}") from None
         finally:
             con.close()
+
+    @property
+    def passages_path(self) -> Path:
+        return self.path.with_name(PASSAGES_FILE)
+
+    def _passages(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(self.passages_path, timeout=30, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=30000")
+            con.executescript(PASSAGES_SCHEMA)
+            return con
+        except sqlite3.Error as e:
+            raise AuditError(f"The audit passage store at {self.passages_path} could not be opened: {e}") from None
+
+    def _keep_passages(self, ans: Answer) -> None:
+        """Store each cited passage's exact text once (before the row that cites it)."""
+        if not ans.citations:
+            return
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+        con = self._passages()
+        try:
+            con.executemany(
+                "INSERT OR IGNORE INTO passages (chunk_id, content_hash, doc_id, title, section, version,"
+                " status, last_reviewed, text, first_corpus_version, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(c.chunk_id, hashlib.sha256(c.text.encode("utf-8")).hexdigest(), c.doc_id, c.title,
+                  c.section, c.version, c.status, c.last_reviewed, c.text, ans.corpus_version, now)
+                 for c in ans.citations])
+        except sqlite3.Error as e:
+            raise AuditError(f"The audit passage store at {self.passages_path} could not be written: {e}") from None
+        finally:
+            con.close()
+
+    def passages(self, chunk_ids) -> dict[str, dict]:
+        """chunk_id -> {text, title, section, ...} from the passage store."""
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids or not self.passages_path.exists():
+            return {}
+        con = self._passages()
+        con.row_factory = sqlite3.Row
+        try:
+            out = {}
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                for r in con.execute(f"SELECT * FROM passages WHERE chunk_id IN ({','.join('?' * len(part))})", part):
+                    out[r["chunk_id"]] = dict(r)
+            return out
+        finally:
+            con.close()
+
+    def reconstruct(self, answer_id: int) -> dict:
+        """What the user was shown for one audited answer: the row, with the exact text of
+        every cited passage filled in from the passage store (``cited[].text``)."""
+        row = self.get(answer_id)
+        cited = row.get("cited") or []
+        texts = self.passages(c["chunk_id"] for c in cited)
+        row["cited"] = [{**c, **{k: texts[c["chunk_id"]][k] for k in ("title", "section", "last_reviewed", "text")}}
+                        if c["chunk_id"] in texts else {**c, "text": None} for c in cited]
+        return row
 
     def feedback(self, answer_id: int, rating: str, comment: str = "") -> int:
         if rating not in ("up", "down"):

@@ -255,16 +255,28 @@ def describe_versions(settings: Settings) -> list[dict]:
     for i, v in enumerate(infos):
         m = read_manifest(settings, v.version)
         parent = m.get("parent")
-        base_id = parent if parent and is_complete(settings, parent) else (
-            infos[i + 1].version if i + 1 < len(infos) else None)
-        base = read_manifest(settings, base_id) if base_id else None
         d = dict(v.__dict__)
         d["serving"] = v.current
         d["pinned"] = bool(pin and pin.version == v.version)
         d["pin"] = pin.to_json() if d["pinned"] else None
-        d["compared_with"] = base_id
-        d["changes"] = doc_changes_between(base, m) if base is not None else {
-            did: {"change": "added", "from": None, "to": r["version"]} for did, r in _doc_rows(m).items()}
+        if parent and is_complete(settings, parent):
+            d["compared_with"] = parent
+            d["changes"] = doc_changes_between(read_manifest(settings, parent), m)
+        elif parent and isinstance(m.get("changes"), dict):
+            # The parent was collected: the changes recorded when this version was built.
+            docs = m.get("documents", {})
+            d["compared_with"] = parent
+            d["changes"] = {did: {"change": what, "from": None,
+                                  "to": docs.get(did, {}).get("version")}
+                            for did, what in sorted(m["changes"].items())}
+        elif parent is None:
+            d["compared_with"] = None
+            d["changes"] = {did: {"change": "added", "from": None, "to": r["version"]}
+                            for did, r in _doc_rows(m).items()}
+        else:
+            older = infos[i + 1].version if i + 1 < len(infos) else None
+            d["compared_with"] = older
+            d["changes"] = doc_changes_between(read_manifest(settings, older), m) if older else None
         d["document_list"] = list(_doc_rows(m).values())
         out.append(d)
     return out

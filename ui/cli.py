@@ -312,7 +312,9 @@ def cmd_versions(args) -> int:
               f"{v['chunks']} passages{tags}")
         ch = v["changes"]
         since = f"since {v['compared_with']}" if v["compared_with"] else "first version"
-        if ch:
+        if ch is None:
+            print("    changes unknown (the version it was built on is no longer kept)")
+        elif ch:
             parts = []
             for did, c in ch.items():
                 if c["change"] == "updated":
@@ -373,6 +375,35 @@ def cmd_audit(args) -> int:
             print("    answer: " + text.replace("\n", " ")[:400])
             for c in r.get("cited") or []:
                 print(f"      [{c.get('n')}] {c.get('chunk_id')} ({c.get('doc_id')} v{c.get('version')})")
+    return 0
+
+
+def cmd_audit_show(args) -> int:
+    """One audited answer as the user saw it, with the exact text of every cited passage."""
+    from assistant.audit import AuditLog
+
+    r = AuditLog(_settings()).reconstruct(args.id)
+    if args.json:
+        _print_json(r)
+        return 0
+    q = r["question"] if r["question"] is not None else f"sha256:{r['question_sha256']}"
+    print(f"#{r['id']} {r['ts']} source={r.get('source') or 'unknown'} audience={r['audience']} "
+          f"app={r.get('app_version') or 'unknown'} corpus={r['corpus_version']} composer={r.get('composer')}")
+    print(f"Question: {q}")
+    if r.get("answer") is not None:
+        print("Answer:\n" + r["answer"])
+    elif r.get("answer_sha256"):
+        print(f"Answer: sha256:{r['answer_sha256']} (hashing mode)")
+    else:
+        print("Answer: not recorded (row written before answers were logged)")
+    trace = r.get("safety_trace") or {}
+    rules = ", ".join(sorted({x["rule_id"] for x in r["rules_fired"]})) or "none"
+    print(f"Safety: escalated={r['escalated']} opioid_rule={r['opioid_rule_applied']} rules={rules} "
+          f"policy={trace.get('policy_version') or r.get('policy_version')}")
+    for c in r.get("cited") or []:
+        print(f"[{c['n']}] {c['doc_id']} v{c['version']} ({c['chunk_id']}, corpus {c.get('corpus_version')})")
+        if c.get("text"):
+            print("    " + c["text"].replace("\n", "\n    "))
     return 0
 
 
@@ -461,6 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--answers", action="store_true", help="also print each answer and its cited passages")
     t.add_argument("--json", action="store_true")
     t.set_defaults(fn=cmd_audit)
+    t = asub.add_parser("show", help="one audited answer as shown, with its cited passages' exact text")
+    t.add_argument("id", type=int, help="audit id (`audit_id` in `ask --json`, `#N` in `audit tail`)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(fn=cmd_audit_show)
 
     sub.add_parser("eval", help="run an answer-quality test set: eval SET.jsonl [--out DIR] "
                    "[--compare DIR] [--json]; eval export --format ragas|deepeval SET.jsonl")
