@@ -142,7 +142,7 @@ def apply_disagreement(ans: Answer) -> Answer:
     if d is None:
         return ans
     sections = [list(sec.sentences) for sec in ans.sections]
-    note = Sentence(d.note, tuple(sorted(set(d.other_cites) | set(d.preferred_cites))))
+    note = Sentence(d.note)  # its [n] markers are inline, beside each number
     # The bottom line follows the preferred document.
     if d.preferred_sentence is not None:
         pref = ans.sections[flat[d.preferred_sentence][0]].sentences[flat[d.preferred_sentence][1]]

@@ -266,7 +266,7 @@ def find_conflicts(docs, statuses: Iterable[str] = ("approved",)) -> list[Confli
         for section, sent, hrole in _sentences(d.text):
             def stmt(value: str) -> Statement:
                 return Statement(d.doc_id, d.title, d.path, d.version, d.status, d.last_reviewed,
-                                 section.split(" > ")[-1] if section else "", sent, value)
+                                 " > ".join(section.split(" > ")[1:]) or section, sent, value)
 
             for q in quantities(sent, v):
                 qty.setdefault(q.key, {}).setdefault(d.doc_id, []).append((q, stmt(q.text)))

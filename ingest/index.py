@@ -194,6 +194,21 @@ def _identical_kept_version(settings: Settings, docs: list[SourceDoc], fingerpri
     return None
 
 
+def _chunk_counts(old_docs: dict, new_docs: dict) -> Counts:
+    """Passage counts between two manifests' documents (removals paired with additions)."""
+    c = Counts()
+    for did in set(old_docs) | set(new_docs):
+        new_c = set(new_docs.get(did, {}).get("chunk_ids", []))
+        old_c = set(old_docs.get(did, {}).get("chunk_ids", []))
+        add, dele = len(new_c - old_c), len(old_c - new_c)
+        upd = min(add, dele) if did in new_docs and did in old_docs else 0
+        c.unchanged += len(new_c & old_c)
+        c.updated += upd
+        c.added += add - upd
+        c.deleted += dele - upd
+    return c
+
+
 def _deletion_guard(settings: Settings, old_docs: dict, changes: dict, allow: bool) -> None:
     deleted = sorted(did for did, what in changes.items() if what == "deleted")
     if allow or not old_docs or not deleted:
@@ -300,8 +315,8 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                 unpinned = pin_mod.clear_pin(settings)
                 versions.gc(settings, client)
                 stages.mark("diff")
-                n = versions.read_manifest(settings, same).get("n_chunks", 0)
-                return IngestReport(same, prev_id, True, doc_counts, Counts(unchanged=n), 0,
+                counts = _chunk_counts(old_docs, versions.read_manifest(settings, same)["documents"])
+                return IngestReport(same, prev_id, True, doc_counts, counts, 0,
                                     time.perf_counter() - t0, False, changes, warnings, "",
                                     stages.seconds, restored=True, unpinned=unpinned,
                                     conflicts=conflicts)

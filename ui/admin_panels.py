@@ -41,7 +41,8 @@ def _change_text(changes: dict | None) -> str:
     parts = []
     for did, c in changes.items():
         if c["change"] == "updated":
-            parts.append(f"~{did} {c['from']}→{c['to']}")
+            parts.append(f"~{did} {c['from']}→{c['to']}" if c["from"] != c["to"]
+                         else f"~{did} {c['to']} (text edited, same version number)")
         elif c["change"] == "added":
             parts.append(f"+{did}")
         else:

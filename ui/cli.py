@@ -318,7 +318,8 @@ def cmd_versions(args) -> int:
             parts = []
             for did, c in ch.items():
                 if c["change"] == "updated":
-                    parts.append(f"~{did} {c['from']}->{c['to']}")
+                    parts.append(f"~{did} {c['from']}->{c['to']}" if c["from"] != c["to"]
+                                 else f"~{did} {c['to']} (text edited, same version number)")
                 elif c["change"] == "added":
                     parts.append(f"+{did} {c['to']}")
                 else:
