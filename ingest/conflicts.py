@@ -43,7 +43,8 @@ class Vocab:
     heading_roles: tuple[tuple[str, re.Pattern], ...]
     contexts: tuple[tuple[str, re.Pattern], ...]
     contradicts: frozenset
-    blockers: frozenset
+    negations: frozenset
+    conditions: frozenset
 
 
 def _words(phrases: Iterable[str]) -> str:
@@ -70,7 +71,8 @@ def vocab(path: str = str(VOCAB_FILE)) -> Vocab:
                      for c, cues in data["contexts"].items())
     contradicts = frozenset(frozenset(pair) for pair in data["contradicts"])
     return Vocab(tuple(drugs), quantity, units, per_day, kinds, roles, heading_roles, contexts, contradicts,
-                 frozenset(w.lower() for w in data["role_blockers"]))
+                 frozenset(w.lower() for w in data["role_negations"]),
+                 frozenset(w.lower() for w in data["role_conditions"]))
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,29 @@ def _nearest_drug(drugs: list[tuple[int, int, str]], pos: int) -> str | None:
     return after[0][2] if after else None
 
 
+def _kind(v: Vocab, dim: str, clause: str, found: list, qi: int) -> str | None:
+    """What the qi-th number of the clause is: the cue nearest before it (after the previous
+    number), else a cue right after it ("2 mg steps"); None when neither says."""
+    m = found[qi]
+    base = dim.split("/")[0]
+    seg_start = found[qi - 1].end() if qi else 0
+    head = clause[seg_start:m.start()]
+    best: tuple[int, str] | None = None
+    for name, dims, rx in v.kinds:
+        if base not in dims:
+            continue
+        for c in rx.finditer(head):
+            if best is None or c.end() > best[0]:
+                best = (c.end(), name)
+    if best:
+        return best[1]
+    seg_end = found[qi + 1].start() if qi + 1 < len(found) else len(clause)
+    tail = clause[m.end():seg_end]
+    tail = tail[:len(" ".join(tail.split()[:3])) + 2]
+    after = [(c.start(), name) for name, dims, rx in v.kinds if base in dims for c in rx.finditer(tail)]
+    return min(after)[1] if after else None
+
+
 def quantities(sentence: str, v: Vocab | None = None) -> list[Quantity]:
     """Numbers with units tied to a drug in one sentence (clause by clause)."""
     v = v or vocab()
@@ -118,7 +143,8 @@ def quantities(sentence: str, v: Vocab | None = None) -> list[Quantity]:
         drugs = [(m.start(), m.end(), name) for name, rx in v.drugs for m in rx.finditer(clause)]
         if not drugs:
             continue
-        for m in v.quantity.finditer(clause):
+        found = list(v.quantity.finditer(clause))
+        for qi, m in enumerate(found):
             dim, factor = v.units[m.group(3).lower()]
             tail = clause[m.end():]
             text = m.group(0)
@@ -128,12 +154,7 @@ def quantities(sentence: str, v: Vocab | None = None) -> list[Quantity]:
             drug = _nearest_drug(drugs, m.start())
             if drug is None:
                 continue
-            head = clause[:m.start()]
-            kind = None
-            for name, dims, rx in v.kinds:
-                if dim.split("/")[0] in dims and rx.search(head):
-                    kind = name
-                    break
+            kind = _kind(v, dim, clause, found, qi)
             if kind is None:
                 if dim == "time":
                     continue  # a timing ("peak effect 1 to 2 hours after a dose"), not compared
@@ -164,8 +185,10 @@ def roles(sentence: str, heading_role: str | None, v: Vocab | None = None,
         for role, rx in v.roles:
             for m in rx.finditer(clause):
                 before = re.findall(r"[a-z]+", clause[:m.start()].lower())[-3:]
-                if any(w in v.blockers for w in before):
+                if any(w in v.negations for w in before):
                     blocked = True
+                    continue
+                if any(w in v.conditions for w in before):
                     continue
                 cues.append((m.start(), role))
         if not cues:
