@@ -450,17 +450,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", help="hybrid search of the serving corpus")
     s.add_argument("query")
-    s.add_argument("--k", type=int, default=8)
+    s.add_argument("--k", type=int, default=8, help="passages to return (default 8)")
     s.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
     s.add_argument("--status", action="append", help="document statuses to include (repeatable)")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the hits (or the error) as JSON")
     s.set_defaults(fn=cmd_search)
 
     s = sub.add_parser("ask", help="answer one question")
     s.add_argument("question")
     s.add_argument("--history", help="JSON file: list of {role, content} turns")
     s.add_argument("--audience", choices=("clinician", "patient"), default="clinician")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true",
+                   help="print the answer in the stable JSON schema (or the error as JSON)")
     s.set_defaults(fn=cmd_ask)
 
     s = sub.add_parser("chat", help="terminal chat that keeps the conversation")
@@ -495,13 +496,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(fn=cmd_audit)
     t = asub.add_parser("show", help="one audited answer as shown, with its cited passages' exact text")
     t.add_argument("id", type=int, help="audit id (`audit_id` in `ask --json`, `#N` in `audit tail`)")
-    t.add_argument("--json", action="store_true")
+    t.add_argument("--json", action="store_true", help="print the row (or the error) as JSON")
     t.set_defaults(fn=cmd_audit_show)
 
     sub.add_parser("eval", help="run an answer-quality test set: eval SET.jsonl [--out DIR] "
-                   "[--compare DIR] [--json]; eval export --format ragas|deepeval SET.jsonl")
+                   "[--compare DIR] [--fail-on-regression] [--gates FILE] [--json]; "
+                   "eval export --format ragas|deepeval SET.jsonl [--out DIR] (see `guideline eval --help`)")
 
-    s = sub.add_parser("ui", help="start the Streamlit UI")
+    s = sub.add_parser("ui", help="start the Streamlit UI (replaces this process: SIGTERM stops the server)")
     s.add_argument("--port", type=int, default=8501)
     s.add_argument("--host", default="127.0.0.1")
     s.set_defaults(fn=cmd_ui)
