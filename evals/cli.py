@@ -242,6 +242,13 @@ def cli_main(argv=None) -> int:
     if argv and argv[0] == "export":
         a = build_export_parser().parse_args(argv[1:])
         return export_command(a.set, a.format, a.out, file_format=a.file_format, run_dir=a.from_run)
-    a = build_parser().parse_args(argv)
+    try:
+        a = build_parser().parse_args(argv)
+    except SystemExit as e:
+        if "--json" in argv and e.code not in (0, None):  # usage printed on stderr; an object on stdout
+            print(json.dumps({"error": {"type": "UsageError", "message": "invalid command line (see the "
+                                        "usage message on stderr)", "file": None, "line": None,
+                                        "field": None}}, indent=2))
+        raise
     return run_command(a.set, a.out, a.compare, a.json, gates_path=a.gates,
                        fail_on_regression=a.fail_on_regression, check_sources=not a.no_source_check)
