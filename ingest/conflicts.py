@@ -34,7 +34,12 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 @dataclass(frozen=True)
 class Vocab:
-    drugs: tuple[tuple[str, re.Pattern], ...]
+    drug_rx: re.Pattern
+    """One alternation of every drug name and alias (one scan per clause)."""
+    drug_names: dict
+    """lower-case alias -> drug name."""
+    drug_words: frozenset
+    """First words of every alias: a clause without any of them names no drug (fast skip)."""
     quantity: re.Pattern
     units: dict
     per_day: re.Pattern
@@ -54,10 +59,11 @@ def _words(phrases: Iterable[str]) -> str:
 @lru_cache(maxsize=None)
 def vocab(path: str = str(VOCAB_FILE)) -> Vocab:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    drugs = []
+    names: dict[str, str] = {}
     for d in data["drugs"]:
-        names = [d["name"], *d.get("aliases", [])]
-        drugs.append((d["name"], re.compile(rf"(?<![\w-])(?:{_words(names)})(?![\w-])", re.I)))
+        for alias in [d["name"], *d.get("aliases", [])]:
+            names[alias.lower()] = d["name"]
+    drug_rx = re.compile(rf"(?<![\w-])(?:{_words(names)})(?![\w-])", re.I)
     units = {u.lower(): (v["dim"], float(v["factor"])) for u, v in data["units"].items()}
     quantity = re.compile(
         rf"(?<![\w.]){_NUM}(?:\s*(?:to|-|–|or)\s*{_NUM})?\s*({_words(units)})(?![\w])", re.I)
@@ -70,7 +76,8 @@ def vocab(path: str = str(VOCAB_FILE)) -> Vocab:
     contexts = tuple((c, re.compile(rf"(?<![\w-])(?:{_words(cues)})(?![\w-])", re.I))
                      for c, cues in data["contexts"].items())
     contradicts = frozenset(frozenset(pair) for pair in data["contradicts"])
-    return Vocab(tuple(drugs), quantity, units, per_day, kinds, roles, heading_roles, contexts, contradicts,
+    first_words = frozenset(re.findall(r"[\w-]+", a)[0] for a in names)
+    return Vocab(drug_rx, names, first_words, quantity, units, per_day, kinds, roles, heading_roles, contexts, contradicts,
                  frozenset(w.lower() for w in data["role_negations"]),
                  frozenset(w.lower() for w in data["role_conditions"]))
 
@@ -92,6 +99,16 @@ class Quantity:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.drug, self.kind, self.dim)
+
+
+_WORD = re.compile(r"[\w-]+")
+
+
+def _drugs_in(clause: str, v: Vocab) -> list[tuple[int, int, str]]:
+    """(start, end, drug) of every drug named in the clause."""
+    if v.drug_words.isdisjoint(_WORD.findall(clause.lower())):
+        return []
+    return [(m.start(), m.end(), v.drug_names[m.group(0).lower()]) for m in v.drug_rx.finditer(clause)]
 
 
 def _clauses(sentence: str) -> list[tuple[int, str]]:
@@ -140,7 +157,7 @@ def quantities(sentence: str, v: Vocab | None = None) -> list[Quantity]:
     v = v or vocab()
     out: list[Quantity] = []
     for _, clause in _clauses(sentence):
-        drugs = [(m.start(), m.end(), name) for name, rx in v.drugs for m in rx.finditer(clause)]
+        drugs = _drugs_in(clause, v)
         if not drugs:
             continue
         found = list(v.quantity.finditer(clause))
@@ -169,6 +186,19 @@ def contexts(text: str, v: Vocab | None = None) -> frozenset:
     return frozenset(c for c, rx in v.contexts if rx.search(text))
 
 
+_section_ctx: dict[tuple[int, str], frozenset] = {}
+
+
+def _section_contexts(section: str, v: Vocab) -> frozenset:
+    key = (id(v), section)
+    got = _section_ctx.get(key)
+    if got is None:
+        if len(_section_ctx) > 4096:
+            _section_ctx.clear()
+        got = _section_ctx[key] = contexts(section, v)
+    return got
+
+
 def roles(sentence: str, heading_role: str | None, v: Vocab | None = None,
           section: str = "") -> list[tuple[str, str, frozenset]]:
     """(drug, role, conditions) a sentence states; a clause without its own cue takes the
@@ -176,8 +206,8 @@ def roles(sentence: str, heading_role: str | None, v: Vocab | None = None,
     v = v or vocab()
     out: list[tuple[str, str, frozenset]] = []
     for _, clause in _clauses(sentence):
-        ctx = contexts(clause, v) | contexts(section, v)
-        drugs = [(m.start(), name) for name, rx in v.drugs for m in rx.finditer(clause)]
+        ctx = contexts(clause, v) | _section_contexts(section, v)
+        drugs = [(a, name) for a, _, name in _drugs_in(clause, v)]
         if not drugs:
             continue
         cues: list[tuple[int, str]] = []
