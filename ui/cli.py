@@ -98,8 +98,12 @@ def cmd_ingest(args) -> int:
             return 0
         if not index_is_stale(settings):
             if args.json:
+                import contextlib
+
                 from ingest.versions import current_version
 
+                with contextlib.redirect_stdout(sys.stderr):  # stdout holds only the JSON
+                    _ensure_query_model(settings)
                 _print_json({"skipped": True, "reason": "up to date",
                              "corpus_version": current_version(settings)})
                 return 0
