@@ -149,7 +149,7 @@ def apply_disagreement(ans: Answer) -> Answer:
         for si, sec in enumerate(ans.sections):
             if sec.kind != "bottom_line":
                 continue
-            old = [ji for (s2, ji), k in zip(flat, range(len(flat))) if s2 == si and k in d.superseded]
+            old = [flat[k][1] for k in d.superseded if flat[k][0] == si]
             if not old:
                 continue
             has_pref = any(flat[k][0] == si for k in d.sentences if k not in d.superseded)
