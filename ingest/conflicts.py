@@ -25,7 +25,8 @@ import yaml
 
 VOCAB_FILE = Path(__file__).with_name("conflicts.yaml")
 
-_NUM = r"(\d+(?:\.\d+)?)"
+_NUM = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+"""A number: 36, 0.5 or 3,600 (thousands separators)."""
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _CLAUSE_SPLIT = re.compile(r";|,\s+(?:with|while|whereas|but)\s+|\s+whereas\s+")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -66,7 +67,7 @@ def vocab(path: str = str(VOCAB_FILE)) -> Vocab:
     drug_rx = re.compile(rf"(?<![\w-])(?:{_words(names)})(?![\w-])", re.I)
     units = {u.lower(): (v["dim"], float(v["factor"])) for u, v in data["units"].items()}
     quantity = re.compile(
-        rf"(?<![\w.]){_NUM}(?:\s*(?:to|-|–|or)\s*{_NUM})?\s*({_words(units)})(?![\w])", re.I)
+        rf"(?<![\w.,]){_NUM}(?:\s*(?:to|-|–|or)\s*{_NUM})?\s*({_words(units)})(?![\w])", re.I)
     per_day = re.compile(rf"^\s*(?:{_words(data['per_day'])})", re.I)
     kinds = tuple((k["kind"], frozenset(k["dims"]), re.compile(rf"(?<![\w-])(?:{_words(k['cues'])})(?![\w-])", re.I))
                   for k in data["kinds"])
@@ -176,7 +177,7 @@ def quantities(sentence: str, v: Vocab | None = None) -> list[Quantity]:
                 if dim == "time":
                     continue  # a timing ("peak effect 1 to 2 hours after a dose"), not compared
                 kind = "dose"
-            nums = tuple(round(float(x) * factor, 6) for x in (m.group(1), m.group(2)) if x)
+            nums = tuple(round(float(x.replace(",", "")) * factor, 6) for x in (m.group(1), m.group(2)) if x)
             out.append(Quantity(drug, kind, dim, nums, text.strip()))
     return out
 
