@@ -154,11 +154,19 @@ def _kind(v: Vocab, dim: str, clause: str, found: list, qi: int) -> str | None:
 
 
 def quantities(sentence: str, v: Vocab | None = None) -> list[Quantity]:
-    """Numbers with units tied to a drug in one sentence (clause by clause)."""
+    """Numbers with units tied to a drug in one sentence (clause by clause). A clause that
+    names no drug continues the previous clause's only drug ("Ibuprofen is given at 400 mg
+    three times daily, with a maximum of 1,200 mg per day")."""
     v = v or vocab()
     out: list[Quantity] = []
+    carried: list[tuple[int, int, str]] = []
     for _, clause in _clauses(sentence):
         drugs = _drugs_in(clause, v)
+        if not drugs:
+            drugs = carried
+        else:
+            names = {d[2] for d in drugs}
+            carried = [(0, 0, next(iter(names)))] if len(names) == 1 else []
         if not drugs:
             continue
         found = list(v.quantity.finditer(clause))

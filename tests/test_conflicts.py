@@ -26,6 +26,10 @@ def test_numbers_are_tied_to_the_drug_and_read_as_what_they_are():
     # grams are milligrams x 1000; a timing without a cue is not a quantity to compare
     assert quantities("The maximum dose of acetaminophen is 4 g per day.")[0].value == (4000.0,)
     assert quantities("Gabapentin can be titrated up to 3,600 mg per day.")[0].value == (3600.0,)
+    # a clause without a drug continues the previous clause's only drug
+    q = quantities("Ibuprofen is given at 400 mg three times daily, with a maximum of 1,200 mg per day.")
+    assert [(x.drug, x.kind, x.value) for x in q] == [("ibuprofen", "dose", (400.0,)),
+                                                      ("ibuprofen", "maximum", (1200.0,))]
     assert quantities("Pregabalin is started at 75 to 150 mg daily.")[0].value == (75.0, 150.0)
     assert quantities("Tizanidine reaches its peak effect 1 to 2 hours after a dose.") == []
     # two drugs in one clause: the number belongs to the nearest drug before it
