@@ -57,7 +57,7 @@ class IngestReport:
     """Which engine embedded the new passages: the index's embedder fingerprint, or
     ``onnx-copy`` (the verified ONNX copy of that model); empty when nothing was embedded."""
     stage_seconds: dict = field(default_factory=dict)
-    """Wall time per stage (load, diff, chunk, reuse, embed, store, finalize, switch):
+    """Wall time per stage (load, diff, conflicts, chunk, reuse, embed, store, finalize, switch):
     where an ingest spends its time, for admins and the benchmarks. ``embed`` includes
     loading the model when this process had not loaded it yet."""
     restored: bool = False
@@ -293,7 +293,9 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                 changes[did] = "deleted"
 
         _deletion_guard(settings, old_docs, changes, allow_deletions)
+        stages.mark("diff")
         conflicts = _conflicts_json(docs, settings, warnings)
+        stages.mark("conflicts")
         if not changes and prev is not None:
             versions.gc(settings, client)  # clears leftovers of a crashed run, if any
             n = prev.get("n_chunks", 0)
