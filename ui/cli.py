@@ -184,7 +184,11 @@ def cmd_check(args) -> int:
                                        for e in report.errors],
                      "warning_details": [{"file": w.path, "reason": w.reason, "message": str(w)}
                                          for w in report.warnings],
-                     "conflicts": conflicts})
+                     "conflicts": conflicts,
+                     # the shape every --json failure has (the first problem; all are listed above)
+                     **({"error": {"type": "CheckError", "message": f"{len(report.errors)} error(s): "
+                                   + str(report.errors[0]), "file": report.errors[0].path, "line": None,
+                                   "field": None}} if report.errors else {})})
     else:
         for line in report.lines():
             print(line)

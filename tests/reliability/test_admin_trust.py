@@ -265,6 +265,7 @@ def test_every_json_command_prints_an_error_object_on_failure(tmp_path, corpus_c
     rep = json.loads(capsys.readouterr().out)
     assert rep["ok"] is False and rep["error_details"][0]["file"] == "ms-spasticity.md"
     assert "final" in rep["error_details"][0]["reason"]
+    assert rep["error"]["type"] == "CheckError" and rep["error"]["file"] == "ms-spasticity.md"
 
     assert cli(["ask", "anything", "--json"]) == 1  # no index yet
     err = json.loads(capsys.readouterr().out)["error"]
