@@ -3,16 +3,30 @@
 Rows are never updated or deleted (triggers refuse it); feedback is a row of its
 own that points at an answer. With ``audit_hash_questions`` only a SHA-256 of the
 question text is stored, and no other free text either: no condensed query, no
-trigger words or spans quoted from the question, feedback comments as a hash.
+trigger words or spans quoted from the question, the answer as a hash, feedback
+comments as a hash.
+
+Each row reconstructs what the user was shown: the answer text (or its SHA-256),
+the cited passages (chunk id, document, document version, content hash) with the
+served corpus version, the full safety trace, the source (``ui``, ``cli``, ``api``,
+``eval``) and the app version. The exact text of every cited passage goes to an
+append-only passage store beside the log (``audit_passages.sqlite``, one row per
+passage however often it is cited), so it stays readable after its corpus version is
+garbage-collected; guideline text is not patient data, so it is kept in hashing mode
+too, in its own file. Files written before these columns existed are migrated in place
+on first open (columns added; old rows keep NULL there).
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from ingest.errors import AssistantError, InputError
@@ -58,7 +72,79 @@ CREATE TRIGGER IF NOT EXISTS feedback_no_delete BEFORE DELETE ON feedback
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
+PASSAGES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS passages (
+  chunk_id TEXT PRIMARY KEY,
+  content_hash TEXT,
+  doc_id TEXT NOT NULL,
+  title TEXT,
+  section TEXT,
+  version TEXT,
+  status TEXT,
+  last_reviewed TEXT,
+  text TEXT NOT NULL,
+  first_corpus_version TEXT,
+  first_seen TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS passages_no_update BEFORE UPDATE ON passages
+  BEGIN SELECT RAISE(ABORT, 'audit passage store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS passages_no_delete BEFORE DELETE ON passages
+  BEGIN SELECT RAISE(ABORT, 'audit passage store is append-only'); END;
+"""
+PASSAGES_FILE = "audit_passages.sqlite"
+
+# Columns added after the first release: (name, SQL type). Added to older files on open.
+ADDED_COLUMNS = (
+    ("source", "TEXT"),
+    ("app_version", "TEXT"),
+    ("answer", "TEXT"),
+    ("answer_sha256", "TEXT"),
+    ("cited", "TEXT"),
+    ("safety_trace", "TEXT"),
+)
+
+SOURCES = ("ui", "cli", "api", "eval")
+REAL_USE = ("ui", "cli", "api")
+
 MAX_COMMENT = 2000
+
+_source: contextvars.ContextVar[str] = contextvars.ContextVar("audit_source", default="api")
+
+
+@contextmanager
+def audit_source(source: str):
+    """Answers given inside the block are logged with ``source`` (the eval runner uses "eval")."""
+    if source not in SOURCES:
+        raise ValueError(f"audit source must be one of {', '.join(SOURCES)}, not {source!r}")
+    token = _source.set(source)
+    try:
+        yield
+    finally:
+        _source.reset(token)
+
+
+def current_source() -> str:
+    return _source.get()
+
+
+@lru_cache(maxsize=1)
+def app_version() -> str:
+    """The installed package version (``guideline-assistant`` in pyproject.toml)."""
+    from importlib import metadata
+
+    for name in ("guideline-assistant", "guideline_assistant", "guideline"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    have = {r[1] for r in con.execute("PRAGMA table_info(answers)")}
+    for name, kind in ADDED_COLUMNS:
+        if name not in have:
+            con.execute(f"ALTER TABLE answers ADD COLUMN {name} {kind}")
 
 
 class AuditError(AssistantError):
@@ -79,12 +165,16 @@ class AuditLog:
             con.execute("PRAGMA busy_timeout=30000")
             if not self._ready:
                 con.executescript(SCHEMA)
+                _migrate(con)
                 self._ready = True
             return con
         except sqlite3.Error as e:
             raise AuditError(f"The audit log at {self.path} could not be opened: {e}") from None
 
-    def record(self, ans: Answer) -> Answer:
+    def record(self, ans: Answer, source: str | None = None) -> Answer:
+        source = source or current_source()
+        if source not in SOURCES:
+            raise AuditError(f"Unknown audit source {source!r}; use one of {', '.join(SOURCES)}.")
         q = ans.question or ""
         sha = hashlib.sha256(q.encode("utf-8")).hexdigest()
         hashing = self.settings.audit_hash_questions
@@ -94,6 +184,15 @@ class AuditLog:
             # Triggers, spans and details quote the question: free text as well.
             red_flags = [{**r, "trigger": None} for r in red_flags]
             rules = [{**r, "span": None, "detail": None} for r in rules]
+        trace = {**ans.safety.to_json(), "red_flags": red_flags, "rules_fired": rules,
+                 "opioid_requested": getattr(ans.safety, "opioid_requested", False),
+                 "pressure": getattr(ans.safety, "pressure", False)}
+        cited = [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "version": c.version,
+                  "status": c.status, "corpus_version": ans.corpus_version,
+                  "text_sha256": hashlib.sha256(c.text.encode("utf-8")).hexdigest()}
+                 for c in ans.citations]
+        self._keep_passages(ans)
+        answer_sha = hashlib.sha256((ans.markdown or "").encode("utf-8")).hexdigest()
         row = (
             dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
             ans.audience,
@@ -112,6 +211,12 @@ class AuditLog:
             ans.composer,
             json.dumps(list(ans.flags)),
             ans.timings_ms.get("total"),
+            source,
+            app_version(),
+            None if hashing else ans.markdown,
+            answer_sha,
+            json.dumps(cited, ensure_ascii=False),
+            json.dumps(trace, ensure_ascii=False),
         )
         con = self._connect()
         try:
@@ -119,12 +224,72 @@ class AuditLog:
                 "INSERT INTO answers (ts, audience, question, question_sha256, condensed_query,"
                 " corpus_version, chunk_ids, cited_chunk_ids, escalated, red_flags,"
                 " opioid_rule_applied, rules_fired, policy_version, out_of_scope, composer, flags,"
-                " total_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+                " total_ms, source, app_version, answer, answer_sha256, cited, safety_trace)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
             return replace(ans, audit_id=cur.lastrowid)
         except sqlite3.Error as e:
             raise AuditError(f"The audit log at {self.path} could not be written: {e}") from None
         finally:
             con.close()
+
+    @property
+    def passages_path(self) -> Path:
+        return self.path.with_name(PASSAGES_FILE)
+
+    def _passages(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(self.passages_path, timeout=30, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=30000")
+            con.executescript(PASSAGES_SCHEMA)
+            return con
+        except sqlite3.Error as e:
+            raise AuditError(f"The audit passage store at {self.passages_path} could not be opened: {e}") from None
+
+    def _keep_passages(self, ans: Answer) -> None:
+        """Store each cited passage's exact text once (before the row that cites it)."""
+        if not ans.citations:
+            return
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+        con = self._passages()
+        try:
+            con.executemany(
+                "INSERT OR IGNORE INTO passages (chunk_id, content_hash, doc_id, title, section, version,"
+                " status, last_reviewed, text, first_corpus_version, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(c.chunk_id, hashlib.sha256(c.text.encode("utf-8")).hexdigest(), c.doc_id, c.title,
+                  c.section, c.version, c.status, c.last_reviewed, c.text, ans.corpus_version, now)
+                 for c in ans.citations])
+        except sqlite3.Error as e:
+            raise AuditError(f"The audit passage store at {self.passages_path} could not be written: {e}") from None
+        finally:
+            con.close()
+
+    def passages(self, chunk_ids) -> dict[str, dict]:
+        """chunk_id -> {text, title, section, ...} from the passage store."""
+        ids = list(dict.fromkeys(chunk_ids))
+        if not ids or not self.passages_path.exists():
+            return {}
+        con = self._passages()
+        con.row_factory = sqlite3.Row
+        try:
+            out = {}
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                for r in con.execute(f"SELECT * FROM passages WHERE chunk_id IN ({','.join('?' * len(part))})", part):
+                    out[r["chunk_id"]] = dict(r)
+            return out
+        finally:
+            con.close()
+
+    def reconstruct(self, answer_id: int) -> dict:
+        """What the user was shown for one audited answer: the row, with the exact text of
+        every cited passage filled in from the passage store (``cited[].text``)."""
+        row = self.get(answer_id)
+        cited = row.get("cited") or []
+        texts = self.passages(c["chunk_id"] for c in cited)
+        row["cited"] = [{**c, **{k: texts[c["chunk_id"]][k] for k in ("title", "section", "last_reviewed", "text")}}
+                        if c["chunk_id"] in texts else {**c, "text": None} for c in cited]
+        return row
 
     def feedback(self, answer_id: int, rating: str, comment: str = "") -> int:
         if rating not in ("up", "down"):
@@ -147,23 +312,50 @@ class AuditLog:
         finally:
             con.close()
 
-    def tail(self, n: int = 20) -> list[dict]:
+    def tail(self, n: int = 20, source: str = "all") -> list[dict]:
+        """The latest ``n`` rows, newest first. ``source``: 'all', 'real' (ui, cli, api and
+        rows from before sources were recorded) or one of SOURCES."""
         if not self.path.exists():
             return []
+        if source == "all":
+            where, params = "", ()
+        elif source == "real":
+            where, params = "WHERE source IS NULL OR source IN (?,?,?)", REAL_USE
+        elif source in SOURCES:
+            where, params = "WHERE source = ?", (source,)
+        else:
+            raise InputError(f"Audit source must be all, real or one of {', '.join(SOURCES)}, not {source!r}.")
         con = self._connect()
         con.row_factory = sqlite3.Row
         try:
-            rows = con.execute("SELECT * FROM answers ORDER BY id DESC LIMIT ?", (n,)).fetchall()
-            out = []
-            for r in rows:
-                d = dict(r)
-                for k in ("chunk_ids", "cited_chunk_ids", "red_flags", "rules_fired", "flags"):
-                    d[k] = json.loads(d[k])
-                for k in ("escalated", "opioid_rule_applied", "out_of_scope"):
-                    d[k] = bool(d[k])
-                d["feedback"] = [dict(f) for f in con.execute(
-                    "SELECT rating, comment, ts FROM feedback WHERE answer_id=? ORDER BY id", (d["id"],))]
-                out.append(d)
-            return out
+            rows = con.execute(f"SELECT * FROM answers {where} ORDER BY id DESC LIMIT ?",
+                               (*params, n)).fetchall()
+            return [_decode(con, r) for r in rows]
         finally:
             con.close()
+
+    def get(self, answer_id: int) -> dict:
+        """One row (decoded as ``tail`` decodes them), or InputError."""
+        if self.path.exists():
+            con = self._connect()
+            con.row_factory = sqlite3.Row
+            try:
+                r = con.execute("SELECT * FROM answers WHERE id=?", (answer_id,)).fetchone()
+                if r is not None:
+                    return _decode(con, r)
+            finally:
+                con.close()
+        raise InputError(f"No answer with audit id {answer_id}.")
+
+
+def _decode(con: sqlite3.Connection, r: sqlite3.Row) -> dict:
+    d = dict(r)
+    for k in ("chunk_ids", "cited_chunk_ids", "red_flags", "rules_fired", "flags"):
+        d[k] = json.loads(d[k])
+    for k in ("cited", "safety_trace"):
+        d[k] = json.loads(d[k]) if d.get(k) else None
+    for k in ("escalated", "opioid_rule_applied", "out_of_scope"):
+        d[k] = bool(d[k])
+    d["feedback"] = [dict(f) for f in con.execute(
+        "SELECT rating, comment, ts FROM feedback WHERE answer_id=? ORDER BY id", (d["id"],))]
+    return d

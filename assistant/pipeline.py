@@ -175,12 +175,16 @@ class Assistant:
 
         return self.searcher.search(OPIOID_RESERVATION_QUERY, 2).hits
 
-    def answer(self, question: str, history: Sequence = (), audience: str = "clinician") -> Answer:
+    def answer(self, question: str, history: Sequence = (), audience: str = "clinician",
+               source: str | None = None) -> Answer:
+        """``source`` ('ui', 'cli', 'api', 'eval') goes to the audit log; unset, the caller's
+        ``audit.audit_source`` block decides (default 'api')."""
         # Every search of one answer uses one corpus version, even if a re-ingest switches meanwhile.
         with self.searcher.pinned():
-            return self._answer(question, history, audience)
+            return self._answer(question, history, audience, source)
 
-    def _answer(self, question: str, history: Sequence, audience: str) -> Answer:
+    def _answer(self, question: str, history: Sequence, audience: str,
+                source: str | None = None) -> Answer:
         from . import safety
         from .compose import compose, expand_hits
         from .condense import condense, retrieval_query
@@ -250,6 +254,11 @@ class Assistant:
         if safety.mentions_opioid(draft.markdown):
             extra = _merge(extra, self._reservation_hits())
         draft = replace(draft, hits=_merge(draft.hits, extra))
+        # Cited sentences that disagree on a number: one line says so, the bottom line follows
+        # the most recently reviewed approved document (any composer's answer).
+        from .disagree import apply_disagreement
+
+        draft = apply_disagreement(draft)
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -259,13 +268,13 @@ class Assistant:
         final = replace(final, corpus_version=res.corpus_version, condensed_query=query,
                         timings_ms=timings, flags=tuple(final.flags) + tuple(flags), audience=audience)
         if self.audit is not None:
-            final = self.audit.record(final)
+            final = self.audit.record(final, source)
         return final
 
-    def stream(self, question: str, history: Sequence = (), audience: str = "clinician"
-               ) -> "AnswerStream":
+    def stream(self, question: str, history: Sequence = (), audience: str = "clinician",
+               source: str | None = None) -> "AnswerStream":
         """The answer's Markdown in pieces; safety has already run on all of it."""
-        return AnswerStream(self.answer(question, history, audience))
+        return AnswerStream(self.answer(question, history, audience, source))
 
 
 class AnswerStream:

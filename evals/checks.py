@@ -269,13 +269,17 @@ def audit_citations(answer: Answer) -> CitationAudit:
 def source_matches(gold: str, hit: Hit) -> bool:
     """'doc_id' matches any passage of the document; 'doc_id#section' also needs the section:
     the innermost heading, or a case-insensitive substring of the heading path."""
+    return source_matches_chunk(gold, hit.chunk)
+
+
+def source_matches_chunk(gold: str, chunk) -> bool:
     doc, _, section = gold.partition("#")
-    if hit.chunk.doc_id != doc:
+    if chunk.doc_id != doc:
         return False
     if not section:
         return True
     want = section.strip().lower()
-    return want == hit.chunk.heading.lower() or want in hit.chunk.section.lower()
+    return want == chunk.heading.lower() or want in chunk.section.lower()
 
 
 def ranked_hits(answer: Answer) -> list[Hit]:

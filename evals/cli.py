@@ -1,8 +1,10 @@
 """Command-line entry points: ``guideline eval`` and ``guideline eval export``.
 
 ``run_command`` and ``export_command`` return an exit status; ``cli_main`` parses
-argv for ``python -m evals``. Exit status: 0 all gates met, 1 a gate not met,
-2 the set, the gates file or the environment is unusable.
+argv for ``python -m evals``. Exit status: 0 all gates met, 1 a gate not met (or, with
+``--fail-on-regression`` / ``fail_on_regression: true``, a case that passed in the compared
+run fails now), 2 the set, the gates file or the environment is unusable. With ``--json``
+a failure prints ``{"error": {"type", "message", "file", "line", "field"}}`` on stdout.
 """
 
 from __future__ import annotations
@@ -19,6 +21,34 @@ EXIT_OK, EXIT_GATE_FAILED, EXIT_ERROR = 0, 1, 2
 
 def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
+
+
+def _fail(e: BaseException, as_json: bool) -> int:
+    """Report an unusable input: a sentence on stderr, and with --json an object on stdout."""
+    _err(str(e))
+    if as_json:
+        print(json.dumps({"error": {"type": type(e).__name__, "message": str(e),
+                                    "file": getattr(e, "path", None), "line": getattr(e, "line", None),
+                                    "field": getattr(e, "field", None)}}, indent=2, ensure_ascii=False))
+    return EXIT_ERROR
+
+
+def _check_gold_sources(numbered, set_path, settings) -> None:
+    """Refuse gold sources that name nothing in the served corpus (when one is served)."""
+    from ingest.serving import load_version
+    from ingest.versions import current_version
+
+    from .schema import check_sources
+
+    if settings is None:
+        from ingest.settings import load_settings
+
+        settings = load_settings()
+    version = current_version(settings)
+    if not version:
+        return  # no index: the run itself reports that
+    ix = load_version(settings, version)
+    check_sources(numbered, ix.chunks, path=str(set_path), corpus_version=version)
 
 
 def _default_out_dir(settings) -> Path:
@@ -48,21 +78,30 @@ def _progress_bar():
 
 
 def run_command(set_path, out_dir=None, compare_dir=None, as_json: bool = False, settings=None, *,
-                gates_path=None, answer_fn=None, show_progress: bool = True) -> int:
-    """Run a test set, write results.jsonl / summary.json / report.md, check the gates."""
+                gates_path=None, answer_fn=None, show_progress: bool = True,
+                fail_on_regression: bool = False, check_sources: bool = True) -> int:
+    """Run a test set, write results.jsonl / summary.json / report.md, check the gates.
+
+    ``check_sources``: refuse gold sources naming nothing in the served corpus (exit 2)."""
     from ingest.errors import AssistantError
 
-    from .gates import DEFAULT_GATES, evaluate_gates, gates_passed, load_gates
+    from .gates import DEFAULT_GATES, evaluate_gates, gates_passed, load_config
     from .metrics import HEADLINE, fmt
     from .report import compare, load_run, write_run
     from .runner import run_eval
-    from .schema import load_set
+    from .schema import load_set_numbered
 
     try:
-        cases = load_set(set_path)
+        numbered = load_set_numbered(set_path)
+        cases = [c for _, c in numbered]
         # Fail on a bad gates file or compare dir before spending minutes on the run.
-        gates = load_gates(gates_path)
+        config = load_config(gates_path)
+        gates = config.gates
+        fail_on_regression = fail_on_regression or config.fail_on_regression
         previous = load_run(compare_dir) if compare_dir else None
+        # Against the corpus that answers: the default pipeline's, or the one ``settings`` names.
+        if check_sources and (answer_fn is None or settings is not None):
+            _check_gold_sources(numbered, set_path, settings)
         out = Path(out_dir) if out_dir else _default_out_dir(settings)
 
         if show_progress:
@@ -77,8 +116,7 @@ def run_command(set_path, out_dir=None, compare_dir=None, as_json: bool = False,
         else:
             run = run_eval(cases, answer_fn=answer_fn, settings=settings)
     except AssistantError as e:
-        _err(str(e))
-        return EXIT_ERROR
+        return _fail(e, as_json)
 
     summary = dict(run.summary)
     raw = Path(set_path).read_bytes()
@@ -89,7 +127,14 @@ def run_command(set_path, out_dir=None, compare_dir=None, as_json: bool = False,
                         "passed": ok, "results": [g.to_json() for g in gate_results]}
     results = [r.to_json() for r in run.results]
     if previous is not None:
-        summary["comparison"] = compare(summary, results, *previous, previous_dir=str(compare_dir))
+        comp = compare(summary, results, *previous, previous_dir=str(compare_dir))
+        if comp.get("warning"):
+            print(f"warning: {comp['warning']}", file=sys.stderr)
+        if fail_on_regression:
+            comp["regression_gate"] = {"passed": not comp["regressions"], "regressions": comp["regressions"]}
+            ok = ok and not comp["regressions"]
+        summary["comparison"] = comp
+    summary["passed"] = ok
     write_run(out, summary, results)
 
     if as_json:
@@ -124,6 +169,15 @@ def _print_summary(summary: dict, out: Path, headline, fmt) -> None:
     if comp:
         console.print(f"Compared with {comp['previous']['dir']}: {comp['newly_failing']} newly failing, "
                       f"{comp['newly_passing']} newly passing.")
+        if comp.get("warning"):
+            console.print(f"[yellow]warning:[/] {comp['warning']}")
+        rg = comp.get("regression_gate")
+        if rg and not rg["passed"]:
+            console.print(f"[bold red]Regression gate failed:[/] {len(rg['regressions'])} case(s) passed "
+                          f"before and fail now: {', '.join(rg['regressions'][:20])}")
+        elif comp.get("regressions"):
+            console.print(f"{len(comp['regressions'])} case(s) passed before and fail now "
+                          "(add --fail-on-regression to fail the run on this).")
     console.print(f"Report: {out / 'report.md'}")
 
 
@@ -133,11 +187,14 @@ def export_command(set_path, fmt: str, out=None, *, file_format: str | None = No
 
     from .export import export_set
     from .report import load_run
-    from .schema import load_set
+    from .schema import EvalSetError, load_set
 
     try:
         cases = load_set(set_path)
         run = None
+        if out and Path(out).suffix in (".json", ".jsonl"):
+            raise EvalSetError(str(out), None, "--out", "--out is a directory (the export writes one or "
+                               "two files into it, named after the set), not a file name")
         if run_dir:
             _, results = load_run(run_dir)
             run = {r["id"]: r for r in results}
@@ -157,9 +214,15 @@ def build_parser(prog: str = "guideline eval") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Run an answer-quality test set and check the regression gates.")
     p.add_argument("set", help="test set (JSONL, one case a line)")
     p.add_argument("--out", help="directory for results.jsonl, summary.json, report.md (default: data/eval_runs/<time>, shared with the UI)")
-    p.add_argument("--compare", help="a previous run directory to compare with")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.add_argument("--gates", help="gates file (default: evals/gates.yaml)")
+    p.add_argument("--compare", help="a previous run directory to compare with (runs of different sets "
+                                     "are compared on their shared cases, with a warning)")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="with --compare: exit 1 when a case that passed in the compared run fails now "
+                        "(also `fail_on_regression: true` in the gates file)")
+    p.add_argument("--json", action="store_true", help="print the summary (or the error) as JSON on stdout")
+    p.add_argument("--gates", help="gates file (default: evals/gates.yaml); unknown metric names are refused")
+    p.add_argument("--no-source-check", action="store_true",
+                   help="do not refuse gold sources that name no document or section of the served corpus")
     return p
 
 
@@ -167,7 +230,8 @@ def build_export_parser(prog: str = "guideline eval export") -> argparse.Argumen
     p = argparse.ArgumentParser(prog=prog, description="Write a test set as Ragas samples or DeepEval goldens.")
     p.add_argument("set", help="test set (JSONL)")
     p.add_argument("--format", required=True, choices=("ragas", "deepeval"))
-    p.add_argument("--out", default=".", help="output directory (default: current directory)")
+    p.add_argument("--out", default=".", help="output directory, created if missing; the files are named "
+                                             "after the set (default: current directory)")
     p.add_argument("--file-format", choices=("json", "jsonl"), help="default: jsonl for ragas, json for deepeval")
     p.add_argument("--from-run", help="fill in answers and cited passages from a previous run directory")
     return p
@@ -178,5 +242,13 @@ def cli_main(argv=None) -> int:
     if argv and argv[0] == "export":
         a = build_export_parser().parse_args(argv[1:])
         return export_command(a.set, a.format, a.out, file_format=a.file_format, run_dir=a.from_run)
-    a = build_parser().parse_args(argv)
-    return run_command(a.set, a.out, a.compare, a.json, gates_path=a.gates)
+    try:
+        a = build_parser().parse_args(argv)
+    except SystemExit as e:
+        if "--json" in argv and e.code not in (0, None):  # usage printed on stderr; an object on stdout
+            print(json.dumps({"error": {"type": "UsageError", "message": "invalid command line (see the "
+                                        "usage message on stderr)", "file": None, "line": None,
+                                        "field": None}}, indent=2))
+        raise
+    return run_command(a.set, a.out, a.compare, a.json, gates_path=a.gates,
+                       fail_on_regression=a.fail_on_regression, check_sources=not a.no_source_check)

@@ -1,4 +1,10 @@
-"""Regression gates: thresholds from ``evals/gates.yaml`` checked against a run's metrics."""
+"""Regression gates: thresholds from ``evals/gates.yaml`` checked against a run's metrics.
+
+A gates file can never switch a gate off by accident: a metric name that the evaluation
+does not produce (``pass_rat``) is refused, naming the file and line, and so is any
+unknown key. ``fail_on_regression: true`` in the file (or ``--fail-on-regression``) makes a
+comparison fail when a case that passed in the compared run fails now.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,33 @@ from pathlib import Path
 from ingest.errors import ConfigError
 
 DEFAULT_GATES = Path(__file__).resolve().parent / "gates.yaml"
+TOP_KEYS = ("version", "gates", "fail_on_regression")
+
+
+class GatesFileError(ConfigError):
+    """A gates file is unusable: names the file, the line and the field."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, message: str):
+        self.path = path
+        self.line = line
+        self.field = field
+        super().__init__(message)
+
+
+_KNOWN = object()
+
+
+def known_metrics() -> frozenset:
+    """Every metric name a run's summary.json holds (what a gate may name)."""
+    from .metrics import compute
+
+    return frozenset(compute([])["metrics"])
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    gates: tuple
+    fail_on_regression: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,47 +67,121 @@ class GateResult:
                 "value": self.value, "status": self.status, "why": self.gate.why}
 
 
-def parse_gates(data, *, source: str = "gates", known_metrics=None) -> tuple[Gate, ...]:
-    """Validate the YAML structure; every problem names the gate and the field."""
+def _suggest(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_config(data, *, source: str = "gates", known_metrics=None, lines: dict | None = None
+                 ) -> GateConfig:
+    """Validate the YAML structure; every problem names the gate, the field and (given the
+    ``lines`` map from ``_line_map``) the line."""
+    lines = lines or {}
+
+    def fail(msg: str, key=None, field: str | None = None):
+        line = lines.get(key)
+        where = f"{source}, line {line}" if line else source
+        raise GatesFileError(source, line, field, f"{where}: {msg}")
+
     if not isinstance(data, dict) or not isinstance(data.get("gates"), list):
-        raise ConfigError(f"{source}: expected a mapping with a 'gates' list")
-    unknown_top = set(data) - {"version", "gates"}
+        fail("expected a mapping with a 'gates' list", field="gates")
+    unknown_top = sorted(set(data) - set(TOP_KEYS))
     if unknown_top:
-        raise ConfigError(f"{source}: unknown key(s) {', '.join(sorted(unknown_top))}")
+        k = unknown_top[0]
+        fail(f"unknown key(s) {', '.join(unknown_top)}{_suggest(k, TOP_KEYS)}", ("top", k), k)
+    far = data.get("fail_on_regression", False)
+    if not isinstance(far, bool):
+        fail(f"'fail_on_regression' must be true or false, got {far!r}", ("top", "fail_on_regression"),
+             "fail_on_regression")
     gates: list[Gate] = []
     for i, g in enumerate(data["gates"], 1):
-        where = f"{source}: gate {i}"
+        where = f"gate {i}"
         if not isinstance(g, dict):
-            raise ConfigError(f"{where}: must be a mapping")
-        extra = set(g) - {"metric", "min", "max", "why"}
+            fail(f"{where}: must be a mapping", (i, None), f"gates[{i - 1}]")
+        extra = sorted(set(g) - {"metric", "min", "max", "why"})
         if extra:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+            fail(f"{where}: unknown key(s) {', '.join(extra)}{_suggest(extra[0], ('metric', 'min', 'max', 'why'))}",
+                 (i, extra[0]), f"gates[{i - 1}].{extra[0]}")
         metric = g.get("metric")
         if not isinstance(metric, str) or not metric:
-            raise ConfigError(f"{where}: 'metric' must be a metric name")
+            fail(f"{where}: 'metric' must be a metric name", (i, "metric"), f"gates[{i - 1}].metric")
         if known_metrics is not None and metric not in known_metrics:
-            raise ConfigError(f"{where}: unknown metric {metric!r}")
+            fail(f"{where}: unknown metric {metric!r}{_suggest(metric, known_metrics)}; a gate on a metric "
+                 "the evaluation never produces could never fail", (i, "metric"), f"gates[{i - 1}].metric")
         ops = [k for k in ("min", "max") if k in g]
         if len(ops) != 1:
-            raise ConfigError(f"{where} ({metric}): give exactly one of 'min' or 'max'")
+            fail(f"{where} ({metric}): give exactly one of 'min' or 'max'", (i, None), f"gates[{i - 1}]")
         value = g[ops[0]]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} ({metric}): '{ops[0]}' must be a number, got {value!r}")
+            fail(f"{where} ({metric}): '{ops[0]}' must be a number, got {value!r}", (i, ops[0]),
+                 f"gates[{i - 1}].{ops[0]}")
         gates.append(Gate(metric, ops[0], float(value), str(g.get("why", ""))))
-    return tuple(gates)
+    return GateConfig(tuple(gates), far)
 
 
-def load_gates(path: str | Path | None = None, *, known_metrics=None) -> tuple[Gate, ...]:
+def parse_gates(data, *, source: str = "gates", known_metrics=None) -> tuple[Gate, ...]:
+    return parse_config(data, source=source, known_metrics=known_metrics).gates
+
+
+def _line_map(text: str) -> dict:
+    """(gate number, key) / ("top", key) -> 1-based line, from the YAML node marks."""
+    import yaml
+
+    out: dict = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return out
+    if not isinstance(root, yaml.MappingNode):
+        return out
+    for k, v in root.value:
+        out[("top", k.value)] = k.start_mark.line + 1
+        if k.value == "gates" and isinstance(v, yaml.SequenceNode):
+            for i, item in enumerate(v.value, 1):
+                out[(i, None)] = item.start_mark.line + 1
+                if isinstance(item, yaml.MappingNode):
+                    for gk, gv in item.value:
+                        out[(i, gk.value)] = gk.start_mark.line + 1
+    return out
+
+
+def load_config(path: str | Path | None = None, *, known_metrics=_KNOWN) -> GateConfig:
+    """Read and validate a gates file. Metric names are checked against the metrics a run
+    produces unless ``known_metrics=None`` is passed."""
     import yaml
 
     p = Path(path) if path else DEFAULT_GATES
+    if known_metrics is _KNOWN:
+        known_metrics = known_metrics_cached()
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"gates file not found: {p}") from None
+        raise GatesFileError(str(p), None, None, f"gates file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise GatesFileError(str(p), None, None, f"{p}: cannot read gates file ({e})") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML ({e})") from None
-    return parse_gates(data, source=str(p), known_metrics=known_metrics)
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise GatesFileError(str(p), line, None, f"{p}: not valid YAML ({e})") from None
+    return parse_config(data, source=str(p), known_metrics=known_metrics, lines=_line_map(text))
+
+
+def load_gates(path: str | Path | None = None, *, known_metrics=_KNOWN) -> tuple[Gate, ...]:
+    return load_config(path, known_metrics=known_metrics).gates
+
+
+_known_cache: frozenset | None = None
+
+
+def known_metrics_cached() -> frozenset:
+    global _known_cache
+    if _known_cache is None:
+        _known_cache = known_metrics()
+    return _known_cache
 
 
 def evaluate_gates(gates, metrics: dict) -> tuple[GateResult, ...]:

@@ -86,10 +86,49 @@ def list_runs(base_dir: str | Path) -> list[Path]:
 # Comparison
 
 
+def _metrics_of(results: list[dict]) -> dict:
+    """Headline metrics re-aggregated from saved per-case results (a subset of a run)."""
+    import json as _json
+
+    from .checks import Observation
+    from .metrics import CaseOutcome, compute
+
+    outcomes = [CaseOutcome(r["id"], r.get("category", ""),
+                            Expect.model_validate_json(_json.dumps(r.get("expect") or {})),
+                            bool(r.get("passed")), Observation.from_json(r.get("observed") or {}))
+                for r in results]
+    return compute(outcomes)["metrics"]
+
+
 def compare(summary: dict, results: list[dict], prev_summary: dict, prev_results: list[dict],
             *, previous_dir: str = "") -> dict:
-    """Per-metric deltas and the cases whose pass/fail status changed."""
+    """Per-metric deltas and the cases whose pass/fail status changed.
+
+    Runs of different sets (other cases, or the same ids with another file hash) are
+    compared on their shared cases only: metrics are re-aggregated over those, and
+    ``warning`` says so. ``regressions`` lists the cases that passed before and fail now."""
     now_m, before_m = summary.get("metrics", {}), prev_summary.get("metrics", {})
+    now_ids = [r["id"] for r in results]
+    before_ids = {r["id"] for r in prev_results}
+    sha_now, sha_before = summary.get("set", {}).get("sha256"), prev_summary.get("set", {}).get("sha256")
+    same_set = set(now_ids) == before_ids and (sha_now == sha_before or not sha_now or not sha_before)
+    warning = None
+    shared = set(now_ids) & before_ids
+    if not same_set:
+        warning = (f"The runs used different test sets ({len(set(now_ids))} cases now, {len(before_ids)} "
+                   f"before, {len(shared)} shared"
+                   + ("; same ids but a different file" if set(now_ids) == before_ids else "")
+                   + f"): metrics and case changes compare the {len(shared)} shared cases only.")
+        try:
+            now_m = _metrics_of([r for r in results if r["id"] in shared])
+            before_m = _metrics_of([r for r in prev_results if r["id"] in shared])
+        except Exception:  # noqa: BLE001 - an old run without per-case data: no metric verdicts
+            now_m, before_m = {}, {}
+    added = sorted(set(now_ids) - before_ids)
+    removed = sorted(before_ids - set(now_ids))
+    if not same_set:
+        results = [r for r in results if r["id"] in shared]
+        prev_results = [r for r in prev_results if r["id"] in shared]
     metrics = []
     for key in COMPARED_METRICS:
         a, b = before_m.get(key), now_m.get(key)
@@ -130,6 +169,12 @@ def compare(summary: dict, results: list[dict], prev_summary: dict, prev_results
         "changed": changed,
         "newly_failing": sum(c["after"] == "failed" for c in changed),
         "newly_passing": sum(c["after"] == "passed" and c["before"] == "failed" for c in changed),
+        "regressions": [c["id"] for c in changed if c["before"] == "passed" and c["after"] == "failed"],
+        "added": added,
+        "removed": removed,
+        "same_set": same_set,
+        "shared_cases": len(shared),
+        "warning": warning,
     }
 
 
@@ -250,6 +295,14 @@ def render_markdown(summary: dict, results: list[dict]) -> str:
                 f"Compared with `{prev.get('dir', '?')}` (run {prev.get('started_at') or '?'}, "
                 f"corpus version {prev.get('corpus_version') or 'n/a'}): "
                 f"{comp.get('newly_failing', 0)} case(s) newly failing, {comp.get('newly_passing', 0)} newly passing.", ""]
+        if comp.get("warning"):
+            out += [f"**Warning:** {comp['warning']}", ""]
+        if comp.get("regression_gate"):
+            rg = comp["regression_gate"]
+            out += [("**Regression gate failed:** " if not rg["passed"] else "Regression gate met: ")
+                    + (f"{len(rg['regressions'])} case(s) passed before and fail now: "
+                       + ", ".join(f"`{c}`" for c in rg["regressions"][:20])
+                       if rg["regressions"] else "no case that passed before fails now."), ""]
         rows = []
         for d in comp.get("metrics", []):
             kind = kind_of(d["metric"])

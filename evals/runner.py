@@ -96,14 +96,18 @@ def run_eval(
     progress: Progress | None = None,
 ) -> EvalRun:
     """Answer every case with ``answer_fn`` (default: ``assistant.answer``) and aggregate."""
+    from assistant.audit import audit_source
+
     fn = answer_fn or _default_answer_fn()
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     results: list[CaseResult] = []
-    for i, case in enumerate(cases, 1):
-        results.append(run_case(case, fn, settings))
-        if progress:
-            progress(i, len(cases), case.id)
+    # Evaluation answers are logged with source "eval": `audit tail` shows real use by default.
+    with audit_source("eval"):
+        for i, case in enumerate(cases, 1):
+            results.append(run_case(case, fn, settings))
+            if progress:
+                progress(i, len(cases), case.id)
     duration = time.perf_counter() - t0
 
     check_counts: dict[str, dict] = {}

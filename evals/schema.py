@@ -198,22 +198,55 @@ def _reason(err: dict) -> str:
     return msg
 
 
+def _known_keys(loc: tuple) -> tuple[str, ...]:
+    """Field names allowed at the object holding ``loc`` (for 'did you mean')."""
+    model: type[BaseModel] = EvalCase
+    for part in loc[:-1]:
+        if part == "expect":
+            model = Expect
+        elif part == "conversation":
+            model = ConversationTurn
+    return tuple(model.model_fields)
+
+
+def _misspelt(err: dict) -> str:
+    import difflib
+
+    loc = tuple(err["loc"])
+    name = str(loc[-1]) if loc else ""
+    close = difflib.get_close_matches(name, _known_keys(loc), n=1, cutoff=0.6)
+    return f"is not a known field (did you mean '{close[0]}'?)" if close else (
+        f"is not a known field; known fields: {', '.join(_known_keys(loc))}")
+
+
 def parse_case(obj: object, *, path: str = "<set>", line: int = 1) -> EvalCase:
-    """Validate one decoded JSON value as a case, or raise EvalSetError."""
+    """Validate one decoded JSON value as a case, or raise EvalSetError.
+
+    An unknown key is reported before anything else, with the nearest known name, so a
+    misspelt ``questoin`` or ``expcet`` is named rather than hidden behind "'question' is
+    missing"."""
     if not isinstance(obj, dict):
         raise EvalSetError(path, line, None, f"a case must be a JSON object, got {type(obj).__name__}")
     try:
         # JSON mode: strict types as JSON knows them (arrays for lists, no string->number coercion)
         return EvalCase.model_validate_json(json.dumps(obj))
     except ValidationError as e:
-        err = e.errors()[0]
+        errs = e.errors()
+        extra = [x for x in errs if x.get("type") == "extra_forbidden"]
+        err = extra[0] if extra else errs[0]
         field = _loc(tuple(err["loc"])) or None
-        raise EvalSetError(path, line, field, _reason(err)) from None
+        reason = _misspelt(err) if extra else _reason(err)
+        raise EvalSetError(path, line, field, reason) from None
 
 
 def parse_lines(lines, *, path: str = "<set>") -> list[EvalCase]:
     """Parse JSONL text lines; blank lines are skipped. Ids must be unique."""
-    cases: list[EvalCase] = []
+    return [c for _, c in parse_lines_numbered(lines, path=path)]
+
+
+def parse_lines_numbered(lines, *, path: str = "<set>") -> list[tuple[int, EvalCase]]:
+    """(line number, case) for each case; see ``parse_lines``."""
+    cases: list[tuple[int, EvalCase]] = []
     seen: dict[str, int] = {}
     for n, raw in enumerate(lines, 1):
         text = raw.strip()
@@ -227,7 +260,7 @@ def parse_lines(lines, *, path: str = "<set>") -> list[EvalCase]:
         if case.id in seen:
             raise EvalSetError(path, n, "id", f"duplicate id {case.id!r} (first used on line {seen[case.id]})")
         seen[case.id] = n
-        cases.append(case)
+        cases.append((n, case))
     if not cases:
         raise EvalSetError(path, None, None, "the test set has no cases")
     return cases
@@ -235,6 +268,37 @@ def parse_lines(lines, *, path: str = "<set>") -> list[EvalCase]:
 
 def load_set(path: str | Path) -> list[EvalCase]:
     """Read and validate a JSONL test set, refusing it whole if any line is malformed."""
+    return [c for _, c in load_set_numbered(path)]
+
+
+def check_sources(numbered: list[tuple[int, EvalCase]], chunks, *, path: str = "<set>",
+                  corpus_version: str = "") -> None:
+    """Refuse (EvalSetError naming the line) a gold ``sources`` entry that names no document,
+    or no section of it, in the served corpus: it could only ever fail hit@k."""
+    from .checks import source_matches_chunk
+
+    docs: dict[str, list] = {}
+    for c in chunks:
+        docs.setdefault(c.doc_id, []).append(c)
+    where = f" of corpus version {corpus_version}" if corpus_version else ""
+    for n, case in numbered:
+        for i, src in enumerate(case.expect.sources):
+            doc, _, section = src.partition("#")
+            if doc not in docs:
+                import difflib
+
+                close = difflib.get_close_matches(doc, sorted(docs), n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise EvalSetError(path, n, f"expect.sources[{i}]",
+                                   f"{src!r} names no document in the served corpus{where}{hint}")
+            if section and not any(source_matches_chunk(src, c) for c in docs[doc]):
+                heads = sorted({c.heading for c in docs[doc]})
+                raise EvalSetError(path, n, f"expect.sources[{i}]",
+                                   f"{src!r}: document '{doc}' has no section '{section}'{where}; "
+                                   f"its sections: {', '.join(heads[:12])}" + (" ..." if len(heads) > 12 else ""))
+
+
+def load_set_numbered(path: str | Path) -> list[tuple[int, EvalCase]]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -242,4 +306,4 @@ def load_set(path: str | Path) -> list[EvalCase]:
         raise EvalSetError(str(p), None, None, "file not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise EvalSetError(str(p), None, None, f"cannot read file ({e})") from None
-    return parse_lines(text.splitlines(), path=str(p))
+    return parse_lines_numbered(text.splitlines(), path=str(p))

@@ -36,6 +36,16 @@ class IngestLockedError(IngestError):
     """Another ingest run holds the lock."""
 
 
+class DeletionGuardError(IngestError):
+    """An ingest would delete more documents than the configured share; nothing changed."""
+
+    def __init__(self, message: str, *, deleted: "list[str]", total: int, limit: float):
+        super().__init__(message)
+        self.deleted = list(deleted)
+        self.total = total
+        self.limit = limit
+
+
 class IndexMissingError(AssistantError):
     """No corpus version has been built yet."""
 

@@ -57,9 +57,16 @@ class IngestReport:
     """Which engine embedded the new passages: the index's embedder fingerprint, or
     ``onnx-copy`` (the verified ONNX copy of that model); empty when nothing was embedded."""
     stage_seconds: dict = field(default_factory=dict)
-    """Wall time per stage (load, diff, chunk, reuse, embed, store, finalize, switch):
+    """Wall time per stage (load, diff, conflicts, chunk, reuse, embed, store, finalize, switch):
     where an ingest spends its time, for admins and the benchmarks. ``embed`` includes
     loading the model when this process had not loaded it yet."""
+    restored: bool = False
+    """True when the corpus equals a kept version, which was served again instead of
+    building a duplicate."""
+    unpinned: bool = False
+    """True when this explicit ingest removed a rollback pin."""
+    conflicts: list = field(default_factory=list)
+    """Statements that disagree across approved documents (``ingest.conflicts``), as JSON."""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -170,8 +177,76 @@ def _collection_whole(client, manifest: dict, embedder, settings: Settings) -> b
         return False
 
 
+def _identical_kept_version(settings: Settings, docs: list[SourceDoc], fingerprints: dict,
+                            skip: str | None) -> str | None:
+    """A kept version (other than ``skip``) built from exactly these files with these settings."""
+    want = {d.doc_id: (d.path, d.content_hash) for d in docs}
+    for vid in versions.kept_versions(settings):
+        if vid == skip:
+            continue
+        try:
+            m = versions.read_manifest(settings, vid)
+        except Exception:  # noqa: BLE001 - an unreadable version is simply not reused
+            continue
+        have = {did: (i.get("path"), i.get("content_hash")) for did, i in m.get("documents", {}).items()}
+        if have == want and m.get("fingerprints") == fingerprints:
+            return vid
+    return None
+
+
+def _chunk_counts(old_docs: dict, new_docs: dict) -> Counts:
+    """Passage counts between two manifests' documents (removals paired with additions)."""
+    c = Counts()
+    for did in set(old_docs) | set(new_docs):
+        new_c = set(new_docs.get(did, {}).get("chunk_ids", []))
+        old_c = set(old_docs.get(did, {}).get("chunk_ids", []))
+        add, dele = len(new_c - old_c), len(old_c - new_c)
+        upd = min(add, dele) if did in new_docs and did in old_docs else 0
+        c.unchanged += len(new_c & old_c)
+        c.updated += upd
+        c.added += add - upd
+        c.deleted += dele - upd
+    return c
+
+
+def _deletion_guard(settings: Settings, old_docs: dict, changes: dict, allow: bool) -> None:
+    deleted = sorted(did for did, what in changes.items() if what == "deleted")
+    if allow or not old_docs or not deleted:
+        return
+    share = len(deleted) / len(old_docs)
+    if share <= settings.max_deletion_share + 1e-12:
+        return
+    from .errors import DeletionGuardError
+
+    names = ", ".join(deleted[:8]) + (f" and {len(deleted) - 8} more" if len(deleted) > 8 else "")
+    raise DeletionGuardError(
+        f"This ingest would delete {len(deleted)} of {len(old_docs)} served documents "
+        f"({share:.0%}; the limit is {settings.max_deletion_share:.0%}): {names}. "
+        f"Nothing was changed. Check that the corpus directory {settings.corpus_dir} is the right "
+        "one; to delete them, run `guideline ingest --allow-deletions` (or confirm on the admin page).",
+        deleted=deleted, total=len(old_docs), limit=settings.max_deletion_share)
+
+
+def _conflicts_json(docs: list[SourceDoc], settings: Settings, warnings: list[str]) -> list[dict]:
+    try:
+        from .conflicts import find_conflicts
+
+        return [c.to_json() for c in find_conflicts(docs, settings.include_statuses)]
+    except Exception as e:  # noqa: BLE001 - a report, never a reason to fail the ingest
+        warnings.append(f"conflict check failed ({type(e).__name__}: {str(e)[:200]})")
+        return []
+
+
 def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
-               progress: Progress | None = None, client=None) -> IngestReport:
+               progress: Progress | None = None, client=None,
+               allow_deletions: bool = False) -> IngestReport:
+    """Build (or re-serve) the version of the corpus on disk and serve it.
+
+    An explicit ingest: it also removes a rollback pin (``ingest.pin``). Refuses, changing
+    nothing, when more than ``settings.max_deletion_share`` of the served documents would be
+    deleted, unless ``allow_deletions``."""
+    from . import pin as pin_mod
+
     t0 = time.perf_counter()
     progress = progress or _noop
     if embedder is None:
@@ -217,12 +292,36 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                 doc_counts.deleted += 1
                 changes[did] = "deleted"
 
+        _deletion_guard(settings, old_docs, changes, allow_deletions)
+        stages.mark("diff")
+        conflicts = _conflicts_json(docs, settings, warnings)
+        stages.mark("conflicts")
         if not changes and prev is not None:
             versions.gc(settings, client)  # clears leftovers of a crashed run, if any
             n = prev.get("n_chunks", 0)
             stages.mark("diff")
             return IngestReport(prev_id, prev_id, False, doc_counts, Counts(unchanged=n), 0,
-                                time.perf_counter() - t0, False, {}, warnings, "", stages.seconds)
+                                time.perf_counter() - t0, False, {}, warnings, "", stages.seconds,
+                                unpinned=pin_mod.clear_pin(settings), conflicts=conflicts)
+        same = None if full else _identical_kept_version(settings, docs, fingerprints, prev_id)
+        if same is not None:
+            # The corpus is back to a kept version (e.g. an edit undone): serve that one again
+            # rather than a duplicate that would push an older version out of the kept N.
+            try:
+                versions.verify_version(settings, same, client)
+            except (IngestError, RetrievalError) as e:
+                warnings.append(f"corpus version {same} matches the corpus but cannot be served "
+                                f"({e}); built a new version instead")
+            else:
+                versions.switch(settings, same, reason="ingest-restore")
+                unpinned = pin_mod.clear_pin(settings)
+                versions.gc(settings, client)
+                stages.mark("diff")
+                counts = _chunk_counts(old_docs, versions.read_manifest(settings, same)["documents"])
+                return IngestReport(same, prev_id, True, doc_counts, counts, 0,
+                                    time.perf_counter() - t0, False, changes, warnings, "",
+                                    stages.seconds, restored=True, unpinned=unpinned,
+                                    conflicts=conflicts)
         stages.mark("diff")
 
         # Chunk everything (cheap); reuse stored vectors for chunk ids we already have.
@@ -332,6 +431,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
                 "collection": col_name,
                 "fingerprints": fingerprints,
                 "n_chunks": len(chunks),
+                "changes": changes,
                 "documents": {
                     d.doc_id: {
                         "path": d.path, "title": d.title, "version": d.version, "status": d.status,
@@ -354,6 +454,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         stages.mark("finalize")
         progress("switch", 0, 1)
         versions.switch(settings, vid)
+        unpinned = pin_mod.clear_pin(settings)
         versions.gc(settings, client)
         progress("switch", 1, 1)
         stages.mark("switch")
@@ -361,7 +462,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
         stages.mark("query_model")
         return IngestReport(vid, prev_id, True, doc_counts, chunk_counts, len(to_embed),
                             time.perf_counter() - t0, rebuild, changes, warnings, embedded_with,
-                            stages.seconds)
+                            stages.seconds, unpinned=unpinned, conflicts=conflicts)
 
 
 def index_is_stale(settings: Settings) -> bool:

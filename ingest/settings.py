@@ -35,6 +35,10 @@ class Settings(BaseSettings):
 
     keep_versions: int = Field(3, ge=1, le=100)
     """How many corpus versions are kept for rollback."""
+    max_deletion_share: float = Field(0.25, ge=0.0, le=1.0)
+    """An ingest that would delete more than this share of the serving documents stops and
+    asks for ``--allow-deletions`` (or the admin page's confirmation): pointing
+    ``GUIDELINE_CORPUS_DIR`` at the wrong folder must not silently empty the index."""
     chunk_size: int = Field(900, ge=200, le=8000)
     chunk_overlap: int = Field(0, ge=0, le=2000)
     embed_batch_size: int = Field(16, ge=1, le=1024)

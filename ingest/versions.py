@@ -186,14 +186,100 @@ def kept_versions(settings: Settings) -> list[str]:
     return keep
 
 
-def rollback(settings: Settings, version: str, client=None) -> None:
-    """Serve an earlier kept version again, after checking that it is whole."""
-    if not isinstance(version, str) or not VERSION_RE.fullmatch(version) or not is_complete(settings, version):
-        known = ", ".join(v.version for v in list_versions(settings)) or "none"
-        raise IngestError(f"Unknown corpus version {version!r}. Available: {known}.")
+def resolve_version(settings: Settings, ref: str) -> str:
+    """A kept version id from its full id or a unique prefix (e.g. ``20261128T0315``)."""
+    known = [v.version for v in list_versions(settings)]
+    avail = ", ".join(known) or "none"
+    if not isinstance(ref, str) or not ref or not re.fullmatch(r"[0-9A-Za-z-]+", ref):
+        raise IngestError(f"Unknown corpus version {ref!r}. Available: {avail}.")
+    if ref in known and VERSION_RE.fullmatch(ref):
+        return ref
+    matches = [v for v in known if v.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise IngestError(f"Corpus version prefix {ref!r} is ambiguous: it matches "
+                          f"{', '.join(matches)}. Give more characters.")
+    raise IngestError(f"Unknown corpus version {ref!r}. Available: {avail}.")
+
+
+def rollback(settings: Settings, version: str, client=None) -> str:
+    """Serve an earlier kept version again, after checking that it is whole, and pin it.
+
+    ``version`` may be a unique prefix. The pin keeps ``ingest --if-stale`` (``make run``)
+    from replacing it until an admin ingests explicitly. Returns the full version id."""
+    from . import pin
+
+    version = resolve_version(settings, version)
+    if not is_complete(settings, version):
+        raise IngestError(f"Unknown corpus version {version!r}.")
     with ingest_lock(settings):
+        previous = current_version(settings)
         verify_version(settings, version, client)
         switch(settings, version, reason="rollback")
+        pin.set_pin(settings, version, previous)
+    return version
+
+
+def _doc_rows(m: dict) -> dict[str, dict]:
+    return {did: {"doc_id": did, "title": info.get("title", ""), "version": info.get("version", ""),
+                  "status": info.get("status", ""), "last_reviewed": info.get("last_reviewed", ""),
+                  "path": info.get("path", ""), "passages": len(info.get("chunk_ids", []))}
+            for did, info in sorted(m.get("documents", {}).items())}
+
+
+def doc_changes_between(old: dict | None, new: dict) -> dict[str, dict]:
+    """doc_id -> {"change": added|updated|deleted, "from": old doc version, "to": new} between manifests."""
+    old_docs = (old or {}).get("documents", {})
+    new_docs = new.get("documents", {})
+    out: dict[str, dict] = {}
+    for did in sorted(set(old_docs) | set(new_docs)):
+        a, b = old_docs.get(did), new_docs.get(did)
+        if a is None:
+            out[did] = {"change": "added", "from": None, "to": b.get("version")}
+        elif b is None:
+            out[did] = {"change": "deleted", "from": a.get("version"), "to": None}
+        elif a.get("content_hash") != b.get("content_hash"):
+            out[did] = {"change": "updated", "from": a.get("version"), "to": b.get("version")}
+    return out
+
+
+def describe_versions(settings: Settings) -> list[dict]:
+    """Every kept version, newest first, with its documents and what changed from the
+    version it was built on (its parent; the next older kept version when the parent is gone)."""
+    from . import pin as pin_mod
+
+    infos = list_versions(settings)
+    pin = pin_mod.read_pin(settings)
+    out = []
+    for i, v in enumerate(infos):
+        m = read_manifest(settings, v.version)
+        parent = m.get("parent")
+        d = dict(v.__dict__)
+        d["serving"] = v.current
+        d["pinned"] = bool(pin and pin.version == v.version)
+        d["pin"] = pin.to_json() if d["pinned"] else None
+        if parent and is_complete(settings, parent):
+            d["compared_with"] = parent
+            d["changes"] = doc_changes_between(read_manifest(settings, parent), m)
+        elif parent and isinstance(m.get("changes"), dict):
+            # The parent was collected: the changes recorded when this version was built.
+            docs = m.get("documents", {})
+            d["compared_with"] = parent
+            d["changes"] = {did: {"change": what, "from": None,
+                                  "to": docs.get(did, {}).get("version")}
+                            for did, what in sorted(m["changes"].items())}
+        elif parent is None:
+            d["compared_with"] = None
+            d["changes"] = {did: {"change": "added", "from": None, "to": r["version"]}
+                            for did, r in _doc_rows(m).items()}
+        else:
+            older = infos[i + 1].version if i + 1 < len(infos) else None
+            d["compared_with"] = older
+            d["changes"] = doc_changes_between(read_manifest(settings, older), m) if older else None
+        d["document_list"] = list(_doc_rows(m).values())
+        out.append(d)
+    return out
 
 
 VERSION_RE = re.compile(r"[0-9]{8}T[0-9]{12}-[0-9a-f]{6}")

@@ -123,8 +123,8 @@ def test_report_says_where_the_time_went(settings, fake_embedder):
     assert all(v >= 0 for v in r1.stage_seconds.values())
     assert sum(r1.stage_seconds.values()) <= r1.seconds + 0.01
     r2 = _ingest(settings, fake_embedder)  # nothing changed: no chunking, embedding or storing
-    assert set(r2.stage_seconds) == {"load", "diff"}
-    assert json.loads(json.dumps(r2.to_json()))["stage_seconds"].keys() == {"load", "diff"}
+    assert set(r2.stage_seconds) == {"load", "diff", "conflicts"}
+    assert json.loads(json.dumps(r2.to_json()))["stage_seconds"].keys() == {"load", "diff", "conflicts"}
 
 
 def test_serving_index_groups_passages_once_per_version(settings, fake_embedder):

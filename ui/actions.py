@@ -147,14 +147,28 @@ def _new_run_dir(settings: Settings) -> Path:
     return out
 
 
+def check_gold_sources(numbered, set_name: str, settings: Settings) -> None:
+    """Refuse (EvalSetError with the line) gold sources naming nothing in the served corpus;
+    nothing to check against before the first ingest."""
+    from evals.schema import check_sources
+    from ingest.serving import load_version
+    from ingest.versions import current_version
+
+    version = current_version(settings)
+    if version:
+        check_sources(numbered, load_version(settings, version).chunks, path=set_name,
+                      corpus_version=version)
+
+
 def run_and_save(cases, *, set_name: str, set_bytes: bytes, settings: Settings, answer_fn,
                  progress: Callable[[int, int, str], None] | None = None) -> Path:
     """Run the cases, check the gates, compare with the previous run of the set, save it all."""
-    from evals.gates import evaluate_gates, gates_passed, load_gates
+    from evals.gates import evaluate_gates, gates_passed, load_config
     from evals.report import compare, load_run, write_run
     from evals.runner import run_eval
 
-    gates = load_gates()
+    config = load_config()
+    gates = config.gates
     prev_dir = previous_run_of(settings, set_name)
     previous = load_run(prev_dir) if prev_dir else None
     run = run_eval(cases, answer_fn=answer_fn, settings=settings, progress=progress)
@@ -166,7 +180,11 @@ def run_and_save(cases, *, set_name: str, set_bytes: bytes, settings: Settings, 
                         "results": [g.to_json() for g in gate_results]}
     results = [r.to_json() for r in run.results]
     if previous is not None:
-        summary["comparison"] = compare(summary, results, *previous, previous_dir=prev_dir.name)
+        comp = compare(summary, results, *previous, previous_dir=prev_dir.name)
+        if config.fail_on_regression:
+            comp["regression_gate"] = {"passed": not comp["regressions"], "regressions": comp["regressions"]}
+            summary["gates"]["passed"] = summary["gates"]["passed"] and not comp["regressions"]
+        summary["comparison"] = comp
     out = _new_run_dir(settings)
     write_run(out, summary, results)
     return out

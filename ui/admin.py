@@ -8,10 +8,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from ingest.errors import AssistantError, IngestError, IngestLockedError
+from ingest.errors import AssistantError, DeletionGuardError, IngestError, IngestLockedError
 from ingest.load import SUPPORTED_EXTENSIONS
 from ingest.versions import current_version, list_versions, rollback
-from ui import actions, jobs, resources, views
+from ui import actions, admin_panels, jobs, resources, views
 
 state = st.session_state
 state.setdefault("admin_ok", False)
@@ -77,6 +77,23 @@ try:
         hide_index=True, width="stretch")
 except AssistantError as e:
     st.info(str(e))
+pin_msg = admin_panels.pin_message(settings)
+if pin_msg:
+    st.warning(pin_msg, icon=":material/push_pin:")
+
+# ---------------------------------------------------------------- conflicts
+with st.expander("Conflicting guidance across approved documents"):
+    try:
+        found = admin_panels.corpus_conflicts(settings)
+    except AssistantError as e:
+        st.error(str(e))
+        found = []
+    if found:
+        st.caption(f"{len(found)} disagreement(s) in the corpus directory: the same drug with different "
+                   "numbers, or under contradictory roles. Answers citing both say so; fix the documents.")
+        st.dataframe(pd.DataFrame(admin_panels.conflict_rows(found)), hide_index=True, width="stretch")
+    else:
+        st.caption("No conflicting statements found among the approved documents.")
 
 # ---------------------------------------------------------------- upload
 def _save_uploads(plans) -> None:
@@ -118,19 +135,22 @@ if files:
 
 # ---------------------------------------------------------------- re-ingest
 def _ingest_error(e: AssistantError) -> tuple[str, list]:
+    if isinstance(e, DeletionGuardError):
+        return str(e).split(" Check that")[0], admin_panels.deletion_details(e)
     if isinstance(e, IngestError) and not isinstance(e, IngestLockedError):
         return str(e).splitlines()[0], [(fe.path, fe.reason) for fe in e.errors]
     return str(e), []
 
 
-def _start_ingest() -> None:
+def _start_ingest(allow_deletions: bool = False) -> None:
     # A button callback runs first thing in the next page run, before anything can interrupt it.
     from ingest.index import run_ingest
 
     full_rebuild = bool(state.get("ingest_full"))
 
     def work(job):
-        return run_ingest(settings, full=full_rebuild, progress=job.progress)
+        return run_ingest(settings, full=full_rebuild, progress=job.progress,
+                          allow_deletions=allow_deletions)
 
     job, started = jobs.board().start("ingest", jobs.settings_key(settings), work, _ingest_error)
     state.ingest_watch = job.id
@@ -143,8 +163,10 @@ def _show_ingest(job) -> None:
         r = job.result
         if r.switched:
             was = f" (was `{r.previous_version}`)" if r.previous_version else ""
-            st.success(f"Corpus version `{r.corpus_version}` is now serving{was}. "
-                       f"Embedded {r.embedded} passages in {r.seconds:.1f} s.")
+            again = " again: the corpus equals this kept version, no new version was built" if r.restored else ""
+            st.success(f"Corpus version `{r.corpus_version}` is now serving{again}{was}. "
+                       f"Embedded {r.embedded} passages in {r.seconds:.1f} s."
+                       + (" The rollback pin is removed." if r.unpinned else ""))
         else:
             st.info(f"No changes: corpus version `{r.corpus_version}` keeps serving.")
         st.dataframe(pd.DataFrame(views.ingest_counts_rows(r)), hide_index=True, width="stretch")
@@ -152,8 +174,17 @@ def _show_ingest(job) -> None:
             st.markdown("\n".join(f"- `{did}`: {what}" for did, what in sorted(r.doc_changes.items())))
         for w in r.warnings:
             st.warning(w)
+        if r.conflicts:
+            st.warning(f"{len(r.conflicts)} conflicting statement(s) across approved documents; "
+                       "see 'Conflicting guidance' above.")
         return
     st.error(job.error)
+    if admin_panels.is_deletion_stop(job.details):
+        st.dataframe(pd.DataFrame([{"Document": p, "Problem": why} for p, why in job.details]),
+                     hide_index=True, width="stretch")
+        st.button(f"Delete these {len(job.details)} documents and re-ingest", type="primary",
+                  icon=":material/delete_forever:", on_click=_start_ingest, kwargs={"allow_deletions": True})
+        return
     if job.details:
         st.dataframe(pd.DataFrame([{"File": p, "Problem": why} for p, why in job.details]),
                      hide_index=True, width="stretch")
@@ -202,7 +233,8 @@ def _rollback() -> None:
     except AssistantError as e:
         state.rollback_error = str(e)
     else:
-        state.rollback_msg = f"Corpus version `{target}` is now serving."
+        state.rollback_msg = (f"Corpus version `{target}` is now serving, pinned until the next re-ingest. "
+                              + (admin_panels.pin_message(settings) or ""))
 
 
 st.subheader("Corpus versions")
@@ -216,30 +248,28 @@ versions = list_versions(settings)
 if not versions:
     st.caption("No corpus version has been built yet.")
 else:
-    st.dataframe(pd.DataFrame([{"Version": v.version, "Created": v.created, "Documents": v.documents,
-                                "Passages": v.chunks, "Serving": "yes" if v.current else ""}
-                               for v in versions]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(admin_panels.version_rows(settings)), hide_index=True, width="stretch")
     older = [v.version for v in versions if not v.current]
     if older:
         cols = st.columns([3, 1], vertical_alignment="bottom")
         cols[0].selectbox("Serve an earlier version", older, key="rollback_target")
         cols[1].button("Roll back", icon=":material/history:", width="stretch", on_click=_rollback)
+    with st.expander("Documents of each version"):
+        for v in versions:
+            st.caption(f"`{v.version}`" + (" (serving)" if v.current else ""))
+            st.dataframe(pd.DataFrame(admin_panels.version_documents(settings, v.version)),
+                         hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------- audit
 with st.expander("Recent answers and feedback"):
     audit = assistant.audit
+    with_evals = st.checkbox("Include evaluation runs", key="audit_with_evals")
     try:
-        rows = audit.tail(25) if audit is not None else []
+        rows = audit.tail(25, source="all" if with_evals else "real") if audit is not None else []
     except AssistantError as e:
         st.error(str(e))
         rows = []
     if not rows:
         st.caption("The audit log is empty.")
     else:
-        st.dataframe(pd.DataFrame([{
-            "ID": r["id"], "Time (UTC)": r["ts"][:19].replace("T", " "), "Audience": r["audience"],
-            "Question": (r["question"] or "(hashed)")[:120], "Escalated": "yes" if r["escalated"] else "",
-            "Opioid rule": "yes" if r["opioid_rule_applied"] else "",
-            "Feedback": " ".join(f["rating"] + (f": {f['comment']}" if f.get("comment") else "")
-                                 for f in r["feedback"]),
-        } for r in rows]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(admin_panels.audit_rows(rows)), hide_index=True, width="stretch")

@@ -139,7 +139,7 @@ def _answer_now(question: str, assistant, audience: str) -> dict:
         ans = None
         with st.spinner("Searching the guidelines…"):
             try:
-                ans = assistant.answer(question, history, audience)
+                ans = assistant.answer(question, history, audience, source="ui")
             except InputError as e:
                 msg.update(error=str(e), kind="input", failed=True)
             except AssistantError as e:

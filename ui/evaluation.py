@@ -9,7 +9,7 @@ import streamlit as st
 
 from evals.metrics import HEADLINE, LOWER_IS_BETTER, fmt, kind_of
 from evals.report import REPORT, load_run
-from evals.schema import EvalSetError, Expect, parse_lines
+from evals.schema import EvalSetError, Expect, parse_lines, parse_lines_numbered
 from ingest.errors import AssistantError
 from ingest.settings import PROJECT_ROOT
 from ui import actions, jobs, resources, views
@@ -55,7 +55,9 @@ cases = None
 if set_bytes is not None:
     try:
         text = set_bytes.decode("utf-8")
-        cases = parse_lines(text.splitlines(), path=set_name)
+        numbered = parse_lines_numbered(text.splitlines(), path=set_name)
+        actions.check_gold_sources(numbered, set_name, settings)  # names the line of a bad gold id
+        cases = [c for _, c in numbered]
     except UnicodeDecodeError:
         st.error(f"{set_name}: the file is not UTF-8 text.")
     except EvalSetError as e:

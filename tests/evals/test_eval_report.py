@@ -140,7 +140,10 @@ def test_compare_reports_added_and_removed_cases(tmp_path, set_file, good, gates
     smaller.write_text("".join(json.dumps(c) + "\n" for c in CASES[:3]), encoding="utf-8")
     run(smaller, tmp_path / "after", good, gates_file, compare=tmp_path / "before")
     summary, _ = load_run(tmp_path / "after")
-    assert [(c["id"], c["before"], c["after"]) for c in summary["comparison"]["changed"]] == [("oxy", "passed", "absent")]
+    comp = summary["comparison"]
+    # Different sets: only the shared cases are compared; the dropped one is listed apart.
+    assert comp["changed"] == [] and comp["removed"] == ["oxy"] and comp["added"] == []
+    assert comp["same_set"] is False and comp["shared_cases"] == 3 and "shared cases only" in comp["warning"]
 
 
 def test_json_flag_prints_the_summary(tmp_path, set_file, good, gates_file, capsys):
@@ -229,3 +232,105 @@ def test_progress_bar_path_runs(tmp_path, set_file, good, gates_file, capsys):
     code = run_command(set_file, tmp_path / "p", None, True, gates_path=gates_file, answer_fn=good, show_progress=True)
     assert code == EXIT_OK
     assert json.loads(capsys.readouterr().out)["metrics"]["cases"] == 4
+
+
+# --- gates and comparisons that cannot switch themselves off -------------------------
+
+
+def test_a_misspelt_metric_in_the_gates_file_is_refused_with_its_line(tmp_path, set_file, good, capsys):
+    g = tmp_path / "gates.yaml"
+    g.write_text("version: 1\ngates:\n  - metric: pass_rate\n    min: 0.9\n"
+                 "  - metric: pass_rat\n    min: 0.9\n", encoding="utf-8")
+    assert run(set_file, tmp_path / "o", good, g) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "line 5" in err and "unknown metric 'pass_rat'" in err and "did you mean 'pass_rate'" in err
+    assert not (tmp_path / "o").exists()
+    assert cli_main([str(set_file), "--gates", str(g), "--out", str(tmp_path / "o"), "--json"]) == EXIT_ERROR
+    e = json.loads(capsys.readouterr().out)["error"]
+    assert (e["type"], e["file"], e["line"], e["field"]) == ("GatesFileError", str(g), 5, "gates[1].metric")
+
+
+def test_unknown_top_level_gates_key_is_named(tmp_path):
+    g = tmp_path / "gates.yaml"
+    g.write_text("version: 1\nfail_on_regresion: true\ngates: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 2: unknown key\(s\) fail_on_regresion .*did you mean 'fail_on_regression'"):
+        load_gates(g)
+
+
+def test_fail_on_regression_fails_when_a_passing_case_now_fails(tmp_path, set_file, good, bad, capsys):
+    lenient = tmp_path / "lenient.yaml"
+    lenient.write_text("version: 1\ngates:\n  - {metric: errors, max: 0}\n", encoding="utf-8")
+    assert run(set_file, tmp_path / "before", good, lenient) == EXIT_OK
+    # The gates alone pass the regressed run: without the flag it exits 0 ...
+    assert run(set_file, tmp_path / "a", bad, lenient, compare=tmp_path / "before") == EXIT_OK
+    summary, _ = load_run(tmp_path / "a")
+    assert summary["comparison"]["regressions"] == ["cauda", "oxy"]
+    # ... with it (or the gates file's setting) the regression fails the run.
+    assert run(set_file, tmp_path / "b", bad, lenient, compare=tmp_path / "before",
+               fail_on_regression=True) == EXIT_GATE_FAILED
+    summary, _ = load_run(tmp_path / "b")
+    assert summary["passed"] is False and summary["comparison"]["regression_gate"]["passed"] is False
+    assert "Regression gate failed" in (tmp_path / "b" / "report.md").read_text(encoding="utf-8")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(lenient.read_text() + "fail_on_regression: true\n", encoding="utf-8")
+    assert run(set_file, tmp_path / "c", bad, strict, compare=tmp_path / "before") == EXIT_GATE_FAILED
+    # No regression (the same good system again): the flag does not fail it.
+    assert run(set_file, tmp_path / "d", good, strict, compare=tmp_path / "before") == EXIT_OK
+
+
+def test_comparing_runs_of_different_sets_compares_shared_cases_only(tmp_path, set_file, good, bad, gates_file, capsys):
+    assert run(set_file, tmp_path / "before", bad, gates_file) == EXIT_GATE_FAILED
+    smaller = tmp_path / "smaller.jsonl"
+    smaller.write_text("".join(json.dumps(c) + "\n" for c in CASES[:2]), encoding="utf-8")
+    run(smaller, tmp_path / "after", bad, gates_file, compare=tmp_path / "before")
+    assert "different test sets" in capsys.readouterr().err
+    summary, _ = load_run(tmp_path / "after")
+    comp = summary["comparison"]
+    by = {m["metric"]: m for m in comp["metrics"]}
+    # Both runs fail 'cauda' of the two shared cases: the same, not "better" because a
+    # failing case ('oxy') is simply absent from the new set.
+    assert by["pass_rate"]["before"] == by["pass_rate"]["after"] == 0.5 and by["pass_rate"]["verdict"] == "same"
+    assert comp["removed"] == ["france", "oxy"] and comp["shared_cases"] == 2
+    assert "shared cases only" in (tmp_path / "after" / "report.md").read_text(encoding="utf-8")
+
+
+def test_misspelt_case_keys_are_named(tmp_path, good, gates_file, capsys):
+    p = tmp_path / "typo.jsonl"
+    p.write_text(json.dumps({**{k: v for k, v in CASES[0].items() if k != "question"},
+                             "questoin": "max tizanidine dose?"}) + "\n", encoding="utf-8")
+    assert run(p, tmp_path / "o", good, gates_file) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "line 1" in err and "'questoin'" in err and "did you mean 'question'" in err
+    case = {**CASES[0], "expect": {"fatcs": [["36 mg"]]}}
+    p.write_text(json.dumps(case) + "\n", encoding="utf-8")
+    assert run(p, tmp_path / "o", good, gates_file) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "expect.fatcs" in err and "did you mean 'facts'" in err
+
+
+def test_a_gold_source_naming_nothing_in_the_corpus_is_refused_with_its_line(tmp_path, corpus_copy, good,
+                                                                            gates_file, capsys):
+    from tests.conftest import FakeEmbedder, make_settings
+
+    from ingest.index import run_ingest
+
+    s = make_settings(tmp_path, corpus_copy)
+    run_ingest(s, embedder=FakeEmbedder())
+    for src, words in (("ms-spastcity#Tizanidine", "names no document in the served corpus"),
+                       ("ms-spasticity#Tizanidyne", "has no section 'Tizanidyne'")):
+        p = tmp_path / "s.jsonl"
+        cases = [CASES[1], {**CASES[0], "expect": {**CASES[0]["expect"], "sources": [src]}}]
+        p.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+        assert run_command(p, tmp_path / "o", None, True, s, gates_path=gates_file, answer_fn=good,
+                           show_progress=False) == EXIT_ERROR
+        e = json.loads(capsys.readouterr().out)["error"]
+        assert e["line"] == 2 and e["field"] == "expect.sources[0]" and words in e["message"]
+    # The shipped set's gold sources all name real sections.
+    p.write_text(json.dumps(CASES[0]) + "\n", encoding="utf-8")
+    assert run_command(p, tmp_path / "ok", None, False, s, gates_path=gates_file, answer_fn=good,
+                       show_progress=False) == EXIT_OK
+
+
+def test_export_out_is_a_directory_not_a_file(tmp_path, set_file, capsys):
+    assert cli_main(["export", "--format", "ragas", str(set_file), "--out", str(tmp_path / "x.jsonl")]) == EXIT_ERROR
+    assert "--out is a directory" in capsys.readouterr().err

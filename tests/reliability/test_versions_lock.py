@@ -64,11 +64,17 @@ def test_keep_last_n_list_and_rollback(tmp_path, corpus_copy, monkeypatch, capsy
     _env(monkeypatch, s)
     assert cli(["versions"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3 and out[0].startswith(f"* {vids[3]}")
-    assert all(any(v in line for line in out) for v in vids[1:])
+    heads = [line for line in out if not line.startswith("    ")]
+    assert len(heads) == 3 and heads[0].startswith(f"* {vids[3]}")
+    assert all(any(v in line for line in heads) for v in vids[1:])
+    # Each version says what changed in it, by document and document version.
+    assert sum("~ms-spasticity" in line for line in out) == 3
     assert cli(["versions", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [v["version"] for v in listed] == kept and [v["current"] for v in listed] == [True, False, False]
+    assert [v["serving"] for v in listed] == [True, False, False] and not any(v["pinned"] for v in listed)
+    assert listed[0]["changes"] == {"ms-spasticity": {"change": "updated", "from": "2.1", "to": "2.1"}}
+    assert {d["doc_id"] for d in listed[0]["document_list"]} >= {"ms-spasticity", "ms-back-pain"}
 
     # Roll back two versions: the long-lived searcher serves the old text, not the new.
     assert cli(["rollback", vids[1]]) == 0
@@ -106,6 +112,18 @@ def test_rollback_refuses_a_version_whose_collection_is_gone(tmp_path, corpus_co
     assert versions.current_version(s) == v2
     # ... and an ingest notices a damaged serving version and rebuilds it.
     versions.switch(s, v1, reason="test")  # force it to serve, as if restored from an old backup
+    # The corpus equals the whole kept v2: that version serves again, no duplicate is built.
+    r = run_ingest(s, embedder=emb)
+    assert r.switched and r.restored and r.corpus_version == v2 and r.embedded == 0
+    assert_serving_one_complete_version(s, client, emb)
+    # A corpus no kept version matches: the damaged serving version is noticed and rebuilt.
+    versions.switch(s, v1, reason="test")
+    v3 = _ingest_with_phrase(s, emb, "thirdedition")
+    r = run_ingest(s, embedder=emb)
+    assert r.corpus_version == v3 and not r.switched
+    versions.switch(s, v1, reason="test")
+    p = s.corpus_dir / DOC
+    p.write_text(p.read_text(encoding="utf-8") + "\nFourth edition sentence.\n", encoding="utf-8")
     r = run_ingest(s, embedder=emb)
     assert r.switched and r.rebuilt and any("missing or incomplete" in w for w in r.warnings)
     assert_serving_one_complete_version(s, client, emb)

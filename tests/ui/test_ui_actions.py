@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from uikit import NEW_GUIDELINE
 
 from evals.report import load_run
@@ -115,3 +116,16 @@ def test_runs_are_saved_and_compared_with_the_previous_run_of_the_same_set(fake_
     summary2, _ = load_run(second)
     assert summary2["comparison"]["previous"]["dir"] == first.name
     assert actions.previous_run_of(s, "other.jsonl") is None
+
+
+def test_gold_sources_are_checked_against_the_served_corpus(fake_index):
+    from evals.schema import EvalSetError, parse_lines_numbered
+    from ui.actions import check_gold_sources
+
+    s, _ = fake_index
+    good = '{"id": "a", "category": "core", "question": "q?", "expect": {"sources": ["ms-spasticity#Tizanidine"]}}'
+    bad = good.replace('"a"', '"b"').replace("ms-spasticity#", "ms-spasticty#")
+    check_gold_sources(parse_lines_numbered([good]), "ok.jsonl", s)
+    with pytest.raises(EvalSetError) as ei:
+        check_gold_sources(parse_lines_numbered([good, bad]), "bad.jsonl", s)
+    assert ei.value.line == 2 and ei.value.field == "expect.sources[0]" and "did you mean 'ms-spasticity'" in str(ei.value)

@@ -142,3 +142,58 @@ def test_failed_reingest_lists_file_errors_and_keeps_serving(monkeypatch, ui_ind
     errors = next(d.value for d in at.dataframe if "Problem" in d.value.columns)
     assert list(errors["File"]) == ["ms-fatigue-and-pain.md"] and "final" in errors["Problem"].iloc[0]
     assert any(before in i and "keeps serving" in i for i in texts(at.info))
+
+
+@pytest.mark.integration
+def test_rollback_pin_conflicts_and_version_changes_are_shown(monkeypatch, fake_index, tmp_path):
+    from uikit import copy_index
+
+    from ingest.index import run_ingest
+
+    src, emb = fake_index
+    s = copy_index(src, tmp_path)
+    v1 = versions.current_version(s)
+    p = s.corpus_dir / "ms-spasticity.md"
+    p.write_text(p.read_text().replace("is 36 mg per day", "is 24 mg per day"))
+    v2 = run_ingest(s, embedder=emb).corpus_version
+    at = _login(_admin(monkeypatch, s))
+
+    table = next(d.value for d in at.dataframe if "Pinned" in d.value.columns)
+    row = table[table["Version"] == v2].iloc[0]
+    assert "~ms-spasticity" in row["Changes"] and row["Serving"] == "yes" and row["Pinned"] == ""
+    conflicts = next(d.value for d in at.dataframe if "Disagreement" in d.value.columns)
+    assert "maximum of tizanidine" in set(conflicts["Disagreement"])
+    assert {"24 mg per day", "36 mg per day"} <= set(conflicts["States"])
+
+    at.selectbox[0].set_value(v1).run()
+    _button(at, "Roll back").click().run()
+    assert not at.exception, at.exception
+    assert versions.current_version(s) == v1
+    assert any("pinned by a rollback" in w and "ms-spasticity.md (changed)" in w for w in texts(at.warning))
+    table = next(d.value for d in at.dataframe if "Pinned" in d.value.columns)
+    assert table[table["Version"] == v1].iloc[0]["Pinned"] == "yes"
+
+
+@pytest.mark.integration
+def test_a_reingest_that_would_delete_most_documents_asks_first(monkeypatch, fake_index, tmp_path):
+    from uikit import copy_index
+
+    src, emb = fake_index
+    s = copy_index(src, tmp_path)
+    before = versions.current_version(s)
+    files = sorted(s.corpus_dir.glob("*.md"))
+    gone = [f for f in files if f.name not in ("README.md", "ms-spasticity.md", "ms-back-pain.md")]
+    for f in gone:
+        f.unlink()
+    at = _reingest(_login(_admin(monkeypatch, s)))
+    assert versions.current_version(s) == before
+    assert any("would delete" in e and "Nothing was changed" in e for e in texts(at.error))
+    confirm = _button(at, "Delete these")
+    assert f"Delete these {len(gone)} documents" in confirm.label
+    confirm.click().run()
+    assert not at.exception, at.exception
+    jobs.board().wait(timeout=600)
+    at.run()
+    assert versions.current_version(s) != before
+    served = versions.read_manifest(s, versions.current_version(s))["documents"]
+    assert set(served) == {"ms-spasticity", "ms-back-pain"}
