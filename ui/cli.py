@@ -41,6 +41,8 @@ def error_json(e: BaseException) -> dict:
         out["files"] = details
     if getattr(e, "deleted", None) is not None:
         out["deleted"] = list(e.deleted)
+    if getattr(e, "safety", None) is not None:  # a refused input that still escalated
+        out["safety"] = e.safety.to_json()
     return {"error": out}
 
 
