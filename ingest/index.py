@@ -373,10 +373,11 @@ def index_is_stale(settings: Settings) -> bool:
     if not cur or not versions.is_complete(settings, cur):
         return True
     m = versions.read_manifest(settings, cur)
-    import hashlib
+
+    from .load import file_hash
 
     on_disk = {}
     for p in iter_corpus_files(settings.corpus_dir):
-        on_disk[p.relative_to(settings.corpus_dir).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        on_disk[p.relative_to(settings.corpus_dir).as_posix()] = file_hash(p)  # sidecar included
     served = {info["path"]: info["content_hash"] for info in m["documents"].values()}
     return on_disk != served
