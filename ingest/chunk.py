@@ -158,7 +158,8 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
             if run[at:].strip():
                 add_text(run[at:], block.start + r0 + at, section)
         for t in tables:
-            t_section = f"{section} > {t.caption}" if t.caption else section
+            caption = strip_refs(t.caption, paren_numbers=paren_refs).text.strip() if t.caption else ""
+            t_section = f"{section} > {caption}" if caption else section
             for row, (s0, s1) in zip(t.rows, t.row_spans):
                 text = strip_refs(row_text(t, row), paren_numbers=paren_refs)
                 before = len(chunks)

@@ -58,6 +58,9 @@ PDF_META = {
     "/GuidelineSources": "sources",
 }
 
+PARSE_CACHE = "parse-cache"
+"""Under the data dir: parsed PDFs by content hash (a 140-page PDF takes a minute to lay out)."""
+
 # C0 controls other than tab, newline, carriage return and form feed, plus DEL.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -85,7 +88,7 @@ def load_file(path: Path, corpus_dir: Path, settings: Settings) -> SourceDoc:
 
     hints: dict[str, Any] = {}
     if fmt == "pdf":
-        given, names, text, hints = _load_pdf(raw, rel)
+        given, names, text, hints = _load_pdf(raw, rel, cache_dir=settings.data_dir / PARSE_CACHE)
     else:
         decoded = decode_text(raw, rel)
         if fmt == "html":
@@ -567,15 +570,16 @@ def _parse_html(text: str):
 # --------------------------------------------------------------------------- PDF
 
 
-def _load_pdf(raw: bytes, rel: str) -> tuple[dict[str, Any], dict[str, str], str, dict[str, Any]]:
+def _load_pdf(raw: bytes, rel: str, cache_dir: Path | None = None
+              ) -> tuple[dict[str, Any], dict[str, str], str, dict[str, Any]]:
     """-> (/Guideline* fields or a text front matter, their spelling, Markdown body, hints)."""
     if b"%PDF-" not in raw[:1024]:
         raise FileError(rel, "PDF could not be read: no %PDF header (not a PDF file)")
     info = _read_pdf(raw, rel)
-    from .parse.pdf import parse_pdf
+    from .parse.pdf import cached_parse_pdf
 
     try:
-        parsed = parse_pdf(raw)
+        parsed = cached_parse_pdf(raw, cache_dir)
     except FileError:
         raise
     except Exception as e:  # pdfminer / pdfplumber raise many types on damaged files

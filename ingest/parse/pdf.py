@@ -22,11 +22,15 @@ loader stays cheap.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 MARGIN = 0.085
 """Fraction of the page height at the top and bottom where running heads and feet live."""
@@ -36,8 +40,8 @@ HEADING_SIZE_RATIO = 1.06
 """A line whose font is this much larger than the body text is a heading candidate."""
 SUPERSCRIPT_RATIO = 0.8
 """A word this much smaller than its line's text, and raised, is a superscript."""
-TABLE_SUPERSCRIPT_RATIO = 0.7
-"""In a table, characters this much smaller than the page's body text are superscripts."""
+TABLE_SUPERSCRIPT_RATIO = 0.8
+"""In a table, characters this much smaller than the table's own text are superscripts."""
 GUTTER_MIN = 10.0
 """Points of empty vertical strip near the middle that make a page two columns."""
 PARA_GAP = 0.65
@@ -86,6 +90,32 @@ class PdfText:
     headings: list[str] = field(default_factory=list)
 
 
+PARSER_VERSION = "pdf-layout-2"
+"""Bumped whenever parse_pdf's output changes for the same file: invalidates cached parses."""
+
+
+def cached_parse_pdf(raw: bytes, cache_dir: Path | None) -> PdfText:
+    """``parse_pdf``, remembered by content hash under ``cache_dir`` (an unchanged PDF is laid
+    out once, not on every check and ingest). A cache that cannot be read or written is skipped."""
+    if cache_dir is None:
+        return parse_pdf(raw)
+    key = hashlib.sha256(raw).hexdigest()
+    path = Path(cache_dir) / f"{key}.{PARSER_VERSION}.json"
+    try:
+        return PdfText(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
+    parsed = parse_pdf(raw)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(parsed)), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return parsed
+
+
 def parse_pdf(raw: bytes) -> PdfText:
     import pdfplumber
 
@@ -100,23 +130,25 @@ def parse_pdf(raw: bytes) -> PdfText:
                 continue
             sizes = Counter(round(c["size"], 1) for c in chars)
             body = sizes.most_common(1)[0][0]
-            found = []
             try:
                 found = [t for t in page.find_tables() if _table_ok(t)]
             except Exception:  # noqa: BLE001 - a table we cannot read is read as text instead
                 found = []
             boxes = [t.bbox for t in found]
-            if found:
-                small = body * TABLE_SUPERSCRIPT_RATIO
-                clean = page.filter(lambda o: o.get("object_type") != "char" or o.get("size", body) >= small)
-                for t in found:
-                    try:
-                        rows = clean.crop(t.bbox).extract_tables()
-                    except Exception:  # noqa: BLE001
-                        rows = []
-                    rows = _clean_table(rows[0] if rows else [])
-                    if rows:
-                        tables[(pno, t.bbox[1])] = rows
+            for t in found:
+                x0, top, x1, bottom = t.bbox
+                inside = Counter(round(c["size"], 1) for c in chars
+                                 if x0 <= c["x0"] <= x1 and top <= c["top"] <= bottom)
+                small = (inside.most_common(1)[0][0] if inside else body) * TABLE_SUPERSCRIPT_RATIO
+                clean = page.filter(lambda o, small=small: o.get("object_type") != "char"
+                                    or o.get("size", small) >= small)
+                try:
+                    rows = clean.crop(t.bbox).extract_tables()
+                except Exception:  # noqa: BLE001
+                    rows = []
+                rows = _clean_table(rows[0] if rows else [])
+                if rows:
+                    tables[(pno, t.bbox[1])] = rows
             words = [_word(w) for w in page.extract_words(return_chars=True)
                      if not any(_inside(w, b) for b in boxes)]
             page_lines, gutter = _page_lines(words, pno, float(page.width), float(page.height))
@@ -239,8 +271,8 @@ def _cluster(words: list[dict]) -> list[list[dict]]:
 def _clean_table(rows: list[list[str | None]]) -> list[list[str]]:
     """pdfplumber rows -> rectangular text rows: spanned cells merged, empty columns dropped,
     a second header line joined to the first, a spanned first column carried down."""
-    rows = [[re.sub(r"(\w)- (?=[a-z])", r"\1-",
-                    " ".join(((c or "").translate(_LIGATURES)).replace("\u2022", ";").split()).strip("; "))
+    rows = [[re.sub(r"\s+;", ";", re.sub(r"(\w)- (?=[a-z])", r"\1-",
+                    " ".join(((c or "").translate(_LIGATURES)).replace("\u2022", ";").split()).strip("; ")))
              for c in r] for r in rows if r]
     rows = [r for r in rows if any(r)]
     if len(rows) < 2:
