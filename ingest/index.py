@@ -123,15 +123,17 @@ def _passage_engine(settings: Settings, embedder, warnings: list[str]):
     return copy or embedder
 
 
-def load_and_check(settings: Settings) -> tuple[list[SourceDoc], list[str]]:
-    """Every file loaded and validated, or one IngestError listing every bad file."""
+def load_and_check(settings: Settings, progress: Progress | None = None) -> tuple[list[SourceDoc], list[str]]:
+    """Every file loaded and validated, or one IngestError listing every bad file.
+    ``progress("load", files done, files)`` is called after each file."""
     if not settings.corpus_dir.is_dir():
         raise IngestError(f"Corpus directory {settings.corpus_dir} does not exist.")
     from .check import content_problems, content_warnings
     from .errors import FileError
     from .load import load_corpus
 
-    docs, errors = load_corpus(settings.corpus_dir, settings)
+    docs, errors = load_corpus(settings.corpus_dir, settings,
+                               progress=(lambda done, total: progress("load", done, total)) if progress else None)
     errors = list(errors)
     warnings: list[str] = []
     for d in docs:
@@ -181,9 +183,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
     stages = _Stages()
     with versions.ingest_lock(settings):
         prev_id = versions.current_version(settings)
-        progress("load", 0, 1)
-        docs, warnings = load_and_check(settings)
-        progress("load", 1, 1)
+        docs, warnings = load_and_check(settings, progress)
         stages.mark("load")
         client = client or make_client(settings)
         prev = None

@@ -208,8 +208,9 @@ def iter_corpus_files(corpus_dir: Path) -> list[Path]:
     return [p for p in _candidate_files(corpus_dir) if p.suffix.lower() in FORMATS and not is_sidecar(p)]
 
 
-def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], list[FileError]]:
-    """Load every file of the corpus, collecting all errors rather than stopping at the first."""
+def load_corpus(corpus_dir: Path, settings: Settings, progress=None) -> tuple[list[SourceDoc], list[FileError]]:
+    """Load every file of the corpus, collecting all errors rather than stopping at the first.
+    ``progress(files done, files)``, when given, is called before the first file and after each."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         return [], [FileError(str(corpus_dir), "corpus directory does not exist")]
@@ -217,7 +218,12 @@ def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], 
     docs: list[SourceDoc] = []
     errors: list[FileError] = []
     seen: dict[str, str] = {}  # doc id -> path of the first file that used it
-    for path in _candidate_files(corpus_dir):
+    files = _candidate_files(corpus_dir)
+    if progress:
+        progress(0, len(files))
+    for i, path in enumerate(files, 1):
+        if progress and i > 1:
+            progress(i - 1, len(files))
         try:
             doc = load_file(path, corpus_dir, settings)
         except FileError as e:
@@ -228,6 +234,8 @@ def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], 
             continue
         seen[doc.doc_id] = doc.path
         docs.append(doc)
+    if progress:
+        progress(len(files), len(files))
     return docs, errors
 
 

@@ -99,14 +99,15 @@ def parse_date(text: str, *, today: date | None = None) -> date | None:
 
 
 def stated_date(text: str, *, window: int = 20000) -> date | None:
-    """A date the document states after a label ('Published', 'Last updated', 'Date of Revision')."""
+    """The latest date the document states after a label ('Published', 'Last updated', 'Date of Revision')."""
     head = text[:window]
+    found = []
     for m in DATE_LABELS.finditer(head):
         after = head[m.end():m.end() + 40]
         d = parse_date(after)
         if d is not None and any(f.match(after) for f in _DATE_FORMS):  # the date follows the label
-            return d
-    return None
+            found.append(d)
+    return max(found) if found else None  # 'Published ... Last updated ...': the latest
 
 
 def stated_version(text: str, *, window: int = 20000) -> str | None:

@@ -123,43 +123,49 @@ def parse_pdf(raw: bytes) -> PdfText:
         lines: list[_Line] = []
         tables: dict[tuple[int, float], list[list[str]]] = {}  # (page, top) -> rows
         n_pages = len(pdf.pages)
-        for pno, page in enumerate(pdf.pages):
-            page = page.filter(lambda o: o.get("object_type") != "char" or o.get("upright", True))
-            chars = page.chars
-            if not chars:
-                continue
-            sizes = Counter(round(c["size"], 1) for c in chars)
-            body = sizes.most_common(1)[0][0]
-            try:
-                found = [t for t in page.find_tables() if _table_ok(t)]
-            except Exception:  # noqa: BLE001 - a table we cannot read is read as text instead
-                found = []
-            boxes = [t.bbox for t in found]
-            for t in found:
-                x0, top, x1, bottom = t.bbox
-                inside = Counter(round(c["size"], 1) for c in chars
-                                 if x0 <= c["x0"] <= x1 and top <= c["top"] <= bottom)
-                small = (inside.most_common(1)[0][0] if inside else body) * TABLE_SUPERSCRIPT_RATIO
-                clean = page.filter(lambda o, small=small: o.get("object_type") != "char"
-                                    or o.get("size", small) >= small)
-                try:
-                    rows = clean.crop(t.bbox).extract_tables()
-                except Exception:  # noqa: BLE001
-                    rows = []
-                rows = _clean_table(rows[0] if rows else [])
-                if rows:
-                    tables[(pno, t.bbox[1])] = rows
-            words = [_word(w) for w in page.extract_words(return_chars=True)
-                     if not any(_inside(w, b) for b in boxes)]
-            page_lines, gutter = _page_lines(words, pno, float(page.width), float(page.height))
-            lines.extend(page_lines)
-            for t in found:
-                if (pno, t.bbox[1]) in tables:
-                    col = 2 if gutter is not None and (t.bbox[0] + t.bbox[2]) / 2 >= gutter else 1
-                    lines.append(_Line(pno, t.bbox[1], t.bbox[3], t.bbox[0], f"\x00table:{pno}:{t.bbox[1]}",
-                                       0.0, False, False, col))
+        for pno, raw_page in enumerate(pdf.pages):
+            _read_page(raw_page, pno, lines, tables)
+            raw_page.close()  # drop the page's cached objects: memory stays flat over long PDFs
         lines.sort(key=lambda ln: (ln.page, ln.col, ln.top))
     return _assemble(lines, tables, n_pages)
+
+
+def _read_page(page, pno: int, lines: list, tables: dict) -> None:
+    """One page -> its text lines and tables (added to ``lines`` and ``tables``)."""
+    page = page.filter(lambda o: o.get("object_type") != "char" or o.get("upright", True))
+    chars = page.chars
+    if not chars:
+        return
+    sizes = Counter(round(c["size"], 1) for c in chars)
+    body = sizes.most_common(1)[0][0]
+    try:
+        found = [t for t in page.find_tables() if _table_ok(t)]
+    except Exception:  # noqa: BLE001 - a table we cannot read is read as text instead
+        found = []
+    boxes = [t.bbox for t in found]
+    for t in found:
+        x0, top, x1, bottom = t.bbox
+        inside = Counter(round(c["size"], 1) for c in chars
+                         if x0 <= c["x0"] <= x1 and top <= c["top"] <= bottom)
+        small = (inside.most_common(1)[0][0] if inside else body) * TABLE_SUPERSCRIPT_RATIO
+        clean = page.filter(lambda o, small=small: o.get("object_type") != "char"
+                            or o.get("size", small) >= small)
+        try:
+            rows = clean.crop(t.bbox).extract_tables()
+        except Exception:  # noqa: BLE001
+            rows = []
+        rows = _clean_table(rows[0] if rows else [])
+        if rows:
+            tables[(pno, t.bbox[1])] = rows
+    words = [_word(w) for w in page.extract_words(return_chars=True)
+             if not any(_inside(w, b) for b in boxes)]
+    page_lines, gutter = _page_lines(words, pno, float(page.width), float(page.height))
+    lines.extend(page_lines)
+    for t in found:
+        if (pno, t.bbox[1]) in tables:
+            col = 2 if gutter is not None and (t.bbox[0] + t.bbox[2]) / 2 >= gutter else 1
+            lines.append(_Line(pno, t.bbox[1], t.bbox[3], t.bbox[0], f"\x00table:{pno}:{t.bbox[1]}",
+                               0.0, False, False, col))
 
 
 def _word(w: dict) -> dict:

@@ -123,7 +123,9 @@ def row_text(table: Table, row: tuple[str, ...]) -> str:
     if text and not text.endswith((".", "!", "?")):
         text += "."
     for note in table.notes:
-        note = note.strip()
+        note = re.sub(r"^(?:\\?\*+|[\u2020\u2021\u00a7\u00b6#^])\s*", "", note.strip())
+        if not re.match(r"(?i)(?:notes?|abbreviations?|key|source|adapted)\b", note):
+            note = "Note: " + note
         text += " " + (note if note.endswith((".", "!", "?")) else note + ".")
     return text
 
