@@ -90,7 +90,7 @@ class PdfText:
     headings: list[str] = field(default_factory=list)
 
 
-PARSER_VERSION = "pdf-layout-2"
+PARSER_VERSION = "pdf-layout-3"
 """Bumped whenever parse_pdf's output changes for the same file: invalidates cached parses."""
 
 
@@ -316,7 +316,7 @@ def _clean_table(rows: list[list[str | None]]) -> list[list[str]]:
     return rows
 
 
-def _heading_level(line: _Line, body: float, big: list[float]) -> int | None:
+def _heading_level(line: _Line, body: float, big: list[float], roman_seen: bool = False) -> int | None:
     """Markdown level of a heading line (2-5), or None for body text."""
     t = line.text.strip()
     if len(t) > 140 or len(t) < 2 or t.endswith((",", ";")) or _CAPTION.match(t):
@@ -334,7 +334,8 @@ def _heading_level(line: _Line, body: float, big: list[float]) -> int | None:
         return 4
     m = _NUMERIC.match(t)
     if m and larger:
-        return min(2 + m.group(1).count("."), 4)
+        # Under roman-numbered chapters and lettered sections, '1.' numbers the smallest parts.
+        return 4 if roman_seen else min(2 + m.group(1).count("."), 4)
     if larger and not t.endswith("."):
         rank = big.index(line.size) if line.size in big else len(big)
         return min(2 + rank, 5)
@@ -395,6 +396,7 @@ def _assemble(lines: list[_Line], tables: dict, n_pages: int) -> PdfText:
     title_done = False
     in_recs = False
     last_upper: str | None = None
+    roman_seen = False
     last_caption = ""
     last_header: list[str] | None = None
     n_tables = 0
@@ -419,7 +421,7 @@ def _assemble(lines: list[_Line], tables: dict, n_pages: int) -> PdfText:
             continue
         gap = (ln.top - prev.bottom) if (prev is not None and prev.page == ln.page) else None
         height = max(ln.bottom - ln.top, 1.0)
-        level = _heading_level(ln, body, big)
+        level = _heading_level(ln, body, big, roman_seen)
         if level is not None and not title_done and title_size and ln.size == title_size and ln.page <= 2:
             if blocks and blocks[-1][0] == "h1" and prev is not None and prev.size == ln.size:
                 blocks[-1][1].append(t)
@@ -443,6 +445,7 @@ def _assemble(lines: list[_Line], tables: dict, n_pages: int) -> PdfText:
             in_recs = False
             if level == 2 and re.match(r"^[IVX]\.\s", t) and last_upper and ord(t[0]) == ord(last_upper) + 1:
                 level = 3  # 'I.' after 'H.' is a letter, not a roman numeral
+            roman_seen = roman_seen or (level == 2 and bool(_ROMAN.match(t)))
             last_upper = t[0] if level == 3 and _UPPER.match(t) else (None if level == 2 else last_upper)
             kind = f"h{level}" if level <= 4 else "p"
             if (blocks and blocks[-1][0] == kind and prev is not None and kind != "p"

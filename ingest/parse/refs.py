@@ -25,7 +25,7 @@ _LABEL = r"(?:figures?|figs?\.|tables?|boxes|box|appendix|appendices|sidebars?|e
 _POINTER_PAREN = re.compile(
     r"\s?\((?:see\s+(?:also\s+)?)?(" + _LABEL + r"\s+[A-Z0-9]{1,4}(?:\s*(?:,|;|and|&)\s*(?:" + _LABEL
     + r"\s+)?[A-Z0-9]{1,4})*)\)", re.I)
-_PAREN_NUMS = re.compile(r"(?<=[^\s(\d])\s?\((" + _NUMS.replace("{1,4}", "{1,3}") + r")\)")
+_PAREN_NUMS = re.compile(r"(?<=[^\s(])\s?\((" + _NUMS.replace("{1,4}", "{1,3}") + r")\)")
 _PAREN_STYLE = re.compile(r"[.,;:a-z)]\(\d{1,3}(?:\s*[-\u2013,]\s*\d{1,3})*\)")
 PAREN_STYLE_MIN = 5
 """A document with at least this many 'word.(12)' markers cites by parenthesised numbers."""
