@@ -19,15 +19,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .parse.recs import paragraphs, recommendation
+from .parse.recs import answer_text, normalised, paragraphs, recommendation
 from .parse.refs import cites_by_parenthesis, drop_pointer_sentences, is_non_answer, label_of, strip_refs
 from .parse.tables import find_tables, row_text, strength_of_row
 from .records import Chunk, SourceDoc, sha256
 from .settings import Settings
 
 _HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*#*\s*$")
-CHUNKER_VERSION = "heading-v1"
-"""Bumped whenever chunking output changes for the same input: forces a rebuild."""
+CHUNKER_VERSION = "heading-v2"
+"""Bumped whenever chunking output changes for the same input: forces a rebuild. v2: tables,
+recommendations, reference markers, non-answer sections (house-style documents chunk as in v1)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
         for offset, piece in _split_long(body, settings.chunk_size, settings.chunk_overlap):
             add(piece, base + offset, section)
 
+    rec_texts: set[str] = set()
+    pending_tables: list = []
     for block in _blocks(doc.text, doc.title):
         if any(is_non_answer(h) for h in block.path[1:]):
             continue  # references, author lists, contents: not answer material
@@ -153,14 +156,24 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
             for a, b, rec in recs:
                 if run[at:a].strip():
                     add_text(run[at:a], block.start + r0 + at, section)
-                add(run[a:b], block.start + r0 + a, section, "recommendation", rec.label, rec.strength)
+                add(answer_text(run[a:b], rec), block.start + r0 + a, section, "recommendation", rec.label,
+                    rec.strength, end=block.start + r0 + b)
+                if chunks and chunks[-1].kind == "recommendation":
+                    rec_texts.add(normalised(chunks[-1].text.replace(f" ({rec.strength})", "")))
                 at = b
             if run[at:].strip():
                 add_text(run[at:], block.start + r0 + at, section)
+        pending_tables.append((block, section, tables))
+
+    # Table rows after all text: a summary table that repeats recommendations made in full
+    # elsewhere in the document adds nothing but duplicates, and is left out.
+    for block, section, tables in pending_tables:
         for t in tables:
             caption = strip_refs(t.caption, paren_numbers=paren_refs).text.strip() if t.caption else ""
             t_section = f"{section} > {caption}" if caption else section
             for row, (s0, s1) in zip(t.rows, t.row_spans):
+                if rec_texts and any(len(cell) > 60 and _repeats(normalised(cell), rec_texts) for cell in row):
+                    continue
                 text = strip_refs(row_text(t, row), paren_numbers=paren_refs)
                 before = len(chunks)
                 add(text.text, block.start + s0, t_section, "table_row", label_of(t.caption) or "",
@@ -170,6 +183,10 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
                     chunks[-1] = _with_refs(last, text.refs)
     chunks.sort(key=lambda c: c.start)
     return chunks
+
+
+def _repeats(cell: str, rec_texts: set[str]) -> bool:
+    return any(cell == r or (len(cell) > 60 and cell in r) or (len(r) > 60 and r in cell) for r in rec_texts)
 
 
 def _with_refs(c: Chunk, refs: tuple[str, ...]) -> Chunk:

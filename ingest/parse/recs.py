@@ -45,3 +45,32 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
         if m.group().strip():
             out.append((m.start(), m.end()))
     return out
+
+
+def answer_text(paragraph: str, rec: Recommendation) -> str:
+    """The recommendation as a passage: its own label removed from the front (kept as metadata)
+    and a stated strength moved into the first sentence, so that a sentence quoted alone still
+    says how strong it is ('... we suggest duloxetine (Weak for).'). Process labels that follow
+    the strength in the same parentheses ('| Reviewed, New-replaced') are dropped."""
+    text = paragraph.strip()
+    for p in rules().rec_starts:
+        m = p.match(text)
+        if m:
+            text = text[m.end():].lstrip()
+            break
+    if rec.strength:
+        for p in rules().rec_strength:
+            m = p.search(text)
+            if m and m.group(0).startswith("("):
+                text = (text[:m.start()].rstrip() + " " + text[m.end():].lstrip()).strip()
+                break
+        first = re.search(r"[.!?](?=\s+[A-Z]|\s*$)", text)
+        if first:
+            text = text[:first.start()] + f" ({rec.strength})" + text[first.start():]
+        else:
+            text = f"{text} ({rec.strength})."
+    return " ".join(text.split())
+
+
+def normalised(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
