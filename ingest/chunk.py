@@ -1,6 +1,6 @@
 """SourceDoc -> Chunk[]: heading-aware chunking with stable ids and offsets.
 
-Each chunk is the body of one heading (H1 > H2 > H3 > H4 path kept), split further at
+Each chunk is the body of one heading (H1 > ... > H5 path kept), split further at
 paragraph / list-item boundaries only when it exceeds ``chunk_size``. Ids hash the
 section path and text, so unchanged passages keep their id (and their embedding)
 across runs.
@@ -25,7 +25,7 @@ from .parse.tables import find_tables, row_text, strength_of_row
 from .records import Chunk, SourceDoc, sha256
 from .settings import Settings
 
-_HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,5})\s+(.+?)\s*#*\s*$")
 CHUNKER_VERSION = "heading-v2"
 """Bumped whenever chunking output changes for the same input: forces a rebuild. v2: tables,
 recommendations, reference markers, non-answer sections (house-style documents chunk as in v1)."""

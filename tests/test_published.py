@@ -70,6 +70,21 @@ def test_parenthesised_numbers_only_in_documents_that_cite_that_way():
     assert strip_refs("Take 2 tablets (1) at night.").text == "Take 2 tablets (1) at night."
 
 
+def test_recommendation_passage_carries_its_strength_in_its_first_sentence():
+    from ingest.parse.recs import answer_text, recommendation
+
+    para = ("Recommendation 27. For patients with chronic low back pain, we suggest against opioids. "
+            "For patients already on long-term opioids, see the opioid guideline. (Weak against | Reviewed, New-replaced)")
+    rec = recommendation(para)
+    assert (rec.label, rec.strength) == ("Recommendation 27", "Weak against")
+    assert answer_text(para, rec) == ("For patients with chronic low back pain, we suggest against opioids (Weak against). "
+                                      "For patients already on long-term opioids, see the opioid guideline.")
+    acp = recommendation("Recommendation 2: Clinicians should offer exercise (Grade: strong recommendation; "
+                         "moderate-quality evidence).")
+    assert acp.strength == "Strong recommendation; moderate-quality evidence"
+    assert recommendation("1. Reassure the patient that acute pain usually improves.") is None
+
+
 # --------------------------------------------------------------------------- NICE-style HTML
 
 
@@ -87,7 +102,8 @@ def test_nice_style_html_page_ingests_as_published(corpus, settings):
         assert_clean(c.text)
     recs = {c.label: c for c in chunks if c.kind == "recommendation"}
     assert set(recs) == {"1.1.1", "1.1.2", "1.2.1"}
-    assert recs["1.1.1"].text.startswith("1.1.1 Ask every person with leg pain")
+    # the number is the passage's label, not part of the sentence an answer quotes
+    assert recs["1.1.1"].text.startswith("Ask every person with leg pain")
     assert recs["1.1.1"].refs == ("3",)
     rows = [c for c in chunks if c.kind == "table_row"]
     assert len(rows) == 3

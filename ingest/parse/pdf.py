@@ -90,7 +90,7 @@ class PdfText:
     headings: list[str] = field(default_factory=list)
 
 
-PARSER_VERSION = "pdf-layout-3"
+PARSER_VERSION = "pdf-layout-4"
 """Bumped whenever parse_pdf's output changes for the same file: invalidates cached parses."""
 
 
@@ -317,7 +317,8 @@ def _clean_table(rows: list[list[str | None]]) -> list[list[str]]:
 
 
 def _heading_level(line: _Line, body: float, big: list[float], roman_seen: bool = False) -> int | None:
-    """Markdown level of a heading line (2-5), or None for body text."""
+    """Markdown level of a heading line (2-5), or None for body text. Level 5 is a label
+    heading inside a numbered section ('Discussion', 'Evidence summary')."""
     t = line.text.strip()
     if len(t) > 140 or len(t) < 2 or t.endswith((",", ";")) or _CAPTION.match(t):
         return None
@@ -447,17 +448,14 @@ def _assemble(lines: list[_Line], tables: dict, n_pages: int) -> PdfText:
                 level = 3  # 'I.' after 'H.' is a letter, not a roman numeral
             roman_seen = roman_seen or (level == 2 and bool(_ROMAN.match(t)))
             last_upper = t[0] if level == 3 and _UPPER.match(t) else (None if level == 2 else last_upper)
-            kind = f"h{level}" if level <= 4 else "p"
+            kind = f"h{level}"
             if (blocks and blocks[-1][0] == kind and prev is not None and kind != "p"
                     and prev.size == ln.size and gap is not None and gap < height):
                 blocks[-1][1].append(t)  # a heading wrapped over two lines
             else:
                 blocks.append((kind, [t]))
-                if kind != "p":
-                    headings.append(t)
+                headings.append(t)
             prev = ln
-            if kind == "p":
-                blocks.append(("p", []))
             continue
         if _CAPTION.match(t) and (ln.bold or gap is None or gap > height * PARA_GAP):
             blocks.append(("caption", [t]))

@@ -109,5 +109,5 @@ def is_non_answer(heading: str) -> bool:
     """A heading of a section that is not answer material (references, authors, contents ...)."""
     h = re.sub(r"^\W*(?:appendix\s+[A-Z0-9]{1,3}\s*[:.\-\u2013]\s*|(?:[IVX]{1,6}|[A-Za-z]|\d{1,2}(?:\.\d{1,2})*)[.)]\s+)",
                "", heading.strip(), flags=re.I)
-    h = " ".join(h.strip(" :*_#").split())
+    h = " ".join(h.strip(" :.*_#").split())
     return any(p.match(h) for p in rules().non_answer)

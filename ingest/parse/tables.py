@@ -123,6 +123,8 @@ def row_text(table: Table, row: tuple[str, ...]) -> str:
     if text and not text.endswith((".", "!", "?")):
         text += "."
     for note in table.notes:
+        if re.match(r"(?i)\W*abbreviations?\b", note):
+            continue  # an acronym list: not answer material
         note = re.sub(r"^(?:\\?\*+|[\u2020\u2021\u00a7\u00b6#^])\s*", "", note.strip())
         if not re.match(r"(?i)(?:notes?|abbreviations?|key|source|adapted)\b", note):
             note = "Note: " + note
