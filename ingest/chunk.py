@@ -201,4 +201,10 @@ def embed_text(chunk: Chunk) -> str:
 
 
 def chunker_fingerprint(settings: Settings) -> str:
-    return f"{CHUNKER_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}"
+    """What shapes the passages of an unchanged file: the chunker, its settings, the reviewed
+    structure rules and the PDF parser. A change to any of them rebuilds every passage."""
+    from .parse.pdf import PARSER_VERSION
+    from .parse.rules import RULES_FILE
+
+    rules = sha256(RULES_FILE.read_text(encoding="utf-8"))[:8]
+    return f"{CHUNKER_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}:{rules}:{PARSER_VERSION}"

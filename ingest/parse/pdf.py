@@ -90,7 +90,7 @@ class PdfText:
     headings: list[str] = field(default_factory=list)
 
 
-PARSER_VERSION = "pdf-layout-4"
+PARSER_VERSION = "pdf-layout-5"
 """Bumped whenever parse_pdf's output changes for the same file: invalidates cached parses."""
 
 
@@ -318,7 +318,7 @@ def _clean_table(rows: list[list[str | None]]) -> list[list[str]]:
 
 def _heading_level(line: _Line, body: float, big: list[float], roman_seen: bool = False) -> int | None:
     """Markdown level of a heading line (2-5), or None for body text. Level 5 is a label
-    heading inside a numbered section ('Discussion', 'Evidence summary')."""
+    heading inside a numbered section ('Discussion', 'Evidence summary'), which is dropped."""
     t = line.text.strip()
     if len(t) > 140 or len(t) < 2 or t.endswith((",", ";")) or _CAPTION.match(t):
         return None
@@ -448,6 +448,12 @@ def _assemble(lines: list[_Line], tables: dict, n_pages: int) -> PdfText:
                 level = 3  # 'I.' after 'H.' is a letter, not a roman numeral
             roman_seen = roman_seen or (level == 2 and bool(_ROMAN.match(t)))
             last_upper = t[0] if level == 3 and _UPPER.match(t) else (None if level == 2 else last_upper)
+            if level >= 5:
+                # A label inside a numbered section ('Discussion', 'Evidence summary'): dropped. As a
+                # heading it would part a recommendation from its discussion; as text it is noise.
+                headings.append(t)
+                prev = ln
+                continue
             kind = f"h{level}"
             if (blocks and blocks[-1][0] == kind and prev is not None and kind != "p"
                     and prev.size == ln.size and gap is not None and gap < height):
