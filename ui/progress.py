@@ -33,18 +33,27 @@ class RateColumn(ProgressColumn):
                     style="progress.data.speed")
 
 
+class IngestProgress:
+    """``progress(stage, done, total)`` for ``run_ingest``, drawing on a rich ``Progress``."""
+
+    def __init__(self, bar: Progress):
+        self.bar = bar
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(LABELS.get(stage, stage), total=max(total, 1),
+                                                  unit=UNITS.get(stage, ""))
+        self.bar.update(self.tasks[stage], completed=done, total=max(total, 1))
+
+    def task(self, stage: str):
+        return self.bar.tasks[self.tasks[stage]]
+
+
 @contextmanager
-def ingest_progress(console=None):
-    """Yields ``progress(stage, done, total)`` for ``run_ingest``."""
+def ingest_progress(console=None, get_time=None):
+    """Yields an ``IngestProgress`` to pass to ``run_ingest(progress=...)``."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(LABELS.get(stage, stage), total=max(total, 1),
-                                            unit=UNITS.get(stage, ""))
-            bar.update(tasks[stage], completed=done, total=max(total, 1))
-
-        yield progress
+    with Progress(*columns, console=console, transient=True, get_time=get_time) as bar:
+        yield IngestProgress(bar)
