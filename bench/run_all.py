@@ -38,6 +38,8 @@ STEPS: list[tuple[str, list[str]]] = [
     ("context", [PY, str(B / "context.py"), "--out", "bench/out/context-pred.tsv", "--baseline", "negspacy",
                  "--name", "context"]),
     ("embedders", [PY, str(B / "bench_embedders.py"), "--passages", "300", "--queries", "40", "--runs", "2"]),
+    # ~200 published-style documents (~20,000 passages) and the VA/DoD PDF in one ingest.
+    ("published", [PY, str(B / "bench_published.py"), "--docs", "200", "--rows", "32", "--small", "10"]),
     # The fallback path (GUIDELINE_QUERY_EMBEDDER=torch, or no prepared query model).
     ("latency-torch", [PY, str(B / "bench_latency.py"), "--sizes", "100000", "--modes", "embedded",
                        "--rounds", "3", "--n", "25", "--embedder", "torch", "--name", "latency-torch"]),
@@ -47,6 +49,7 @@ STEPS: list[tuple[str, list[str]]] = [
 OPTIONAL = {
     # step -> (minutes when its index is cached, minutes when it must embed SciFact first)
     "embedders": (2.0, 2.0),
+    "published": (12.0, 12.0),
     "latency-torch": (1.5, 1.5),
     "scifact-onnx-int8": (1.0, 6.0),
     "tune": (1.0, 5.0),

@@ -1,7 +1,8 @@
 """Whole-corpus validation: loading problems plus the corpus's content rules.
 
 ``guideline check`` prints the report; ingest runs it and refuses to switch
-versions when it has errors. Warnings (e.g. a stale review date) never block.
+versions when it has errors. Warnings (derived metadata, house-style advice, a stale
+review date) never block.
 """
 
 from __future__ import annotations
@@ -82,27 +83,38 @@ def content_problems(doc: SourceDoc) -> list[str]:
                 f"front matter: field 'id' is '{doc.doc_id}' but the file is named "
                 f"'{PurePosixPath(doc.path).name}'; the id must equal the file name without extension"
             )
-    if doc.fmt == "markdown":
-        h1_lines, has_key_recs = _scan_markdown(doc.text)
-        if not h1_lines:
-            problems.append("no H1 heading ('# Title'); expected exactly one")
-        elif len(h1_lines) > 1:
-            where = ", ".join(str(n) for n in h1_lines)
-            problems.append(f"{len(h1_lines)} H1 headings (body lines {where}); expected exactly one")
-        if not has_key_recs:
-            problems.append(f"no '{KEY_RECOMMENDATIONS}' section")
     body_len = len(doc.text.strip())
     if body_len < MIN_BODY_CHARS:
         problems.append(f"body is {body_len} characters; at least {MIN_BODY_CHARS} expected")
     return problems
 
 
+def house_style_advice(doc: SourceDoc) -> list[str]:
+    """The house style (one H1, a Key recommendations section): advice for documents we write,
+    never a reason to refuse a document as its publisher wrote it."""
+    if doc.fmt != "markdown":
+        return []
+    advice = []
+    h1_lines, has_key_recs = _scan_markdown(doc.text)
+    if not h1_lines:
+        advice.append("no H1 heading ('# Title'); house style is exactly one")
+    elif len(h1_lines) > 1:
+        where = ", ".join(str(n) for n in h1_lines)
+        advice.append(f"{len(h1_lines)} H1 headings (body lines {where}); house style is exactly one")
+    if not has_key_recs:
+        advice.append(f"no '{KEY_RECOMMENDATIONS}' section (house style)")
+    return advice
+
+
 def content_warnings(doc: SourceDoc, today: date | None = None) -> list[str]:
+    """Everything worth fixing that does not stop ingestion: what loading derived, house-style
+    advice, a stale review date."""
     today = today or date.today()
+    out = list(doc.warnings) + house_style_advice(doc)
     reviewed = date.fromisoformat(doc.last_reviewed)
     if reviewed < _years_before(today, MAX_REVIEW_AGE_YEARS):
-        return [f"last_reviewed is {doc.last_reviewed}, more than {MAX_REVIEW_AGE_YEARS} years ago"]
-    return []
+        out.append(f"last_reviewed is {doc.last_reviewed}, more than {MAX_REVIEW_AGE_YEARS} years ago")
+    return out
 
 
 def _years_before(d: date, years: int) -> date:

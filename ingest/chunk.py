@@ -1,9 +1,17 @@
 """SourceDoc -> Chunk[]: heading-aware chunking with stable ids and offsets.
 
-Each chunk is the body of one heading (H1 > H2 > H3 path kept), split further at
+Each chunk is the body of one heading (H1 > ... > H5 path kept), split further at
 paragraph / list-item boundaries only when it exceeds ``chunk_size``. Ids hash the
 section path and text, so unchanged passages keep their id (and their embedding)
 across runs.
+
+Published documents add structure (``ingest/parse``): every table row is a passage of
+its own (cells prefixed by their column header, the caption in the section path, the
+table's notes attached), every numbered recommendation is a passage of its own (with
+its strength where stated), reference markers are removed from passage text and kept in
+``Chunk.refs``, pointer sentences to a table the document holds are dropped, and
+sections that are not answer material (references, author lists, contents) are not
+indexed. A document without any of these chunks exactly as before.
 """
 
 from __future__ import annotations
@@ -11,12 +19,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .parse.recs import answer_text, normalised, paragraphs, recommendation
+from .parse.refs import cites_by_parenthesis, drop_pointer_sentences, is_non_answer, label_of, strip_refs
+from .parse.tables import find_tables, row_text, strength_of_row
 from .records import Chunk, SourceDoc, sha256
 from .settings import Settings
 
-_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
-CHUNKER_VERSION = "heading-v1"
-"""Bumped whenever chunking output changes for the same input: forces a rebuild."""
+_HEADING = re.compile(r"^(#{1,5})\s+(.+?)\s*#*\s*$")
+CHUNKER_VERSION = "heading-v2"
+"""Bumped whenever chunking output changes for the same input: forces a rebuild. v2: tables,
+recommendations, reference markers, non-answer sections (house-style documents chunk as in v1)."""
 
 
 @dataclass(frozen=True)
@@ -85,26 +97,102 @@ def _split_long(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
 def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
+    paren_refs = cites_by_parenthesis(doc.text)
+    all_tables = find_tables(doc.text)
+    labels = {lab for t in all_tables if (lab := label_of(t.caption))}
+
+    def add(piece: str, start: int, section: str, kind: str = "text", label: str = "",
+            strength: str = "", end: int | None = None, clean: bool = True) -> None:
+        lead = len(piece) - len(piece.lstrip())
+        text = piece.strip()
+        refs: tuple[str, ...] = ()
+        if clean:
+            c = strip_refs(text, paren_numbers=paren_refs)
+            p = drop_pointer_sentences(c.text, labels)
+            text, refs = p.text.strip(), c.refs + p.refs
+        if len(text) < 2:
+            return
+        start += lead
+        h = sha256(section + "\n" + text)
+        base = f"{doc.doc_id}:{h[:16]}"
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        cid = base if n == 0 else f"{base}-{n}"
+        chunks.append(Chunk(
+            chunk_id=cid, doc_id=doc.doc_id, title=doc.title, section=section,
+            version=doc.version, status=doc.status, last_reviewed=doc.last_reviewed,
+            start=start, end=end if end is not None else start + len(piece.strip()), text=text,
+            content_hash=h, kind=kind, refs=refs, strength=strength, label=label,
+        ))
+
+    def add_text(body: str, base: int, section: str) -> None:
+        for offset, piece in _split_long(body, settings.chunk_size, settings.chunk_overlap):
+            add(piece, base + offset, section)
+
+    rec_texts: set[str] = set()
+    pending_tables: list = []
     for block in _blocks(doc.text, doc.title):
+        if any(is_non_answer(h) for h in block.path[1:]):
+            continue  # references, author lists, contents: not answer material
         body = doc.text[block.start:block.end]
         section = " > ".join(block.path)
-        for offset, piece in _split_long(body, settings.chunk_size, settings.chunk_overlap):
-            lead = len(piece) - len(piece.lstrip())
-            piece_clean = piece.strip()
-            if len(piece_clean) < 2:
+        tables = find_tables(body)
+        # Text outside tables, split at numbered recommendations.
+        pos = 0
+        runs: list[tuple[int, int]] = []
+        for t in tables:
+            runs.append((pos, t.start))
+            pos = t.end
+        runs.append((pos, len(body)))
+        for r0, r1 in runs:
+            run = body[r0:r1]
+            if not run.strip():
                 continue
-            start = block.start + offset + lead
-            h = sha256(section + "\n" + piece_clean)
-            base = f"{doc.doc_id}:{h[:16]}"
-            n = seen.get(base, 0)
-            seen[base] = n + 1
-            cid = base if n == 0 else f"{base}-{n}"
-            chunks.append(Chunk(
-                chunk_id=cid, doc_id=doc.doc_id, title=doc.title, section=section,
-                version=doc.version, status=doc.status, last_reviewed=doc.last_reviewed,
-                start=start, end=start + len(piece_clean), text=piece_clean, content_hash=h,
-            ))
+            recs = [(a, b, rec) for a, b in paragraphs(run) if (rec := recommendation(run[a:b]))]
+            if not recs and (r0, r1) == (0, len(body)):
+                add_text(body, block.start, section)  # the common case: exactly as before
+                continue
+            at = 0
+            for a, b, rec in recs:
+                if run[at:a].strip():
+                    add_text(run[at:a], block.start + r0 + at, section)
+                add(answer_text(run[a:b], rec), block.start + r0 + a, section, "recommendation", rec.label,
+                    rec.strength, end=block.start + r0 + b)
+                if chunks and chunks[-1].kind == "recommendation":
+                    rec_texts.add(normalised(chunks[-1].text.replace(f" ({rec.strength})", "")))
+                at = b
+            if run[at:].strip():
+                add_text(run[at:], block.start + r0 + at, section)
+        pending_tables.append((block, section, tables))
+
+    # Table rows after all text: a summary table that repeats recommendations made in full
+    # elsewhere in the document adds nothing but duplicates, and is left out.
+    for block, section, tables in pending_tables:
+        for t in tables:
+            caption = strip_refs(t.caption, paren_numbers=paren_refs).text.strip() if t.caption else ""
+            t_section = f"{section} > {caption}" if caption else section
+            for row, (s0, s1) in zip(t.rows, t.row_spans):
+                if rec_texts and any(len(cell) > 60 and _repeats(normalised(cell), rec_texts) for cell in row):
+                    continue
+                text = strip_refs(row_text(t, row), paren_numbers=paren_refs)
+                before = len(chunks)
+                add(text.text, block.start + s0, t_section, "table_row", label_of(t.caption) or "",
+                    strength_of_row(t, row), end=block.start + s1, clean=False)
+                if text.refs and len(chunks) > before:
+                    last = chunks[-1]
+                    chunks[-1] = _with_refs(last, text.refs)
+    chunks.sort(key=lambda c: c.start)
     return chunks
+
+
+def _repeats(cell: str, rec_texts: set[str]) -> bool:
+    return any(cell == r or (len(cell) > 60 and cell in r) or (len(r) > 60 and r in cell) for r in rec_texts)
+
+
+def _with_refs(c: Chunk, refs: tuple[str, ...]) -> Chunk:
+    from dataclasses import replace
+
+    return replace(c, refs=refs)
 
 
 def embed_text(chunk: Chunk) -> str:
@@ -113,4 +201,10 @@ def embed_text(chunk: Chunk) -> str:
 
 
 def chunker_fingerprint(settings: Settings) -> str:
-    return f"{CHUNKER_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}"
+    """What shapes the passages of an unchanged file: the chunker, its settings, the reviewed
+    structure rules and the PDF parser. A change to any of them rebuilds every passage."""
+    from .parse.pdf import PARSER_VERSION
+    from .parse.rules import RULES_FILE
+
+    rules = sha256(RULES_FILE.read_text(encoding="utf-8"))[:8]
+    return f"{CHUNKER_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}:{rules}:{PARSER_VERSION}"

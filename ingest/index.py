@@ -130,15 +130,17 @@ def _passage_engine(settings: Settings, embedder, warnings: list[str]):
     return copy or embedder
 
 
-def load_and_check(settings: Settings) -> tuple[list[SourceDoc], list[str]]:
-    """Every file loaded and validated, or one IngestError listing every bad file."""
+def load_and_check(settings: Settings, progress: Progress | None = None) -> tuple[list[SourceDoc], list[str]]:
+    """Every file loaded and validated, or one IngestError listing every bad file.
+    ``progress("load", files done, files)`` is called after each file."""
     if not settings.corpus_dir.is_dir():
         raise IngestError(f"Corpus directory {settings.corpus_dir} does not exist.")
     from .check import content_problems, content_warnings
     from .errors import FileError
     from .load import load_corpus
 
-    docs, errors = load_corpus(settings.corpus_dir, settings)
+    docs, errors = load_corpus(settings.corpus_dir, settings,
+                               progress=(lambda done, total: progress("load", done, total)) if progress else None)
     errors = list(errors)
     warnings: list[str] = []
     for d in docs:
@@ -256,9 +258,7 @@ def run_ingest(settings: Settings, *, full: bool = False, embedder=None,
     stages = _Stages()
     with versions.ingest_lock(settings):
         prev_id = versions.current_version(settings)
-        progress("load", 0, 1)
-        docs, warnings = load_and_check(settings)
-        progress("load", 1, 1)
+        docs, warnings = load_and_check(settings, progress)
         stages.mark("load")
         client = client or make_client(settings)
         prev = None
@@ -474,10 +474,11 @@ def index_is_stale(settings: Settings) -> bool:
     if not cur or not versions.is_complete(settings, cur):
         return True
     m = versions.read_manifest(settings, cur)
-    import hashlib
+
+    from .load import file_hash
 
     on_disk = {}
     for p in iter_corpus_files(settings.corpus_dir):
-        on_disk[p.relative_to(settings.corpus_dir).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        on_disk[p.relative_to(settings.corpus_dir).as_posix()] = file_hash(p)  # sidecar included
     served = {info["path"]: info["content_hash"] for info in m["documents"].values()}
     return on_disk != served

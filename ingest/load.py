@@ -18,6 +18,17 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .errors import FileError
+from .parse.meta import (
+    DATE_FIELDS,
+    FIELDS,
+    first_heading,
+    is_sidecar,
+    parse_date,
+    sidecar_for,
+    slug_id,
+    stated_date,
+    stated_version,
+)
 from .records import STATUSES, SourceDoc
 
 if TYPE_CHECKING:
@@ -33,7 +44,6 @@ FORMATS = {
 }
 SUPPORTED_EXTENSIONS = tuple(FORMATS)
 
-FIELDS = ("id", "title", "version", "status", "last_reviewed", "sources")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -48,6 +58,9 @@ PDF_META = {
     "/GuidelineSources": "sources",
 }
 
+PARSE_CACHE = "parse-cache"
+"""Under the data dir: parsed PDFs by content hash (a 140-page PDF takes a minute to lay out)."""
+
 # C0 controls other than tab, newline, carriage return and form feed, plus DEL.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -56,7 +69,11 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def load_file(path: Path, corpus_dir: Path, settings: Settings) -> SourceDoc:
-    """Load and validate one guideline file; raise FileError naming it and the reason."""
+    """Load one guideline file as it is; raise FileError naming it and the reason.
+
+    Missing metadata is derived and reported in ``SourceDoc.warnings``; a
+    ``NAME.meta.yaml`` sidecar beside the file overrides the file's own metadata.
+    """
     path = Path(path)
     rel = relative_name(path, corpus_dir)
     ext = path.suffix.lower()
@@ -65,44 +82,135 @@ def load_file(path: Path, corpus_dir: Path, settings: Settings) -> SourceDoc:
         raise FileError(rel, _unsupported(ext))
 
     raw = _read_bytes(path, rel, settings.max_file_bytes)
-    content_hash = hashlib.sha256(raw).hexdigest()
+    sidecar = sidecar_for(path)
+    side_raw = _read_bytes(sidecar, relative_name(sidecar, corpus_dir), 1_000_000) if sidecar else b""
+    content_hash = source_hash(raw, side_raw)
 
+    hints: dict[str, Any] = {}
     if fmt == "pdf":
-        meta, text = _load_pdf(raw, rel)
+        given, names, text, hints = _load_pdf(raw, rel, cache_dir=settings.data_dir / PARSE_CACHE)
     else:
         decoded = decode_text(raw, rel)
         if fmt == "html":
-            meta, text = _load_html(decoded, rel)
+            given, names, text, hints = _load_html(decoded, rel)
         else:
-            meta, text = _load_front_matter_text(decoded, rel)
+            given, names, text = _load_front_matter_text(decoded, rel)
 
     if not text.strip():
         where = "in the HTML body" if fmt == "html" else "after the front matter"
         raise FileError(rel, f"no guideline text {where}")
+
+    values, extra, warnings = check_fields(given, rel, key_names=names, where="front matter")
+    origin = {f: "front matter" for f in values}
+    if sidecar is not None:
+        side_rel = relative_name(sidecar, corpus_dir)
+        side_given = parse_front_matter(decode_text(side_raw, side_rel), side_rel, first_line=1)
+        side_values, side_extra, side_warnings = check_fields(side_given, side_rel, where="sidecar")
+        values.update(side_values)
+        extra.update(side_extra)
+        warnings.extend(side_warnings)
+        origin.update({f: "sidecar" for f in side_values})
+    derived, how = derive_meta(values, extra, text, hints, path, rel, settings)
+    for f in FIELDS:
+        if f not in values:
+            values[f] = derived[f]
+            origin[f] = f"derived: {how[f]}"
+            warnings.append(f"no '{f}' given; using {_show(derived[f])} ({how[f]})")
     try:
         return SourceDoc(
-            doc_id=meta["id"],
-            title=meta["title"],
-            version=meta["version"],
-            status=meta["status"],
-            last_reviewed=meta["last_reviewed"],
-            sources=meta["sources"],
+            doc_id=values["id"],
+            title=values["title"],
+            version=values["version"],
+            status=values["status"],
+            last_reviewed=values["last_reviewed"],
+            sources=values["sources"],
             path=rel,
             fmt=fmt,
             text=text,
             content_hash=content_hash,
+            warnings=tuple(warnings),
+            extra=extra,
+            origin=origin,
         )
     except ValueError as e:  # SourceDoc's own invariants; validated above, kept as a backstop
         raise FileError(rel, str(e)) from None
 
 
+def source_hash(raw: bytes, sidecar_raw: bytes = b"") -> str:
+    """Hash of a file's bytes and its sidecar's: the file's own SHA-256 when it has none."""
+    h = hashlib.sha256(raw)
+    if sidecar_raw:
+        h.update(b"\0sidecar\0" + sidecar_raw)
+    return h.hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    """``source_hash`` of a corpus file as it is on disk (its sidecar included)."""
+    path = Path(path)
+    side = sidecar_for(path)
+    return source_hash(path.read_bytes(), side.read_bytes() if side else b"")
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, tuple):
+        return "; ".join(v)
+    return f"'{v}'"
+
+
+def derive_meta(values: dict[str, Any], extra: dict[str, Any], text: str, hints: dict[str, Any],
+                path: Path, rel: str, settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every field derived from the document itself (used only where nothing was given)."""
+    out: dict[str, Any] = {}
+    how: dict[str, str] = {}
+    out["id"], how["id"] = slug_id(Path(rel).stem), "from the file name"
+    title = first_heading(text)
+    if title:
+        out["title"], how["title"] = title, "the document's first heading"
+    elif hints.get("title"):
+        out["title"], how["title"] = hints["title"], "the document's metadata"
+    else:
+        out["title"], how["title"] = Path(rel).stem.replace("_", " ").replace("-", " "), "from the file name"
+    reviewed = None
+    for key in DATE_FIELDS:
+        if key in extra and isinstance(extra[key], str):
+            reviewed = parse_date(extra[key])
+            if reviewed:
+                how["last_reviewed"] = f"the '{key}' field"
+                break
+    if reviewed is None:
+        reviewed = stated_date(text)
+        if reviewed:
+            how["last_reviewed"] = "a date the document states"
+    if reviewed is None and hints.get("date"):
+        reviewed = hints["date"]
+        how["last_reviewed"] = "the document's metadata"
+    if reviewed is None:
+        try:
+            reviewed = date.fromtimestamp(Path(path).stat().st_mtime)
+        except OSError:
+            reviewed = date.today()
+        reviewed = min(reviewed, date.today())
+        how["last_reviewed"] = "the file's date"
+    out["last_reviewed"] = reviewed.isoformat()
+    version = extra.get("version_number") if isinstance(extra.get("version_number"), str) else None
+    version = version or stated_version(text) or hints.get("version")
+    out["version"], how["version"] = (version, "stated in the document") if version else ("1", "default")
+    out["status"], how["status"] = settings.default_status, "GUIDELINE_DEFAULT_STATUS"
+    who = hints.get("author") or extra.get("author") or extra.get("publisher")
+    who = who if isinstance(who, str) and who.strip() else None
+    src = ", ".join(x for x in (who, values.get("title") or out["title"], str(reviewed.year)) if x)
+    out["sources"], how["sources"] = (src,), "the document itself"
+    return out, how
+
+
 def iter_corpus_files(corpus_dir: Path) -> list[Path]:
     """Guideline files under ``corpus_dir`` with a supported extension, sorted."""
-    return [p for p in _candidate_files(corpus_dir) if p.suffix.lower() in FORMATS]
+    return [p for p in _candidate_files(corpus_dir) if p.suffix.lower() in FORMATS and not is_sidecar(p)]
 
 
-def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], list[FileError]]:
-    """Load every file of the corpus, collecting all errors rather than stopping at the first."""
+def load_corpus(corpus_dir: Path, settings: Settings, progress=None) -> tuple[list[SourceDoc], list[FileError]]:
+    """Load every file of the corpus, collecting all errors rather than stopping at the first.
+    ``progress(files done, files)``, when given, is called before the first file and after each."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         return [], [FileError(str(corpus_dir), "corpus directory does not exist")]
@@ -110,7 +218,12 @@ def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], 
     docs: list[SourceDoc] = []
     errors: list[FileError] = []
     seen: dict[str, str] = {}  # doc id -> path of the first file that used it
-    for path in _candidate_files(corpus_dir):
+    files = _candidate_files(corpus_dir)
+    if progress:
+        progress(0, len(files))
+    for i, path in enumerate(files, 1):
+        if progress and i > 1:
+            progress(i - 1, len(files))
         try:
             doc = load_file(path, corpus_dir, settings)
         except FileError as e:
@@ -121,6 +234,8 @@ def load_corpus(corpus_dir: Path, settings: Settings) -> tuple[list[SourceDoc], 
             continue
         seen[doc.doc_id] = doc.path
         docs.append(doc)
+    if progress:
+        progress(len(files), len(files))
     return docs, errors
 
 
@@ -150,7 +265,7 @@ def _candidate_files(corpus_dir: Path) -> list[Path]:
             continue
         if len(rel.parts) == 1 and rel.name.lower() == "readme.md":
             continue  # documents the corpus format; not a guideline
-        if p.is_file():
+        if p.is_file() and not is_sidecar(p):  # NAME.meta.yaml belongs to NAME
             found.append(p)
     return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
 
@@ -284,11 +399,14 @@ def parse_front_matter(block: str, rel: str, first_line: int = 2) -> dict[str, A
     return data
 
 
-def validate_meta(meta: dict[str, Any], rel: str, *, key_names: dict[str, str] | None = None) -> dict[str, Any]:
-    """Check and normalise the six fields; every problem found goes into one FileError.
+def check_fields(meta: dict[str, Any], rel: str, *, key_names: dict[str, str] | None = None,
+                 where: str = "front matter") -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Check and normalise the fields that are present -> (values, extra, warnings).
 
-    ``key_names`` maps each field to how the file spells it (e.g. ``guideline:version``)
-    so messages point at what the author wrote.
+    A present but invalid field is an error (every one found goes into one FileError);
+    a missing field is left for ``derive_meta``; an unknown field is kept in ``extra``
+    and named in a warning. ``key_names`` maps each field to how the file spells it
+    (e.g. ``guideline:version``) so messages point at what the author wrote.
     """
     names = key_names or {}
 
@@ -296,23 +414,38 @@ def validate_meta(meta: dict[str, Any], rel: str, *, key_names: dict[str, str] |
         return f"'{field}'" if field not in names else f"'{field}' ({names[field]})"
 
     problems: list[str] = []
-    for field in FIELDS:
-        if field not in meta:
-            problems.append(f"front matter: missing field {label(field)}")
-    for key in meta:
-        if key not in FIELDS:
-            problems.append(f"front matter: unknown field '{key}'")
-
+    warnings: list[str] = []
     out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in meta.items():
+        if key in FIELDS:
+            continue
+        extra[str(key)] = value
+        warnings.append(f"{where}: unknown field '{key}' kept as extra metadata")
     for field in FIELDS:
         if field not in meta:
             continue
         try:
             out[field] = _FIELD_CHECKS[field](meta[field])
         except ValueError as e:
-            problems.append(f"front matter: field {label(field)} {e}")
+            problems.append(f"{where}: field {label(field)} {e}")
     if problems:
         raise FileError(rel, "; ".join(problems))
+    return out, extra, warnings
+
+
+def validate_meta(meta: dict[str, Any], rel: str, *, key_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The strict check (all six fields, nothing else), for callers that need complete metadata."""
+    names = key_names or {}
+    missing = [f"front matter: missing field '{f}'" + (f" ({names[f]})" if f in names else "")
+               for f in FIELDS if f not in meta]
+    unknown = [f"front matter: unknown field '{k}'" for k in meta if k not in FIELDS]
+    try:
+        out, _, _ = check_fields(meta, rel, key_names=key_names)
+    except FileError as e:
+        raise FileError(rel, "; ".join([*missing, *unknown, e.reason])) from None
+    if missing or unknown:
+        raise FileError(rel, "; ".join(missing + unknown))
     return out
 
 
@@ -403,35 +536,26 @@ _FIELD_CHECKS = {
 # --------------------------------------------------------------------------- Markdown and text
 
 
-def _load_front_matter_text(text: str, rel: str) -> tuple[dict[str, Any], str]:
+def _load_front_matter_text(text: str, rel: str) -> tuple[dict[str, Any], dict[str, str], str]:
+    """-> (fields as written, how the file spells them, body). No front matter: the whole text."""
+    if text.partition("\n")[0].rstrip() != "---":
+        return {}, {}, text
     block, body = split_front_matter(text, rel)
-    meta = validate_meta(parse_front_matter(block, rel), rel)
     # The body is everything after the closing '---' line, verbatim, so chunk
     # offsets index SourceDoc.text exactly.
-    return meta, body
+    return parse_front_matter(block, rel), {}, body
 
 
 # --------------------------------------------------------------------------- HTML
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "iframe", "object")
-_HEADINGS = {"h1": 1, "h2": 2, "h3": 3}
-_PARAGRAPHS = {"p", "h4", "h5", "h6", "pre", "td", "th", "dt", "dd", "caption", "figcaption", "summary", "address"}
-_LISTS = {"ul", "ol"}
-_INLINE = {
-    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd", "mark", "q",
-    "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "del", "ins", "label",
-}
-
-
-def _load_html(text: str, rel: str) -> tuple[dict[str, Any], str]:
+def _load_html(text: str, rel: str) -> tuple[dict[str, Any], dict[str, str], str, dict[str, Any]]:
+    """-> (guideline: fields, their spelling, Markdown body, hints for derived metadata)."""
     try:
-        meta_raw, body = _parse_html(text)
+        meta_raw, body, hints = _parse_html(text)
     except FileError:
         raise
     except Exception as e:  # bs4 / html.parser on hostile markup
         raise FileError(rel, f"HTML could not be parsed ({_short(e)})") from None
-    if not meta_raw:
-        raise FileError(rel, 'no front matter (<meta name="guideline:id" content="..."> and the other guideline: tags)')
     meta: dict[str, Any] = {}
     problems = []
     for name, content in meta_raw:
@@ -442,143 +566,71 @@ def _load_html(text: str, rel: str) -> tuple[dict[str, Any], str]:
         meta[key] = [s.strip() for s in content.split(";") if s.strip()] if key == "sources" else content
     if problems:
         raise FileError(rel, "; ".join(problems))
-    meta = validate_meta(meta, rel, key_names={f: f"guideline:{f}" for f in FIELDS})
-    return meta, body
+    return meta, {f: f"guideline:{f}" for f in FIELDS}, body, hints
 
 
-def _parse_html(text: str) -> tuple[list[tuple[str, str]], str]:
-    from bs4 import BeautifulSoup, CData, NavigableString, Tag
+def _parse_html(text: str):
+    from .parse.html import parse_html
 
-    soup = BeautifulSoup(text, "html.parser")
-
-    meta = []
-    for tag in soup.find_all("meta"):
-        name = tag.get("name")
-        if isinstance(name, list):
-            name = " ".join(name)
-        if isinstance(name, str) and name.strip().lower().startswith("guideline:"):
-            content = tag.get("content") or ""
-            if isinstance(content, list):
-                content = " ".join(content)
-            meta.append((name.strip().lower(), str(content)))
-
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with(" ")
-
-    def is_text(node) -> bool:
-        # Comments, doctypes and processing instructions are NavigableString subclasses.
-        return type(node) in (NavigableString, CData)
-
-    def raw_text(node) -> str:
-        if is_text(node):
-            return str(node)
-        if isinstance(node, Tag):
-            return "".join(s for s in node.descendants if is_text(s))
-        return ""
-
-    def text_of(node) -> str:
-        return " ".join(raw_text(node).split())
-
-    blocks: list[tuple[str, str]] = []  # (kind, markdown line)
-    inline: list[str] = []
-
-    def flush() -> None:
-        t = " ".join("".join(inline).split())
-        inline.clear()
-        if t:
-            blocks.append(("p", t))
-
-    flush_marker = object()
-    root = soup.body or soup
-    # An explicit stack rather than recursion: deeply nested markup must not hit the recursion limit.
-    stack: list = [root]
-    while stack:
-        node = stack.pop()
-        if node is flush_marker:
-            flush()
-            continue
-        if not isinstance(node, Tag):
-            if is_text(node):
-                inline.append(str(node))
-            continue
-        name = (node.name or "").lower()
-        if name in _HEADINGS:
-            flush()
-            t = text_of(node)
-            if t:
-                blocks.append(("h", "#" * _HEADINGS[name] + " " + t))
-        elif name == "li":
-            flush()
-            nested = [c for c in node.children if isinstance(c, Tag) and c.name in _LISTS]
-            nested_ids = {id(c) for c in nested}  # identity: bs4 Tags compare equal by content
-            t = " ".join("".join(raw_text(c) for c in node.children if id(c) not in nested_ids).split())
-            if t:
-                blocks.append(("li", "- " + t))
-            stack.append(flush_marker)
-            stack.extend(reversed(nested))
-        elif name in _PARAGRAPHS:
-            flush()
-            t = text_of(node)
-            if t:
-                blocks.append(("p", t))
-        elif name in _INLINE:
-            stack.extend(reversed(list(node.children)))
-        else:  # block containers: div, section, body, ul, table, ...
-            flush()
-            stack.append(flush_marker)
-            stack.extend(reversed(list(node.children)))
-    flush()
-
-    out: list[str] = []
-    prev = None
-    for kind, line in blocks:
-        if out:
-            # Consecutive list items form one list; everything else is separated by a blank line.
-            out.append("\n" if kind == "li" and prev == "li" else "\n\n")
-        out.append(line)
-        prev = kind
-    return meta, "".join(out) + ("\n" if out else "")
+    return parse_html(text)
 
 
 # --------------------------------------------------------------------------- PDF
 
 
-def _load_pdf(raw: bytes, rel: str) -> tuple[dict[str, Any], str]:
+def _load_pdf(raw: bytes, rel: str, cache_dir: Path | None = None
+              ) -> tuple[dict[str, Any], dict[str, str], str, dict[str, Any]]:
+    """-> (/Guideline* fields or a text front matter, their spelling, Markdown body, hints)."""
     if b"%PDF-" not in raw[:1024]:
         raise FileError(rel, "PDF could not be read: no %PDF header (not a PDF file)")
-    info, pages = _read_pdf(raw, rel)
-    text = "\n\n".join(p for p in pages if p.strip())
-    text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
-    if not text.strip():
+    info = _read_pdf(raw, rel)
+    from .parse.pdf import cached_parse_pdf
+
+    try:
+        parsed = cached_parse_pdf(raw, cache_dir)
+    except FileError:
+        raise
+    except Exception as e:  # pdfminer / pdfplumber raise many types on damaged files
+        raise FileError(rel, f"PDF could not be read: {_short(e)}") from None
+    text = _CONTROL_RE.sub("", parsed.markdown).strip("\n")
+    if not text.strip() and parsed.front_matter is None:
         raise FileError(rel, "no text layer (scanned PDF?)")
 
+    hints: dict[str, Any] = {}
+    title = info.get("/Title", "").strip()
+    if title:
+        hints["title"] = " ".join(title.replace("_", " ").split())
+    if info.get("/Author", "").strip():
+        hints["author"] = info["/Author"].strip()
+    for key in ("/ModDate", "/CreationDate"):
+        m = re.match(r"D:(\d{4})(\d{2})(\d{2})", info.get(key, ""))
+        if m:
+            try:
+                d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                continue
+            if d <= date.today():
+                hints["date"] = d
+                break
+
+    names = {f: k for k, f in PDF_META.items()}
     guideline_keys = {k: v for k, v in info.items() if k.startswith("/Guideline")}
+    meta: dict[str, Any] = {}
     if guideline_keys:
-        meta: dict[str, Any] = {}
         for key, value in info.items():
             if key in PDF_META:
                 field = PDF_META[key]
                 meta[field] = [s.strip() for s in value.split(";") if s.strip()] if field == "sources" else value
             elif key.startswith("/Guideline"):
-                meta[key] = value  # unknown: validate_meta names it
-        names = {f: k for k, f in PDF_META.items()}
-        return validate_meta(meta, rel, key_names=names), text + "\n"
-
-    # No metadata: the text itself must open with a --- block.
-    try:
-        block, body = split_front_matter(text, rel)
-    except FileError:
-        raise FileError(
-            rel, "no front matter (PDF metadata /GuidelineId etc., or a --- block at the top of the text)"
-        ) from None
-    meta = validate_meta(parse_front_matter(block, rel), rel)
-    return meta, body
+                meta[key] = value  # unknown: kept as extra metadata
+    elif parsed.front_matter is not None:
+        meta = parse_front_matter(parsed.front_matter, rel)
+        names = {}
+    return meta, names, (text + "\n") if text.strip() else "", hints
 
 
-def _read_pdf(raw: bytes, rel: str) -> tuple[dict[str, str], list[str]]:
+def _read_pdf(raw: bytes, rel: str) -> dict[str, str]:
+    """The document-information fields; refuses encrypted and unreadable files."""
     import logging
 
     from pypdf import PdfReader
@@ -604,11 +656,12 @@ def _read_pdf(raw: bytes, rel: str) -> tuple[dict[str, str], list[str]]:
                 if isinstance(value, bytes):
                     value = value.decode("utf-8", "replace")
                 info[str(key)] = str(value)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) == 0:
+            raise FileError(rel, "PDF could not be read: it has no pages")
     except FileError:
         raise
     except Exception as e:  # pypdf raises many types (PdfReadError, KeyError, ValueError, RecursionError...)
         raise FileError(rel, f"PDF could not be read: {_short(e)}") from None
     finally:
         pypdf_log.setLevel(old_level)
-    return info, pages
+    return info

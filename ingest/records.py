@@ -33,7 +33,13 @@ class SourceDoc:
     text: str
     """Body text (Markdown headings kept), front matter removed."""
     content_hash: str = ""
-    """Hash of the whole file (front matter included): any edit changes it."""
+    """Hash of the whole file (front matter included) and of its sidecar, if any: any edit changes it."""
+    warnings: tuple[str, ...] = ()
+    """What loading had to derive or could not use (never a refusal): shown by check and the admin page."""
+    extra: dict = field(default_factory=dict)
+    """Metadata fields beyond the six (unknown front matter, sidecar extras), kept as written."""
+    origin: dict = field(default_factory=dict)
+    """field -> where its value came from: 'front matter', 'sidecar' or 'derived: ...'."""
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -60,10 +66,21 @@ class Chunk:
     end: int
     text: str
     content_hash: str = field(default="")
+    kind: str = "text"
+    """What the passage is: 'text' (prose), 'table_row' (one table row, cells prefixed by their
+    column header), 'recommendation' (one numbered recommendation)."""
+    refs: tuple[str, ...] = ()
+    """Reference markers removed from ``text`` ('23', 'Table 6'): kept, never shown as answer text."""
+    strength: str = ""
+    """Strength or grade of a recommendation as the document states it ('Strong for')."""
+    label: str = ""
+    """The recommendation's or table's own label ('Recommendation 18', '1.2.3', 'Table 4')."""
 
     def __post_init__(self):
         if not self.text.strip():
             raise ValueError(f"chunk {self.chunk_id!r} is empty")
+        if not isinstance(self.refs, tuple):  # read back from JSON as a list
+            object.__setattr__(self, "refs", tuple(self.refs))
         if self.end < self.start:
             raise ValueError(f"chunk {self.chunk_id!r}: end {self.end} < start {self.start}")
 
@@ -83,6 +100,10 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "content_hash": self.content_hash,
+            "kind": self.kind,
+            "refs": list(self.refs),
+            "strength": self.strength,
+            "label": self.label,
         }
 
 

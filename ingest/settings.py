@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(5_000_000, ge=1000)
     """Guideline files larger than this are refused."""
 
+    default_status: Literal["approved", "under_review", "draft"] = "approved"
+    """Status of a document whose metadata does not give one (an admin put it in the corpus
+    folder, so it is approved unless configured otherwise)."""
+
     top_k: int = Field(8, ge=1, le=100)
     include_statuses: tuple[str, ...] = ("approved",)
     """Document statuses served by default."""

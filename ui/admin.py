@@ -11,7 +11,7 @@ import streamlit as st
 from ingest.errors import AssistantError, DeletionGuardError, IngestError, IngestLockedError
 from ingest.load import SUPPORTED_EXTENSIONS
 from ingest.versions import current_version, list_versions, rollback
-from ui import actions, admin_panels, jobs, resources, views
+from ui import actions, admin_panels, admin_review, jobs, resources, views
 
 state = st.session_state
 state.setdefault("admin_ok", False)
@@ -108,8 +108,9 @@ def _save_uploads(plans) -> None:
 
 
 st.subheader("Upload guideline files")
-st.caption(f"{', '.join(SUPPORTED_EXTENSIONS)} files with the corpus front matter (see `corpus/README.md`). "
-           "Each file is checked before it is saved; nothing is served until you re-ingest.")
+st.caption(f"{', '.join(SUPPORTED_EXTENSIONS)} files as published: metadata the file does not give is "
+           "derived for you to confirm below (see `corpus/README.md`). Each file is checked and parsed "
+           "before it is saved; nothing is served until you re-ingest.")
 msg = state.pop("upload_msg", None)
 if msg:
     st.success(msg)
@@ -120,6 +121,7 @@ files = st.file_uploader("Guideline files", type=[e.lstrip(".") for e in SUPPORT
                          accept_multiple_files=True, key=f"upload-{state.upload_gen}")
 if files:
     plans = [actions.plan_upload(f.name, f.getvalue(), settings, docs) for f in files]
+    admin_review.render(plans, files, settings)  # derived metadata to confirm, and the parse
     st.dataframe(pd.DataFrame([{"File": p.name, "Document": p.doc_id, "Version": p.version,
                                 "Action": views.upload_action_text(p)} for p in plans]),
                  hide_index=True, width="stretch")

@@ -116,20 +116,9 @@ def cmd_ingest(args) -> int:
         report = run_ingest(settings, full=args.full, allow_deletions=args.allow_deletions)
         _print_json(report.to_json())
         return 0
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from ui.progress import ingest_progress
 
-    labels = {"load": "Reading guideline files", "reuse": "Reusing stored vectors",
-              "embed": "Embedding new passages", "store": "Writing the new version",
-              "finalize": "Finishing the new version", "switch": "Switching versions"}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage, done, total):
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=max(total, 1))
-            bar.update(tasks[stage], completed=done, total=max(total, 1))
-
+    with ingest_progress() as progress:
         report = run_ingest(settings, full=args.full, progress=progress,
                             allow_deletions=args.allow_deletions)
     d, c = report.documents, report.chunks
@@ -145,7 +134,9 @@ def cmd_ingest(args) -> int:
         con.print(f"[bold]No changes.[/] Corpus version {report.corpus_version} keeps serving.")
     con.print(f"Documents: {d.added} added, {d.updated} updated, {d.unchanged} unchanged, {d.deleted} deleted")
     con.print(f"Passages:  {c.added} added, {c.updated} updated, {c.unchanged} unchanged, {c.deleted} deleted")
-    con.print(f"Embedded {report.embedded} passages in {report.seconds:.1f} s.")
+    embed_s = report.stage_seconds.get("embed", 0.0)
+    rate = f" ({report.embedded / embed_s:.0f} passages/s embedding)" if report.embedded and embed_s > 0 else ""
+    con.print(f"Embedded {report.embedded} passages in {report.seconds:.1f} s{rate}.")
     for did, what in sorted(report.doc_changes.items()):
         con.print(f"  {what:8} {did}")
     if report.unpinned:
