@@ -307,6 +307,11 @@ class ClauseNegex(Negex):
         n = self.scope.get((direction, tuple(tok.lower_ for tok in doc[t[1]:t[2]])))
         return self.scope.get((direction, ("*",))) if n is None else n
 
+    @staticmethod
+    def _before_comma(doc: Doc, i: int) -> int:
+        """A comma right before a trailing trigger is its own ("fever, resolved")."""
+        return i - 1 if i > 0 and doc[i - 1].text == "," else i
+
     def _broken(self, doc: Doc, start: int, end: int) -> bool:
         return any(tok.lower_ in self.scope_breaks for tok in doc[start:end])
 
@@ -322,7 +327,7 @@ class ClauseNegex(Negex):
                              or (span.start - t[2] <= n and not self._broken(doc, t[2], span.start))]
             sub_following = [t for t in sub_following
                              if (n := self._reach("following", doc, t)) is None
-                             or (t[1] - span.end <= n and not self._broken(doc, span.end, t[1]))]
+                             or (t[1] - span.end <= n and not self._broken(doc, span.end, self._before_comma(doc, t[1])))]
         super()._apply_negation(span, sub_preceding, sub_following)
 
 

@@ -148,6 +148,10 @@ def contexts_of_span(policy, text, target):
      {"historical"}),
     ("Old fracture and new urinary retention.", "urinary retention", set(), {"historical"}),
     ("Lower extremity is mottled as previously noted.", "mottled", set(), {"historical"}),
+    ("Fever, resolved.", "Fever", {"historical"}, set()),
+    ("His nausea and fever resolved.", "fever", {"historical"}, set()),
+    ("His nausea and fever resolved.", "nausea", set(), {"historical"}),
+    ("Had a UTI with fever last month, treated and fully resolved.", "fever", {"historical"}, set()),
     # de-identified ages: "[70s]-year-old" is an age, not an old finding
     ("A **AGE[in 70s]-year-old man with urinary retention.", "urinary retention", set(), {"historical"}),
     # "has"/"have" inside the negation trigger do not end it
