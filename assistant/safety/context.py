@@ -52,6 +52,7 @@ CONTEXT_NAMES = CONTEXTS + ("current",)
 NOT_OPIOID = "NOT_OPIOID"
 NOT_FINDING = "NOT_FINDING"
 ANCHOR = "ANCHOR"
+GENERAL_TURN = "GENERAL_TURN"
 PRESSURE = "PRESSURE"
 REQUEST = "REQUEST"
 TARGET = "TARGET"
@@ -399,13 +400,15 @@ class SafetyNLP:
 
         # Context-free matchers, on NORM so they share the spelling tolerance.
         self.aux_phrase = PhraseMatcher(nlp.vocab, attr="NORM")
-        for label, phrases in ((ANCHOR, policy.patient_anchors), (PRESSURE, policy.pressure_phrases),
+        for label, phrases in ((ANCHOR, policy.patient_anchors), (GENERAL_TURN, policy.general_turn_markers),
+                               (PRESSURE, policy.pressure_phrases),
                                (REQUEST, policy.opioids.request_cues)):
             texts: list[str] = []
             for p in phrases:
                 pat = self._pattern(p)
                 texts.extend([pat] if isinstance(pat, str) else pat)
-            self.aux_phrase.add(label, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
+            if texts:
+                self.aux_phrase.add(label, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
         self.current_words = tuple(policy.termset("current").preceding_negations)
         # Concept parts (concepts.py): one label per part, on NORM like the findings.
         self.concept_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
@@ -607,7 +610,8 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     for mid, s, e in snlp.aux_phrase(doc):
         span = doc[s:e]
         aux_by_turn[turn_of(span.start_char)].append((snlp.nlp.vocab.strings[mid], span.text))
-    anchored = [any(lbl == ANCHOR for lbl, _ in aux) for aux in aux_by_turn]
+    anchored = [any(lbl == ANCHOR for lbl, _ in aux) and not any(lbl == GENERAL_TURN for lbl, _ in aux)
+                for aux in aux_by_turn]
 
     # Span.sent walks the document each time: look sentences up once.
     sent_starts = [sp.start for sp in sents]

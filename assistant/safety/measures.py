@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from ingest.errors import ConfigError
 
-QUANTITIES = ("volume", "temperature", "age", "plain")
+QUANTITIES = ("volume", "temperature", "age", "plain", "weight_change")
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,10 @@ class MeasurementRule:
     finding: str
     label: str
     quantity: str
-    """``volume`` (mL), ``temperature`` (°C), ``age`` (years) or ``plain`` (a number right after
-    its cue, in the unit the policy names: a lab value such as "CRP 180" or "T-score -3.1")."""
+    """``volume`` (mL), ``temperature`` (°C), ``age`` (years), ``plain`` (a number right after
+    its cue, in the unit the policy names: a lab value such as "CRP 180" or "T-score -3.1") or
+    ``weight_change`` (per cent lost between two body weights in one turn: "81.4 kg in Jan,
+    72.0 kg today")."""
     at_least: float | None
     """Threshold in the canonical unit; a value at or above it is the finding."""
     source: str
@@ -192,6 +194,10 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                 if 0 < age < 120 and rule.reached(age):
                     out.append(Reading(rule.finding, m.start(), m.end(), age,
                                        f"{rule.label}: {age:g} years ({rule.threshold_text(' years')})"))
+        elif rule.quantity == "weight_change":
+            r = _weight_change(text, rule)
+            if r is not None:
+                out.append(r)
         elif rule.quantity == "plain":
             for m in _SIGNED.finditer(text):
                 if not _cue_adjacent(text, m.start(), rule, words=2):
@@ -216,6 +222,38 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                     out.append(_reading(text, m, rule, c,
                                         f"{rule.label}: {c:.1f} °C ({rule.threshold_text(' °C')})"))
     return out
+
+
+_WEIGHT = re.compile(r"(?<![\w.])(?P<num>\d{2,3}(?:[.,]\d{1,2})?)\s?(?P<unit>kg|kgs|kilos|kilograms|lb|lbs|pounds)\b"
+                     r"|(?<![\w.])(?P<st>\d{1,2})\s?(?:st|stone)\s?(?:(?P<stlb>\d{1,2})\s?(?:lb|lbs|pounds)?)?\b", re.I)
+_NOW = re.compile(r"\b(now|today|currently|current|latest|this week|this morning|on the scales today)\b", re.I)
+
+
+def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
+    """Per cent lost from the heaviest earlier weight to the current one (the one written next
+    to "now"/"today", else the last), when the turn says it is a body weight (a cue)."""
+    if not _cue_regex(rule.cues).search(text):
+        return None
+    found = []
+    for m in _WEIGHT.finditer(text):
+        if m.group("num"):
+            kg = _number(m.group("num")) * (0.4536 if m.group("unit").lower().startswith(("lb", "p")) else 1)
+        else:
+            kg = (int(m.group("st")) * 14 + int(m.group("stlb") or 0)) * 0.4536
+        if 25 <= kg <= 300:
+            found.append((m, kg))
+    if len(found) < 2:
+        return None
+    now = [f for f in found if _NOW.search(text[f[0].end():f[0].end() + 25]) or _NOW.search(text[max(0, f[0].start() - 15):f[0].start()])]
+    current = now[-1] if now else found[-1]
+    earlier = [f for f in found if f is not current]
+    heaviest = max(earlier, key=lambda f: f[1])
+    lost = (heaviest[1] - current[1]) / heaviest[1] * 100
+    if not rule.reached(lost):
+        return None
+    a, b = sorted((heaviest[0], current[0]), key=lambda m: m.start())
+    return Reading(rule.finding, a.start(), b.end(), lost,
+                   f"{rule.label}: {heaviest[1]:.1f} kg -> {current[1]:.1f} kg, {lost:.0f}% lost ({rule.threshold_text('%')})")
 
 
 def _cue_adjacent(text: str, start: int, rule: MeasurementRule, words: int = 4) -> bool:

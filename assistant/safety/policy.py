@@ -189,6 +189,8 @@ class Policy:
     measurements: tuple[MeasurementRule, ...] = ()
     concepts: Concepts = Concepts()
     relative_as_patient: RelativeAsPatient = RelativeAsPatient()
+    general_turn_markers: tuple[str, ...] = ()
+    """A turn saying it is about no particular patient is not anchored to one."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -549,6 +551,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         measurements=measurements,
         concepts=concepts,
         relative_as_patient=parse_relatives(raw.get("relative_as_patient")),
+        general_turn_markers=expand_all(raw.get("general_turn_markers") or [], "general_turn_markers"),
     )
 
 

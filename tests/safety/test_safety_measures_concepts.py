@@ -162,3 +162,18 @@ def test_dated_episodes_and_plain_negations_stay_quiet(text, policy):
 
 def test_a_dated_episode_does_not_hide_a_new_one(policy):
     assert cats("Urinary retention in 2018; new retention since this morning.", policy) == ["cauda_equina"]
+
+
+def test_weight_change_between_two_weights_in_one_turn():
+    rule = MeasurementRule("weight_loss", "body weight", "weight_change", 5, "src", ("wt", "weight", "weighs"))
+    (r,) = readings("Wt 81.4 kg in Jan, 72.0 kg today (Apr).", (rule,))
+    assert round(r.value) == 12
+    (r,) = readings("Weighs 11 st 2 lb now, was 12 st 10 lb at Christmas.", (rule,))
+    assert 9 < r.value < 10
+    assert readings("Weight 80 kg in Jan, 79 kg today.", (rule,)) == []          # 1 %: not a loss
+    assert readings("Wt 70 kg in Jan, 78 kg today.", (rule,)) == []              # a gain
+    assert readings("Lifted 20 kg boxes, then 25 kg ones.", (rule,)) == []       # not a body weight
+
+
+def test_a_measured_weight_loss_with_unremitting_back_pain_escalates(policy):
+    assert cats("64M. Wt 81.4 kg in Jan, 72.0 kg today. Constant LBP, no relief with rest.", policy) == ["malignancy"]
