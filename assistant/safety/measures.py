@@ -244,7 +244,9 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
             found.append((m, kg))
     if len(found) < 2:
         return None
-    now = [f for f in found if _NOW.search(text[f[0].end():f[0].end() + 25]) or _NOW.search(text[max(0, f[0].start() - 15):f[0].start()])]
+    # "72 kg today" / "11 st now": the word after the weight, else right before it ("now 72 kg").
+    now = [f for f in found if _NOW.search(re.split(r"[,;.]", text[f[0].end():f[0].end() + 25])[0])]
+    now = now or [f for f in found if _NOW.search(re.split(r"[,;]", text[max(0, f[0].start() - 15):f[0].start()])[-1])]
     current = now[-1] if now else found[-1]
     earlier = [f for f in found if f is not current]
     heaviest = max(earlier, key=lambda f: f[1])

@@ -169,7 +169,7 @@ def test_weight_change_between_two_weights_in_one_turn():
     (r,) = readings("Wt 81.4 kg in Jan, 72.0 kg today (Apr).", (rule,))
     assert round(r.value) == 12
     (r,) = readings("Weighs 11 st 2 lb now, was 12 st 10 lb at Christmas.", (rule,))
-    assert 9 < r.value < 10
+    assert 12 < r.value < 13
     assert readings("Weight 80 kg in Jan, 79 kg today.", (rule,)) == []          # 1 %: not a loss
     assert readings("Wt 70 kg in Jan, 78 kg today.", (rule,)) == []              # a gain
     assert readings("Lifted 20 kg boxes, then 25 kg ones.", (rule,)) == []       # not a body weight
