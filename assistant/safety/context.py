@@ -59,6 +59,8 @@ TARGET = "TARGET"
 """Label of a span whose context was asked for by position (``span_contexts``)."""
 _MAX_CACHE = 50_000
 SPAN_KEY = "safety_mentions"
+DERIVED_KEY = "safety_derived"
+"""Findings read from grades, measurements and concept combinations (known to the comma rule)."""
 TARGETS_KEY = "safety_targets"
 
 
@@ -226,7 +228,8 @@ class ClauseBreaks:
             found[self.strings[mid]].append((s, e))
         new_starts = {s for s, _ in found["NEW"]}
         mention_starts = sorted([e.start for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
-                                + [t.start for t in (doc.spans[TARGETS_KEY] if TARGETS_KEY in doc.spans else ())])
+                                + [t.start for t in (doc.spans[TARGETS_KEY] if TARGETS_KEY in doc.spans else ())]
+                                + [t.start for t in (doc.spans[DERIVED_KEY] if DERIVED_KEY in doc.spans else ())])
         if not mention_starts:
             return doc
         breaks: list[int] = []
@@ -580,18 +583,24 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             target_spans.append(span)
     if target_spans:
         doc.spans[TARGETS_KEY] = target_spans  # read by safety_clause_breaks
-    for name, proc in snlp.nlp.pipeline:
-        if name not in ctx_pipes:
-            doc = proc(doc)
-    sents = list(doc.sents)
-    spans = [e for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
     details: dict[tuple[int, int, str], str] = {}
-    if policy.grade_changes:
-        spans += _grade_spans(doc, sents, bounds, text, policy, details)
-    if policy.measurements:
-        spans += _measurement_spans(doc, bounds, text, policy, details)
-    if policy.concepts.combinations:
-        spans += _concept_spans(snlp, doc, sents, spans, details)
+    spans: list[Span] = []
+    for name, proc in snlp.nlp.pipeline:
+        if name in ctx_pipes:
+            continue
+        if name == "safety_clause_breaks":
+            # Findings read from grades, measurements and concepts are known before the commas
+            # are judged, like phrase findings: "..., and when I wipe it feels dead" is a new clause.
+            sents = list(doc.sents)
+            spans = [e for e in doc.ents if e.label_ not in (NOT_FINDING, NOT_OPIOID)]
+            if policy.grade_changes:
+                spans += _grade_spans(doc, sents, bounds, text, policy, details)
+            if policy.measurements:
+                spans += _measurement_spans(doc, bounds, text, policy, details)
+            if policy.concepts.combinations:
+                spans += _concept_spans(snlp, doc, sents, spans, details)
+            doc.spans[DERIVED_KEY] = [sp for sp in spans if sp not in doc.ents]
+        doc = proc(doc)
     spans += target_spans
     doc.spans[SPAN_KEY] = spans
     for name in ctx_pipes if spans else ():  # context only matters for something found

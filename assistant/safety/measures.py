@@ -80,7 +80,7 @@ _AGE = re.compile(
     r"|(?<![\w.])(?P<age2>\d{2,3})\s?(?:yo|y/o|y\.o\.|yrs?)\b"
     r"|(?<![\w./])(?P<age3>\d{2,3})\s?(?:m|f|M|F)\b(?![\w/])"
     r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
-    r"|\b(?:is|she's|he's|i'm|i am|who is|now)\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
+    r"|(?:\b(?:is|she's|he's|i'm|i am|who is|now)|\w(?:'s|’s))\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
     re.I)
 
 

@@ -356,6 +356,9 @@ def _termset(name: str, raw: dict) -> Termset:
         if unknown:
             raise ConfigError(f"safety policy: {where} has unknown keys {sorted(unknown)}")
         terms = {short[k]: list(_strs(raw.get(k) or [], f"{where}.{k}")) for k in short}
+    # The phrase syntax works in triggers too: "since (her|his) {year} relapse".
+    terms = {k: list(dict.fromkeys(x for t in v for x in (expand_phrase(t) if "(" in t else [t])))
+             for k, v in terms.items()}
     scope_raw = raw.get("scope") or {}
     if not isinstance(scope_raw, dict) or set(scope_raw) - {"preceding", "following"}:
         raise ConfigError(f"safety policy: {where}.scope must map preceding/following to "
