@@ -140,11 +140,26 @@ def app_version() -> str:
     return "unknown"
 
 
+def _columns(con: sqlite3.Connection) -> set[str]:
+    return {r[1] for r in con.execute("PRAGMA table_info(answers)")}
+
+
 def _migrate(con: sqlite3.Connection) -> None:
-    have = {r[1] for r in con.execute("PRAGMA table_info(answers)")}
-    for name, kind in ADDED_COLUMNS:
-        if name not in have:
-            con.execute(f"ALTER TABLE answers ADD COLUMN {name} {kind}")
+    """Add the columns a file from before them lacks. Many threads and processes may open an
+    old file at once: the check is repeated under SQLite's write lock, so each column is
+    added exactly once."""
+    if all(name in _columns(con) for name, _ in ADDED_COLUMNS):
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        have = _columns(con)
+        for name, kind in ADDED_COLUMNS:
+            if name not in have:
+                con.execute(f"ALTER TABLE answers ADD COLUMN {name} {kind}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 class AuditError(AssistantError):

@@ -248,6 +248,36 @@ def test_an_audit_file_from_before_the_new_columns_is_migrated(tmp_path, corpus_
     assert [r["id"] for r in AuditLog(s).tail(10, source="real")] == [ans.audit_id, 1]
 
 
+def test_many_openers_of_an_old_audit_file_migrate_it_once(tmp_path, corpus_copy):
+    import threading
+
+    s = make_settings(tmp_path, corpus_copy)
+    s.data_dir.mkdir(parents=True)
+    con = sqlite3.connect(s.audit_db)
+    con.executescript(SCHEMA)
+    con.close()
+    start = threading.Barrier(12)
+    errors: list[str] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            AuditLog(s).tail(1)
+        except Exception as e:  # noqa: BLE001 - recorded, fails the test below
+            errors.append(f"{type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=open_it) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    con = sqlite3.connect(s.audit_db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(answers)")]
+    con.close()
+    assert len(cols) == len(set(cols)) and {"source", "answer", "cited", "safety_trace"} <= set(cols)
+
+
 # ---------------------------------------------------------------- --json failures
 
 

@@ -4,6 +4,7 @@ bounded retries (exit 1 from the CLI, no traceback); answers resume when it is b
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -137,7 +138,10 @@ def test_server_down_is_a_clear_bounded_error_and_answers_resume(served, server,
         proc = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", "--json"], env=env, cwd=str(ROOT),
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1
-        assert server.url in proc.stderr and "Traceback" not in proc.stderr and not proc.stdout
+        assert server.url in proc.stderr and "Traceback" not in proc.stderr
+        # --json: stdout holds the error as a JSON object, never a traceback or nothing
+        err = json.loads(proc.stdout)["error"]
+        assert err["type"] == "RetrievalError" and server.url in err["message"]
         assert versions.current_version(s) == cur  # nothing switched
     finally:
         server.start()  # same port, same data
