@@ -379,7 +379,7 @@ def sec_langchain(targets: list) -> list[str]:
 def sec_published() -> list[str]:
     """Published guidance at scale, and the blind question rounds on the VA/DoD guideline."""
     r = read_result("published")
-    out = ["## Published guidance at scale", ""]
+    out = ["## 9. Published guidance at scale", ""]
     if r:
         ing, raw, ans = r["ingest"], r.get("raw", {}), r.get("answer", {})
         f = r.get("formats", {})

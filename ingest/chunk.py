@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from .parse.recs import answer_text, normalised, paragraphs, recommendation
+from .parse.rules import rules
 from .parse.refs import cites_by_parenthesis, drop_pointer_sentences, is_non_answer, label_of, strip_refs
 from .parse.tables import find_tables, row_text, strength_of_row
 from .records import Chunk, SourceDoc, sha256
@@ -126,7 +127,8 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
         ))
 
     def add_text(body: str, base: int, section: str) -> None:
-        for offset, piece in _split_long(body, settings.chunk_size, settings.chunk_overlap):
+        for offset, piece in _keep_antecedents(body, _split_long(body, settings.chunk_size, settings.chunk_overlap),
+                                               settings.chunk_size):
             add(piece, base + offset, section)
 
     rec_texts: set[str] = set()
@@ -183,6 +185,33 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
                     chunks[-1] = _with_refs(last, text.refs)
     chunks.sort(key=lambda c: c.start)
     return chunks
+
+
+def _keep_antecedents(body: str, pieces: list[tuple[int, str]], size: int) -> list[tuple[int, str]]:
+    """A piece that opens with a word pointing back ('It', 'However', 'These agents') joins the
+    piece before it, so the sentence it depends on is in the same passage (up to a limit)."""
+    if len(pieces) < 2:
+        return pieces
+    r = rules()
+    limit = int(size * r.dependent_merge_ratio)
+    out = [pieces[0]]
+    for off, piece in pieces[1:]:
+        prev_off, prev = out[-1]
+        head = piece.lstrip().lstrip("-*\u2022 ").lstrip()
+        if not r.dependent_openers.match(head) or off < prev_off + len(prev) - 1:
+            out.append((off, piece))
+            continue
+        # Only the dependent paragraph moves back; the rest of the piece stays a passage.
+        lead = len(piece) - len(piece.lstrip())
+        cut = piece.find("\n\n", lead)
+        cut = len(piece) if cut < 0 else cut
+        if off + cut - prev_off > limit:
+            out.append((off, piece))
+            continue
+        out[-1] = (prev_off, body[prev_off:off + cut])
+        if piece[cut:].strip():
+            out.append((off + cut, piece[cut:]))
+    return out
 
 
 def _repeats(cell: str, rec_texts: set[str]) -> bool:

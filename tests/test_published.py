@@ -249,3 +249,18 @@ def test_ligatures_and_soft_hyphens_are_normalised():
     assert _join_lines(["a structured clinician-", "directed programme"], vocab) == \
         "a structured clinician-directed programme"
     assert _join_lines(["the pa-", "tient"], {}) == "the patient"
+
+
+def test_a_passage_never_starts_with_a_word_pointing_back(corpus, settings):
+    first = ("Baclofen is the usual first oral drug for spasticity in multiple sclerosis. " * 10).strip()
+    second = ("However, it often causes drowsiness and weakness at higher doses, so the dose is raised slowly "
+              "over several weeks while the patient reports on walking and transfers.")
+    third = ("Tizanidine is the alternative oral drug when baclofen is not tolerated by the patient. " * 8).strip()
+    (corpus / "spasticity-notes.md").write_text(f"# Spasticity notes\n\n## Drugs\n\n{first}\n\n{second}\n\n{third}\n")
+    doc = load_file(corpus / "spasticity-notes.md", corpus, settings)
+    chunks = chunk_document(doc, settings)
+    assert len(chunks) == 2  # split, but not between the sentence and the one it depends on
+    assert chunks[0].text.endswith(second) and chunks[0].text.startswith("Baclofen is the usual")
+    assert chunks[1].text.startswith("Tizanidine is the alternative")
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text  # offsets still index the document

@@ -15,7 +15,6 @@ import yaml
 
 from ingest.chunk import chunk_document
 from ingest.check import house_style_advice
-from ingest.errors import FileError
 from ingest.load import check_fields, load_file
 from ingest.parse.meta import FIELDS, SIDECAR_SUFFIX
 from ingest.settings import Settings
@@ -41,7 +40,7 @@ class ParsePreview:
 
 
 def preview(name: str, data: bytes, settings: Settings) -> ParsePreview:
-    """Load and chunk an uploaded file exactly as ingest will (FileError when it is refused)."""
+    """Load and chunk an uploaded file exactly as ingest will (``FileError`` when it is refused)."""
     with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
@@ -94,15 +93,3 @@ def save_sidecar(file_name: str, values: dict, settings: Settings) -> Path:
     tmp.write_text(sidecar_text(values), encoding="utf-8")
     os.replace(tmp, target)
     return target
-
-
-def changed_fields(preview_meta: dict, edited: dict) -> dict:
-    """Only what the admin changed, so derived values keep following the document."""
-    out = {}
-    for f in FIELDS:
-        if f in edited and edited[f] != preview_meta.get(f):
-            out[f] = edited[f]
-    return out
-
-
-__all__ = ["ParsePreview", "preview", "save_sidecar", "sidecar_text", "sidecar_name", "changed_fields", "FileError"]

@@ -20,6 +20,8 @@ class StructureRules:
     strength_columns: tuple[re.Pattern, ...]
     pointer_sentence: re.Pattern
     table_note_start: re.Pattern
+    dependent_openers: re.Pattern
+    dependent_merge_ratio: float
 
 
 @lru_cache(maxsize=1)
@@ -36,4 +38,6 @@ def rules() -> StructureRules:
         strength_columns=many("strength_columns", full=True),
         pointer_sentence=re.compile(data["pointer_sentence"], re.I),
         table_note_start=re.compile(data["table_note_start"], re.I),
+        dependent_openers=re.compile(data["dependent_openers"], re.I),
+        dependent_merge_ratio=float(data["dependent_merge_ratio"]),
     )
