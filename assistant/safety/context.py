@@ -615,21 +615,27 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
                 return k
         return len(bounds) - 1
 
-    aux_by_turn: list[list[tuple[str, str]]] = [[] for _ in bounds]
-    for mid, s, e in snlp.aux_phrase(doc):
-        span = doc[s:e]
-        aux_by_turn[turn_of(span.start_char)].append((snlp.nlp.vocab.strings[mid], span.text))
-    anchored = [any(lbl == ANCHOR for lbl, _ in aux) and not any(lbl == GENERAL_TURN for lbl, _ in aux)
-                for aux in aux_by_turn]
-
     # Span.sent walks the document each time: look sentences up once.
     sent_starts = [sp.start for sp in sents]
+    aux_by_turn: list[list[tuple[str, str]]] = [[] for _ in bounds]
+    anchored_sents: set[int] = set()  # sentences that speak of a real patient
+    for mid, s, e in snlp.aux_phrase(doc):
+        span = doc[s:e]
+        label = snlp.nlp.vocab.strings[mid]
+        aux_by_turn[turn_of(span.start_char)].append((label, span.text))
+        if label == ANCHOR:
+            anchored_sents.add(bisect.bisect_right(sent_starts, s) - 1)
+    general_turn = [any(lbl == GENERAL_TURN for lbl, _ in aux) for aux in aux_by_turn]
+    anchored = [any(lbl == ANCHOR for lbl, _ in aux) and not general_turn[k] for k, aux in enumerate(aux_by_turn)]
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
     for ent in doc.spans[SPAN_KEY]:
         k = turn_of(ent.start_char)
         ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
         sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text
-        if "general" in ctx and (anchored[k] or not any(m in sent for m in marks)):
+        # A general question ("Is CES hereditary?") stays general unless its own sentence speaks of
+        # a real patient ("she has numbness - is that CES?") in a turn not marked as general.
+        sent_i = bisect.bisect_right(sent_starts, ent.start) - 1
+        if "general" in ctx and ((sent_i in anchored_sents and not general_turn[k]) or not any(m in sent for m in marks)):
             ctx.discard("general")
         if "possible" in ctx:
             ctx.discard("negated")  # only a definite negation removes a finding

@@ -214,7 +214,10 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                 explicit = unit is not None and (any(ch in unit for ch in "°º˚") or len(unit.strip()) > 1)
                 if not explicit and not _cue_near(text, m.start(), m.end(), rule):
                     continue
-                if unit is None and not _cue_adjacent(text, m.start(), rule):
+                # A bare number counts right after its cue ("T 38.6"), or as a febrile decimal with a
+                # cue in the same clause ("boiling hot then shivery, 38.4 last night").
+                if unit is None and not _cue_adjacent(text, m.start(), rule) and not (
+                        re.fullmatch(r"3[89][.,]\d|4[0-2][.,]\d", m.group("num")) and _cue_near(text, m.start(), m.end(), rule)):
                     continue
                 c = _celsius(m.group("num"), unit)
                 if c is not None and rule.reached(c):
