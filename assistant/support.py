@@ -1,0 +1,389 @@
+"""Is a sentence supported by the passage(s) it cites? Deterministic and offline.
+
+Every sentence the optional LLM writes is checked before it is shown (``assistant/llm.py``).
+A sentence is supported by its cited passages when all of these hold:
+
+1. **numbers**: every number in it, with its unit (units normalised: "milligrams" = "mg",
+   "three times" = "3 times"), appears in a cited passage;
+2. **entities**: every drug (canonicalised by drug-named-entity-recognition plus the reviewed
+   supplement ``support_drugs.yaml``: "Lyrica" = "pregabalin"), and every procedure, non-drug
+   treatment and population of ``vocab.yaml`` it names, is named by a cited passage (a
+   passage naming ibuprofen supports "NSAIDs"; one naming NSAIDs does not support "ibuprofen");
+3. **meaning**: its cosine similarity to the best-matching sentence of the cited passages,
+   with the product's embedding model, is at least ``min_similarity`` (fitted on
+   supported/unsupported pairs built from the corpus: ``bench/bench_support.py``);
+4. **polarity**: it and that best-matching sentence are both negated or both not
+   ("X is not recommended" is not supported by "X is recommended").
+
+Cue words, units and the threshold live in ``support.yaml`` (with where the threshold was
+fitted); drug names the library misses in ``support_drugs.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import yaml
+
+from ingest.errors import ConfigError
+
+SUPPORT_PATH = Path(__file__).with_name("support.yaml")
+DRUGS_PATH = Path(__file__).with_name("support_drugs.yaml")
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    min_similarity: float
+    fitted: dict
+    entity_categories: tuple[str, ...]
+    entity_concepts: tuple[str, ...]
+    negation: re.Pattern
+    number_words: dict[str, int]
+    units: dict[str, str]
+    """spelling (lower case) -> canonical unit"""
+    number_re: re.Pattern
+
+
+@dataclass(frozen=True)
+class SupportResult:
+    """The verdict on one sentence."""
+
+    sentence: str
+    supported: bool
+    reasons: tuple[str, ...]
+    """Why not, one line per failed test (empty when supported)."""
+    similarity: float
+    best_match: str
+    """The cited sentence closest in meaning."""
+
+    def to_json(self) -> dict:
+        return {"sentence": self.sentence, "supported": self.supported, "reasons": list(self.reasons),
+                "similarity": round(self.similarity, 3), "best_match": self.best_match}
+
+
+def _load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_config(path: Path = SUPPORT_PATH) -> SupportConfig:
+    data = _load_yaml(path)
+    try:
+        th = data["thresholds"]
+        min_sim = float(th["min_similarity"])
+        fitted = dict(th.get("fitted") or {})
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"{path}: thresholds.min_similarity must be a number") from None
+    if not -1.0 <= min_sim <= 1.0:
+        raise ConfigError(f"{path}: thresholds.min_similarity must be a cosine in [-1, 1], got {min_sim}")
+    cues = [str(c) for c in data.get("negation_cues") or ()]
+    if not cues:
+        raise ConfigError(f"{path}: negation_cues is empty")
+    neg = re.compile("|".join(r"n't\b" if c == "n't" else rf"\b{re.escape(c)}\b" for c in cues), re.I)
+    units: dict[str, str] = {}
+    for canon, spellings in (data.get("units") or {}).items():
+        for s in spellings or ():
+            units[str(s).lower()] = str(canon)
+    words = {str(k).lower(): int(v) for k, v in (data.get("number_words") or {}).items()}
+    alts = sorted(units, key=len, reverse=True)
+    unit_alt = "|".join(r"\s+".join(re.escape(p) for p in a.split()) for a in alts)
+    num = r"\d+(?:\.\d+)?|" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    number_re = re.compile(
+        rf"(?<![\w.])(?P<a>{num})(?:\s*(?:to|-|\u2013|or|and)\s*(?P<b>\d+(?:\.\d+)?|{'|'.join(map(re.escape, words))}))?"
+        rf"(?:\s*-?\s*(?P<unit>%|(?:{unit_alt})(?![A-Za-z])))?", re.I)
+    return SupportConfig(
+        min_similarity=min_sim, fitted=fitted,
+        entity_categories=tuple(data.get("entity_categories") or ()),
+        entity_concepts=tuple(data.get("entity_concepts") or ()),
+        negation=neg, number_words=words, units=units, number_re=number_re,
+    )
+
+
+@lru_cache(maxsize=1)
+def config() -> SupportConfig:
+    return load_config()
+
+
+@lru_cache(maxsize=1)
+def _supplement() -> tuple[re.Pattern | None, dict[str, frozenset[str]]]:
+    data = _load_yaml(DRUGS_PATH)
+    names = {str(k).lower(): frozenset(str(v).lower() for v in vs) for k, vs in (data.get("names") or {}).items()}
+    if not names:
+        return None, {}
+    alts = sorted(names, key=len, reverse=True)
+    pat = re.compile(r"(?<![\w-])(?:" + "|".join(r"[\s-]+".join(map(re.escape, re.split(r"[\s-]+", a))) for a in alts)
+                     + r")(?![\w-])", re.I)
+    return pat, names
+
+
+# --------------------------------------------------------------------------- sentences
+
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+_MARKER = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)])\s+")
+_SPLIT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"(\[])")
+_ABBREV_END = re.compile(r"(?:\b(?:e\.g|i\.e|vs|etc|approx|Dr|Prof|St|No|Fig|al|cf)\.|\b[A-Z]\.)$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """A passage's sentences: one per line of prose, bullets and table rows included."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or _HEADING.match(line) or re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", line):
+            continue
+        line = re.sub(r"(\*\*|__|`)", "", _MARKER.sub("", line))
+        if line.lstrip().startswith("|"):
+            out.append(" ".join(c.strip() for c in line.strip().strip("|").split("|") if c.strip()))
+            continue
+        buf = ""
+        for piece in _SPLIT.split(line.strip()):
+            buf = f"{buf} {piece}".strip() if buf else piece
+            if not _ABBREV_END.search(buf):
+                out.append(buf)
+                buf = ""
+        if buf:
+            out.append(buf)
+    return [s for s in out if re.search(r"[A-Za-z]", s)]
+
+
+# --------------------------------------------------------------------------- numbers, drugs, entities
+
+def _value(tok: str, cfg: SupportConfig) -> str:
+    t = tok.lower()
+    if t in cfg.number_words:
+        return str(cfg.number_words[t])
+    return f"{float(t):g}"
+
+
+def numbers(text: str, cfg: SupportConfig | None = None) -> frozenset[tuple[str, str | None]]:
+    """(value, canonical unit or None) for every number; a range's unit applies to both ends.
+    Number words count only before a unit ("three times", "two weeks")."""
+    cfg = cfg or config()
+    out: set[tuple[str, str | None]] = set()
+    for m in cfg.number_re.finditer(text):
+        unit = m.group("unit")
+        canon = cfg.units.get(re.sub(r"\s+", " ", unit.lower())) if unit else None
+        for g in ("a", "b"):
+            tok = m.group(g)
+            if tok is None:
+                continue
+            if not tok[0].isdigit() and canon is None:
+                continue
+            out.add((_value(tok, cfg), canon))
+    return frozenset(out)
+
+
+def _numbers_supported(sent: Iterable[tuple[str, str | None]], passage: frozenset) -> list[str]:
+    values = {v for v, _ in passage}
+    missing = []
+    for v, u in sorted(sent, key=lambda x: (x[0], x[1] or "")):
+        ok = (v, u) in passage if u else v in values
+        if not ok:
+            missing.append(f"{v} {u}" if u else v)
+    return missing
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+_drug_lock = threading.Lock()
+
+
+@lru_cache(maxsize=8192)
+def drug_mentions(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(surface, canonical names) for each drug or drug class named in ``text``."""
+    from drug_named_entity_recognition import find_drugs
+
+    tokens = _TOKEN.findall(text)
+    with _drug_lock:  # the library keeps module-level state
+        found = find_drugs(tokens, is_ignore_case=True) if tokens else []
+    out: list[tuple[str, frozenset[str]]] = []
+    for info, start, end in found:
+        name = str(info.get("name", "")).lower()
+        if name:
+            out.append((" ".join(tokens[start:end]), frozenset({name})))
+    pat, names = _supplement()
+    if pat is not None:
+        for m in pat.finditer(text):
+            key = re.sub(r"[\s-]+", " ", m.group(0).lower())
+            canon = names.get(key) or names.get(m.group(0).lower())
+            if canon is None:
+                canon = next((v for k, v in names.items() if re.sub(r"[\s-]+", " ", k) == key), None)
+            if canon:
+                out.append((m.group(0), canon))
+    return tuple(out)
+
+
+def _vocab():
+    from .condense import vocabulary
+
+    return vocabulary()
+
+
+def _entity_mentions(text: str, cfg: SupportConfig) -> list[tuple[str, str]]:
+    """(surface, concept id) for vocabulary entities the check covers."""
+    v = _vocab()
+    out = []
+    for m in v.mentions(text):
+        c = v.concepts[m.concept]
+        if c.category in cfg.entity_categories or c.id in cfg.entity_concepts:
+            out.append((text[m.start:m.end], c.id))
+    return out
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the cited passages name: numbers, drugs, vocabulary concepts (with classes)."""
+
+    numbers: frozenset
+    drugs: frozenset[str]
+    concepts: frozenset[str]
+
+
+def _evidence(texts: Sequence[str], cfg: SupportConfig) -> _Evidence:
+    nums: set = set()
+    drugs: set[str] = set()
+    concepts: set[str] = set()
+    v = _vocab()
+    for t in texts:
+        nums |= numbers(t, cfg)
+        for _, canon in drug_mentions(t):
+            drugs |= canon
+        concepts |= v.concept_ids(t, with_classes=True)
+    return _Evidence(frozenset(nums), frozenset(drugs), frozenset(concepts))
+
+
+def _entities_unsupported(sentence: str, ev: _Evidence, cfg: SupportConfig) -> list[str]:
+    v = _vocab()
+    missing: list[str] = []
+    for surface, canon in drug_mentions(sentence):
+        if canon & ev.drugs or v.concept_ids(surface, with_classes=False) & ev.concepts:
+            continue
+        missing.append(f"drug '{surface}'")
+    for surface, cid in _entity_mentions(sentence, cfg):
+        if cid in ev.concepts:
+            continue
+        if any(canon & ev.drugs for _, canon in drug_mentions(surface)):
+            continue
+        label = f"drug '{surface}'" if drug_mentions(surface) else f"'{surface}'"
+        if label not in missing:
+            missing.append(label)
+    return missing
+
+
+def negated(text: str, cfg: SupportConfig | None = None) -> bool:
+    return bool((cfg or config()).negation.search(text))
+
+
+# --------------------------------------------------------------------------- the check
+
+
+class SupportChecker:
+    """Checks sentences against passages with one embedder (the product's query embedder).
+
+    Passage sentences are embedded once per process and reused (an LRU of vectors)."""
+
+    MAX_CACHE = 20000
+
+    def __init__(self, embedder, cfg: SupportConfig | None = None):
+        self.embedder = embedder
+        self.cfg = cfg or config()
+        self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _embed(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        need = [t for t in dict.fromkeys(texts) if t not in self._vecs]
+        if need:
+            arr = np.asarray(self.embedder.embed_documents(list(need)), dtype=np.float32)
+            arr /= np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+            with self._lock:
+                for t, vec in zip(need, arr):
+                    self._vecs[t] = vec
+                while len(self._vecs) > self.MAX_CACHE:
+                    self._vecs.popitem(last=False)
+        with self._lock:
+            return {t: self._vecs[t] for t in texts}
+
+    def check(self, sentence: str, passages: Sequence[str]) -> SupportResult:
+        return self.check_many([(sentence, passages)])[0]
+
+    def check_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[SupportResult]:
+        """One verdict per (sentence, cited passage texts)."""
+        cfg = self.cfg
+        per_item = [[s for p in passages for s in split_sentences(p)] for _, passages in items]
+        vecs = self._embed([s for s, _ in items] + [s for ss in per_item for s in ss])
+        out: list[SupportResult] = []
+        for (sentence, passages), cands in zip(items, per_item):
+            reasons: list[str] = []
+            ev = _evidence(passages, cfg)
+            miss = _numbers_supported(numbers(sentence, cfg), ev.numbers)
+            if miss:
+                reasons.append("number " + ", ".join(f"'{m}'" for m in miss) + " not in the cited passage")
+            ents = _entities_unsupported(sentence, ev, cfg)
+            if ents:
+                reasons.append(", ".join(ents) + " not named in the cited passage")
+            best, sim = "", -1.0
+            if cands:
+                q = vecs[sentence]
+                sims = [float(q @ vecs[c]) for c in cands]
+                i = int(np.argmax(sims))
+                best, sim = cands[i], sims[i]
+            if sim < cfg.min_similarity:
+                reasons.append(f"similarity {sim:.2f} to the closest cited sentence is below {cfg.min_similarity:g}")
+            elif negated(sentence, cfg) != negated(best, cfg):
+                reasons.append("negation differs from the closest cited sentence")
+            out.append(SupportResult(sentence, not reasons, tuple(reasons), sim, best))
+        return out
+
+
+# --------------------------------------------------------------------------- does an answer still answer?
+
+_CONTEXT_TAIL = re.compile(r"\s*\(context:\s*(.*?)\)\s*$", re.I | re.S)
+_KEY_CATEGORIES = ("mechanism", "complaint", "disease", "population", "finding")
+
+
+def key_entities(query: str) -> frozenset[str]:
+    """The concepts an answer to ``query`` must still name: the drugs it asks about (for
+    "max dose?" the drug carried from the conversation), else its condition, population or
+    finding, else its subject topic. Empty when the query names nothing we know."""
+    v = _vocab()
+    m = _CONTEXT_TAIL.search(query)
+    core, tail = (query[:m.start()], m.group(1)) if m else (query, "")
+    mentions = [x for x in v.mentions(core) if not x.negated]
+    cats: dict[str, set[str]] = {}
+    for x in mentions:
+        cats.setdefault(v.concepts[x.concept].category, set()).add(x.concept)
+    if cats.get("agent"):
+        return frozenset(cats["agent"])
+    aspect = any(v.concepts[c].aspect for c in cats.get("topic", ()))
+    if aspect and tail:
+        agents = {x.concept for x in v.mentions(tail) if v.concepts[x.concept].category == "agent"}
+        if agents:
+            return frozenset(agents)
+    named = set().union(*(cats.get(c, set()) for c in _KEY_CATEGORIES))
+    if named:
+        return frozenset(named)
+    return frozenset(c for c in cats.get("topic", ()) if not v.concepts[c].aspect)
+
+
+def addresses(query: str, sentences: Sequence[str]) -> bool:
+    """Do these content sentences still answer ``query`` (name one of its key entities)?"""
+    if not sentences:
+        return False
+    keys = key_entities(query)
+    if not keys:
+        return True
+    v = _vocab()
+    named: set[str] = set()
+    for s in sentences:
+        named |= v.concept_ids(s, with_classes=True)
+    return bool(keys & named)
