@@ -4,7 +4,8 @@ Every sentence the optional LLM writes is checked before it is shown (``assistan
 A sentence is supported by its cited passages when all of these hold:
 
 1. **numbers**: every number in it, with its unit (units normalised: "milligrams" = "mg",
-   "three times" = "3 times"), appears in a cited passage;
+   "three times" = "3 times"), appears in a cited passage, in a sentence that itself passes
+   the similarity test (so a dose moved from one statement to another is caught);
 2. **entities**: every drug (canonicalised by drug-named-entity-recognition plus the reviewed
    supplement ``support_drugs.yaml``: "Lyrica" = "pregabalin"), and every procedure, non-drug
    treatment and population of ``vocab.yaml`` it names, is named by a cited passage (a
@@ -12,8 +13,10 @@ A sentence is supported by its cited passages when all of these hold:
 3. **meaning**: its cosine similarity to the best-matching sentence of the cited passages,
    with the product's embedding model, is at least ``min_similarity`` (fitted on
    supported/unsupported pairs built from the corpus: ``bench/bench_support.py``);
-4. **polarity**: it and that best-matching sentence are both negated or both not
+4. **polarity**: it and that best-matching sentence have as many negation cues
    ("X is not recommended" is not supported by "X is recommended").
+
+Best-matching means among the cited passages' sentences and pairs of adjacent sentences.
 
 Cue words, units and the threshold live in ``support.yaml`` (with where the threshold was
 fitted); drug names the library misses in ``support_drugs.yaml``.
@@ -62,6 +65,8 @@ class SupportResult:
     similarity: float
     best_match: str
     """The cited sentence closest in meaning."""
+    number_similarity: float = 1.0
+    """Weakest, over the sentence's numbers, of the best similarity of a cited sentence stating it."""
 
     def to_json(self) -> dict:
         return {"sentence": self.sentence, "supported": self.supported, "reasons": list(self.reasons),
@@ -280,8 +285,20 @@ def _entities_unsupported(sentence: str, ev: _Evidence, cfg: SupportConfig) -> l
     return missing
 
 
-def negated(text: str, cfg: SupportConfig | None = None) -> bool:
-    return bool((cfg or config()).negation.search(text))
+def negations(text: str, cfg: SupportConfig | None = None) -> int:
+    """How many negation cues: "not usually not needed" (2) is not "not needed" (1)."""
+    return len((cfg or config()).negation.findall(text))
+
+
+def candidates(passages: Sequence[str]) -> list[str]:
+    """What a sentence is compared with: each passage sentence, and each two adjacent ones
+    joined (a model often merges two sentences into one)."""
+    out: list[str] = []
+    for p in passages:
+        sents = split_sentences(p)
+        out.extend(sents)
+        out.extend(f"{a} {b}" for a, b in zip(sents, sents[1:]))
+    return out
 
 
 # --------------------------------------------------------------------------- the check
@@ -319,29 +336,41 @@ class SupportChecker:
     def check_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[SupportResult]:
         """One verdict per (sentence, cited passage texts)."""
         cfg = self.cfg
-        per_item = [[s for p in passages for s in split_sentences(p)] for _, passages in items]
+        per_item = [candidates(passages) for _, passages in items]
         vecs = self._embed([s for s, _ in items] + [s for ss in per_item for s in ss])
         out: list[SupportResult] = []
         for (sentence, passages), cands in zip(items, per_item):
             reasons: list[str] = []
             ev = _evidence(passages, cfg)
-            miss = _numbers_supported(numbers(sentence, cfg), ev.numbers)
+            sent_nums = numbers(sentence, cfg)
+            miss = _numbers_supported(sent_nums, ev.numbers)
             if miss:
                 reasons.append("number " + ", ".join(f"'{m}'" for m in miss) + " not in the cited passage")
             ents = _entities_unsupported(sentence, ev, cfg)
             if ents:
                 reasons.append(", ".join(ents) + " not named in the cited passage")
-            best, sim = "", -1.0
+            best, sim, num_sim = "", -1.0, 1.0
             if cands:
                 q = vecs[sentence]
                 sims = [float(q @ vecs[c]) for c in cands]
                 i = int(np.argmax(sims))
                 best, sim = cands[i], sims[i]
+                if sent_nums and not miss:
+                    # Each number must be stated by a cited sentence that itself supports this one:
+                    # "started at 75 mg" is not supported by "no more than 75 mg per day".
+                    cand_nums = [numbers(c, cfg) for c in cands]
+                    for v, u in sent_nums:
+                        num_sim = min(num_sim, max(
+                            (x for x, cn in zip(sims, cand_nums)
+                             if ((v, u) in cn if u else any(cv == v for cv, _ in cn))), default=-1.0))
             if sim < cfg.min_similarity:
                 reasons.append(f"similarity {sim:.2f} to the closest cited sentence is below {cfg.min_similarity:g}")
-            elif negated(sentence, cfg) != negated(best, cfg):
+            elif negations(sentence, cfg) != negations(best, cfg):
                 reasons.append("negation differs from the closest cited sentence")
-            out.append(SupportResult(sentence, not reasons, tuple(reasons), sim, best))
+            elif num_sim < cfg.min_similarity:
+                reasons.append("a number is stated only in a cited sentence that does not match this one "
+                               f"(similarity {num_sim:.2f})")
+            out.append(SupportResult(sentence, not reasons, tuple(reasons), sim, best, num_sim))
         return out
 
 
