@@ -416,3 +416,60 @@ def addresses(query: str, sentences: Sequence[str]) -> bool:
     for s in sentences:
         named |= v.concept_ids(s, with_classes=True)
     return bool(keys & named)
+
+
+# --------------------------------------------------------------------------- a model's rewrite of a follow-up
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9']*")
+
+
+@lru_cache(maxsize=1)
+def _condensation_rules() -> tuple[frozenset[str], tuple[str, ...]]:
+    data = _load_yaml(SUPPORT_PATH)
+    words = frozenset(str(w).lower() for w in data.get("condensation_function_words") or ())
+    cats = tuple(data.get("condensation_entity_categories") or ())
+    if not words or not cats:
+        raise ConfigError(f"{SUPPORT_PATH}: condensation_function_words and condensation_entity_categories "
+                          "must not be empty")
+    return words, cats
+
+
+def _stems(words: Iterable[str]) -> list[str]:
+    from .compose import _STEM_LOCK, _STEMMER
+
+    with _STEM_LOCK:
+        return _STEMMER.stemWords(list(words))
+
+
+def rewrite_problems(question: str, history: Sequence, rewrite: str) -> list[str]:
+    """Why a model's standalone rewrite of the follow-up ``question`` cannot be used (empty
+    list: it can). It must keep every entity and every content word of the follow-up
+    ("tizanidine", "imaging", "driving") and may add only entities the conversation named."""
+    function_words, cats = _condensation_rules()
+    v = _vocab()
+    problems: list[str] = []
+    q_ids = v.concept_ids(question, with_classes=False)
+    r_ids = v.concept_ids(rewrite, with_classes=True)
+    lost = sorted(v.concepts[c].name for c in q_ids - r_ids)
+    if lost:
+        problems.append("drops " + ", ".join(f"'{x}'" for x in lost))
+    # Content words outside vocabulary entities, compared by stem.
+    spans = [(m.start, m.end) for m in v.mentions(question)]
+    words = [m.group(0) for m in _WORD.finditer(question.lower())
+             if m.group(0) not in function_words and not m.group(0).isdigit()
+             and not any(s <= m.start() < e for s, e in spans)]
+    if words:
+        have = set(_stems(_WORD.findall(rewrite.lower())))
+        # "max" is kept by "maximum": a stem that begins the other counts.
+        missing = [w for w, st in zip(words, _stems(words))
+                   if not any(h.startswith(st) or (len(h) >= 3 and st.startswith(h)) for h in have)]
+        if missing:
+            problems.append("drops the word(s) " + ", ".join(f"'{w}'" for w in dict.fromkeys(missing)))
+    allowed = set(q_ids)
+    for t in history:
+        allowed |= v.concept_ids(t.content, with_classes=True)
+    added = sorted(v.concepts[c].name for c in v.concept_ids(rewrite, with_classes=False) - allowed
+                   if v.concepts[c].category in cats)
+    if added:
+        problems.append("adds " + ", ".join(f"'{x}'" for x in added) + ", not named in the conversation")
+    return problems
