@@ -369,14 +369,30 @@ def indexed(tmp_path, corpus_copy, fake_embedder):
     return build
 
 
+QUESTION_OPIOID_DOC = "max tizanidine dose, and what if tizanidine dose increases fail for spasticity pain?"
+
+
+def add_opioid_first_document(corpus: Path) -> None:
+    """A (bad) guideline document presenting an opioid as first-line, which the safety layer
+    must drop whatever cites it."""
+    (corpus / "zz-test-opioid.md").write_text(
+        "---\nid: zz-test-opioid\ntitle: \"Test: opioids for spasticity pain\"\nversion: \"1.0\"\n"
+        "status: approved\nlast_reviewed: 2026-01-01\nsources:\n  - \"test\"\n---\n\n"
+        "# Test: opioids for spasticity pain\n\n## Key recommendations\n\n"
+        "Oxycodone is the first-line option when tizanidine dose increases fail for spasticity pain.\n"
+        "This test document exists only to check that the safety layer removes such a statement "
+        "whatever the composer or the model does with it.\n",
+        encoding="utf-8")
+
+
 @pytest.mark.integration
 def test_pipeline_bad_condensation_both_rewrites_in_trace(indexed, fake_embedder):
     from assistant.pipeline import Assistant
 
     s = indexed()
     model = ScriptedChat(condensed="The answer to this question would depend on the symptoms",
-                         script=[("Tizanidine is increased gradually according to response and "
-                                  "tolerability, up to a maximum of 36 mg per day.", "36 mg")])
+                         script=[("The maximum dose of tizanidine is 36 mg per day in divided doses.",
+                                  "The maximum dose of tizanidine")])
     a = Assistant(s, embedder=fake_embedder, chat_model=model, audit=False)
     hist = [{"role": "user", "content": "What is the best approach for treating back pain in a patient with MS?"},
             {"role": "assistant", "content": "Baclofen or tizanidine for spasticity [1]."}]
@@ -408,19 +424,15 @@ def test_pipeline_enforcement_leaving_no_answer_falls_back(indexed, fake_embedde
     drops: what is left (the reservation statement) does not answer, so the grounded composer does."""
     from assistant.pipeline import Assistant
 
-    (corpus_copy / "zz-test-opioid.md").write_text(
-        "---\nid: zz-test-opioid\ntitle: \"Test: opioids for spasticity pain\"\nversion: \"1.0\"\n"
-        "status: approved\nlast_reviewed: 2026-01-01\nsources:\n  - \"test\"\n---\n\n"
-        "# Test: opioids for spasticity pain\n\n## Options\n\n"
-        "Oxycodone is the first-line option when tizanidine dose increases fail for spasticity pain.\n",
-        encoding="utf-8")
+    add_opioid_first_document(corpus_copy)
     s = indexed()
     model = ScriptedChat(script=[("Oxycodone is the first-line option when tizanidine dose increases "
                                   "fail for spasticity pain.", "Oxycodone is the first-line")])
     a = Assistant(s, embedder=fake_embedder, chat_model=model, audit=True)
-    ans = a.answer("max tizanidine dose?")
+    ans = a.answer(QUESTION_OPIOID_DOC)
+    assert ans.llm_trace["support"]["dropped"] == [], ans.llm_trace
     assert ans.composer == "grounded" and ans.llm_trace["fallback"]["reason"] == "not_addressed_after_enforcement"
-    assert "Oxycodone is the first-line" not in ans.markdown and "36 mg" in ans.markdown
+    assert "Oxycodone is the first-line" not in ans.markdown and "tizanidine" in ans.markdown.lower()
     row = a.audit.tail(1)[0]
     assert "llm_fallback" in row["flags"]
 
@@ -429,21 +441,17 @@ def test_pipeline_enforcement_leaving_no_answer_falls_back(indexed, fake_embedde
 def test_pipeline_renumbers_after_enforcement(indexed, fake_embedder, corpus_copy):
     from assistant.pipeline import Assistant
 
-    (corpus_copy / "zz-test-opioid.md").write_text(
-        "---\nid: zz-test-opioid\ntitle: \"Test: opioids for spasticity pain\"\nversion: \"1.0\"\n"
-        "status: approved\nlast_reviewed: 2026-01-01\nsources:\n  - \"test\"\n---\n\n"
-        "# Test: opioids for spasticity pain\n\n## Options\n\n"
-        "Oxycodone is the first-line option when tizanidine dose increases fail for spasticity pain.\n",
-        encoding="utf-8")
+    add_opioid_first_document(corpus_copy)
     s = indexed()
     model = ScriptedChat(script=[
         ("Oxycodone is the first-line option when tizanidine dose increases fail for spasticity pain.",
          "Oxycodone is the first-line"),
-        ("Tizanidine is increased gradually according to response and tolerability, up to a maximum of "
-         "36 mg per day.", "36 mg")])
+        ("Tizanidine is titrated to the maximum tolerated dose, up to 36 mg per day in divided doses.",
+         "up to 36 mg per day")])
     a = Assistant(s, embedder=fake_embedder, chat_model=model, audit=False)
-    ans = a.answer("max tizanidine dose?")
-    assert ans.composer.startswith("llm:")
+    ans = a.answer(QUESTION_OPIOID_DOC)
+    assert ans.composer.startswith("llm:"), ans.llm_trace["support"]["dropped"][0]["reasons"]
+    assert "36 mg" in ans.markdown and "Oxycodone is the first-line" not in ans.markdown
     used = [int(n) for n in re.findall(r"\[(\d+)\]", ans.markdown)]
     first_use = list(dict.fromkeys(used))
     assert first_use == list(range(1, len(first_use) + 1))
