@@ -446,6 +446,14 @@ def sec_safety() -> list[str]:
     return out
 
 
+def sec_support() -> list[str]:
+    """The LLM support check (bench/bench_support.py renders its own section)."""
+    r = read_result("support")
+    if not r:
+        return []
+    return list(r.get("markdown") or [])
+
+
 def sec_findings() -> list[str]:
     """What the numbers say, computed from the results so that it stays true after a re-run."""
     out = ["## What the numbers say", ""]
@@ -550,6 +558,7 @@ def write_report(path: Path = DOC) -> Path:
     body += sec_coldstart()
     body += sec_safety()
     body += sec_embedders()
+    body += sec_support()
     any_res = None
     for p in sorted(OUT.glob("*.json")):
         try:
