@@ -242,7 +242,9 @@ class Assistant:
         timings["safety_enforce"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         if llm is not None:
-            trace.setdefault("model", None)
+            from .llm import model_name
+
+            trace["model"] = model_name(llm)
             trace["deadline_s"] = self.settings.llm_deadline_s
             trace["fallback"] = trace.get("fallback")
         final = replace(final, corpus_version=res.corpus_version, condensed_query=query,

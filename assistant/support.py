@@ -412,10 +412,16 @@ def addresses(query: str, sentences: Sequence[str]) -> bool:
     if not keys:
         return True
     v = _vocab()
-    named: set[str] = set()
+    direct: set[str] = set()
+    expanded: set[str] = set()
     for s in sentences:
-        named |= v.concept_ids(s, with_classes=True)
-    return bool(keys & named)
+        direct |= v.concept_ids(s, with_classes=False)
+        expanded |= v.concept_ids(s, with_classes=True)
+    # A drug is answered for by a statement about it or about its class ("opioids" for
+    # oxycodone); a class by a statement about one of its drugs ("ibuprofen" for NSAIDs).
+    # A sibling drug of the same class ("baclofen" for tizanidine) does not answer.
+    classes = {c for k in keys for c in v.concepts[k].classes}
+    return bool(keys & expanded or classes & direct)
 
 
 # --------------------------------------------------------------------------- a model's rewrite of a follow-up

@@ -1,6 +1,9 @@
-"""Every case of the shipped eval set through a scripted model that echoes the grounded answer's
+"""Every case of the shipped eval set through a scripted model that echoes the grounded composer's
 sentences, with their citations, and one number or drug corrupted per answer: every corrupted
 sentence must be caught by the support check, and most true sentences must survive it.
+
+The model echoes what the grounded composer wrote for the same passages, before the safety layer
+(the support check, like the composer, runs before enforcement).
 
 Uses the real packaged model and a real index of the shipped corpus (``integration``).
 """
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models import FakeListChatModel
 
+from assistant.compose import compose
 from assistant.llm import CONTENT_KINDS, LLMError, compose_with_llm
 from evals import perturb
 from evals.schema import load_set
@@ -59,7 +63,9 @@ def test_every_corrupted_sentence_is_caught_on_the_eval_set(real_assistant):
     caught, corrupted_n, kept, echoed_n, fallbacks, skipped = 0, 0, 0, 0, 0, []
     missed = []
     for case in cases:
-        grounded = real_assistant.answer(case.question, case.history(), case.audience)
+        final = real_assistant.answer(case.question, case.history(), case.audience)
+        grounded = compose(case.question, final.hits, query=final.condensed_query, audience=case.audience,
+                           verdict=final.safety)
         if grounded.out_of_scope:
             skipped.append((case.id, "out of scope"))
             continue
