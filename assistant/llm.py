@@ -17,13 +17,14 @@ pipeline can fall back to the grounded composer.
 
 Every call to the model runs under one deadline for the whole answer: the request is
 cancelled when it passes (asyncio cancellation closes the HTTP connection; the client
-has ``max_retries=0``, so nothing is retried in the background) from a daemon thread,
-so an abandoned call never keeps the process alive.
+has ``max_retries=0``, so nothing is retried in the background); calls run on an event
+loop in a daemon thread, so an abandoned call never keeps the process alive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import re
 import threading
@@ -66,9 +67,6 @@ MAX_HISTORY_TURNS = 6
 """Earlier turns shown to the model (most recent last)."""
 MAX_TURN_CHARS = 400
 
-CANCEL_GRACE_S = 2.0
-"""How long past the deadline we wait for a cancelled call to unwind before abandoning it
-(a model without native async support cannot be cancelled, only abandoned)."""
 
 
 def parse_llm_spec(spec: str) -> tuple[str, str]:
@@ -192,40 +190,41 @@ def remaining(deadline: float | None, cap: float | None = None) -> float:
     return min(left, cap) if cap is not None else left
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, run by a daemon thread: model calls are tasks on it (HTTP
+    clients keep their connection pools on one loop), and it never holds the process open."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="llm-loop", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
 def _invoke(chat_model, messages, timeout_s: float) -> str:
     """The model's reply text, or LLMError; LLMTimeout after ``timeout_s``.
 
-    The call runs as an asyncio task in a daemon thread: at the timeout the task is
-    cancelled (for HTTP clients this closes the connection, so the server stops working
-    on it) and the thread never holds the process open."""
+    The call is a task on the background loop: at the timeout the task is cancelled, which
+    for HTTP clients closes the connection, so the server stops working on it."""
     name = model_name(chat_model)
     if timeout_s <= 0:
         raise LLMTimeout(f"no time left for the chat model {name!r} within the answer's deadline")
-    box: dict = {}
-    done = threading.Event()
-
-    async def call():
-        return await asyncio.wait_for(chat_model.ainvoke(messages), timeout_s)
-
-    def run():
-        try:
-            box["result"] = asyncio.run(call())
-        except BaseException as e:  # handed to the caller
-            box["error"] = e
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="llm-call", daemon=True).start()
-    if not done.wait(timeout_s + CANCEL_GRACE_S):
-        raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s")
-    err = box.get("error")
-    if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
-        raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s")
-    if err is not None:  # any provider error: connection refused, HTTP 500, bad model, rate limit
+    future = asyncio.run_coroutine_threadsafe(chat_model.ainvoke(messages), _background_loop())
+    try:
+        result = future.result(timeout=timeout_s)
+    except (concurrent.futures.TimeoutError, TimeoutError, asyncio.TimeoutError):
+        future.cancel()
+        raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s") from None
+    except Exception as err:  # any provider error: connection refused, HTTP 500, bad model, rate limit
         if type(err).__name__ in ("APITimeoutError", "ReadTimeout", "TimeoutException"):
-            raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s")
-        raise LLMError(f"the chat model {name!r} failed: {type(err).__name__}: {err}")
-    text = _text_of(box["result"])
+            raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s") from None
+        raise LLMError(f"the chat model {name!r} failed: {type(err).__name__}: {err}") from None
+    text = _text_of(result)
     # Reasoning models may think aloud before answering.
     return re.sub(r"<think>.*?</think>", "", text, flags=re.S).strip()
 

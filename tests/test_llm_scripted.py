@@ -232,6 +232,8 @@ class StubServer:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real model servers do
+
             def log_message(self, *a):
                 pass
 
@@ -318,6 +320,15 @@ def test_server_reply_goes_through_the_support_check(tmp_path, monkeypatch, chec
         model = openai_model(tmp_path, monkeypatch, srv.base_url)
         ans = compose_with_llm("max tizanidine dose?", HITS, chat_model=model, support=check)
     assert answer_texts(ans)[0] == GOOD + "." and "300 mg" not in ans.markdown
+
+
+def test_one_model_answers_several_questions_over_kept_alive_connections(tmp_path, monkeypatch, check):
+    with StubServer("ok", f"- {GOOD} [2].") as srv:
+        model = openai_model(tmp_path, monkeypatch, srv.base_url)
+        answers = [compose_with_llm("max tizanidine dose?", HITS, chat_model=model, support=check)
+                   for _ in range(3)]
+        assert srv.requests == 3
+    assert all(answer_texts(a)[0] == GOOD + "." for a in answers)
 
 
 def test_process_exits_while_the_server_still_hangs(tmp_path):
