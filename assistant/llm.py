@@ -29,6 +29,7 @@ import os
 import re
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
 from ingest.errors import AssistantError, ConfigError
@@ -486,13 +487,11 @@ def renumber_citations(answer: Answer) -> Answer:
     order = {old: i for i, old in enumerate(order, 1)}
     if list(order.items()) == [(c.n, c.n) for c in answer.citations]:
         return answer
-    from dataclasses import replace as _replace
-
     sections = tuple(
-        _replace(sec, sentences=tuple(
-            _replace(s, cites=tuple(sorted({order[n] for n in s.cites if n in order}))) for s in sec.sentences))
+        replace(sec, sentences=tuple(
+            replace(s, cites=tuple(sorted({order[n] for n in s.cites if n in order}))) for s in sec.sentences))
         for sec in answer.sections)
-    citations = tuple(sorted((_replace(by_n[old], n=new) for old, new in order.items()), key=lambda c: c.n))
+    citations = tuple(sorted((replace(by_n[old], n=new) for old, new in order.items()), key=lambda c: c.n))
     return answer.with_(sections=sections, citations=citations, markdown=render(sections))
 
 

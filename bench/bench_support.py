@@ -73,11 +73,10 @@ def build_pairs(chunks) -> list[dict]:
 
 def score(pairs, checker) -> None:
     """Adds each pair's similarity and the verdict of the parts that do not use the threshold."""
-    from assistant.support import SupportConfig
+    from dataclasses import replace
 
-    cfg: SupportConfig = checker.cfg
     # Judge with a threshold of -1 so that every other test is recorded on its own.
-    lax = checker.__class__(checker.embedder, cfg.__class__(**{**cfg.__dict__, "min_similarity": -1.0}))
+    lax = checker.__class__(checker.embedder, replace(checker.cfg, min_similarity=-1.0))
     lax._vecs = checker._vecs
     res = lax.check_many([(p["sentence"], [p["passage"]]) for p in pairs])
     for p, r in zip(pairs, res):
