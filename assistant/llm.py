@@ -1,5 +1,6 @@
 """The optional LLM path: a LangChain chat model writes the answer from the
-numbered retrieved passages, and we check every citation it makes.
+numbered retrieved passages, and we check every citation it makes and every
+sentence against the passages it cites (``assistant/support.py``).
 
 ``GUIDELINE_LLM`` selects the model (``ollama:<model>`` or ``openai:<model>``; for
 any OpenAI-compatible server set ``OPENAI_BASE_URL``). Unset means no LLM: the
@@ -7,16 +8,28 @@ grounded composer answers. The prompt holds only the retrieved passages, the
 question, a short view of the conversation and the rules. In the output a [n]
 that points at no retrieved passage is removed (flag ``invalid_citations_removed``)
 and a statement left without any citation is dropped (flag
-``uncited_sentences_dropped``). Any failure raises ``LLMError`` so the pipeline
-can fall back to the grounded composer.
+``uncited_sentences_dropped``). A sentence its cited passages do not support (a
+number, drug, procedure or population they do not name, a meaning or negation they
+do not state) is dropped too (flag ``unsupported_sentences_dropped``, each one in
+the trace with its reasons). Any failure, an answer with nothing supported left, or
+one that no longer names what the question asks about raises ``LLMError`` so the
+pipeline can fall back to the grounded composer.
+
+Every call to the model runs under one deadline for the whole answer: the request is
+cancelled when it passes (asyncio cancellation closes the HTTP connection; the client
+has ``max_retries=0``, so nothing is retried in the background); calls run on an event
+loop in a daemon thread, so an abandoned call never keeps the process alive.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import threading
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
 from ingest.errors import AssistantError, ConfigError
@@ -34,14 +47,27 @@ if TYPE_CHECKING:  # the integrations are imported lazily: they are optional
 class LLMError(AssistantError):
     """The chat model failed, timed out or gave an answer we cannot use."""
 
+    reason = "error"
+
+    def __init__(self, message: str, *, trace: dict | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.trace = dict(trace or {})
+        """What the LLM path did before it gave up (support-check rejections, ...)."""
+        if reason:
+            self.reason = reason
+
+
+class LLMTimeout(LLMError):
+    """The answer's LLM deadline passed; the request was cancelled."""
+
+    reason = "timeout"
+
 
 _SPEC = re.compile(r"^(ollama|openai):(\S.*)$")
 MAX_HISTORY_TURNS = 6
 """Earlier turns shown to the model (most recent last)."""
 MAX_TURN_CHARS = 400
 
-# One worker pool for model calls, so a hung call can be abandoned at the timeout.
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 
 
 def parse_llm_spec(spec: str) -> tuple[str, str]:
@@ -60,7 +86,9 @@ def make_chat_model(settings: Settings) -> "BaseChatModel | None":
     if not spec:
         return None
     provider, model = parse_llm_spec(spec)
-    timeout = settings.llm_timeout_s
+    # The client never waits longer than the answer's deadline and never retries: a retried
+    # request outlives the answer and keeps the model server busy for the next question.
+    timeout = min(settings.llm_timeout_s, settings.llm_deadline_s)
     if provider == "ollama":
         try:
             from langchain_ollama import ChatOllama
@@ -83,7 +111,7 @@ def make_chat_model(settings: Settings) -> "BaseChatModel | None":
                           "pointing at an OpenAI-compatible server.")
     # Local OpenAI-compatible servers usually accept any key.
     return ChatOpenAI(model=model, base_url=base_url, api_key=api_key or "unused", temperature=0,
-                      timeout=timeout, max_retries=1)
+                      timeout=timeout, max_retries=0)
 
 
 def model_name(chat_model) -> str:
@@ -157,15 +185,46 @@ def _text_of(message) -> str:
     return str(content)
 
 
+def remaining(deadline: float | None, cap: float | None = None) -> float:
+    """Seconds left until ``deadline`` (a ``time.monotonic()`` value), at most ``cap``."""
+    left = float("inf") if deadline is None else deadline - time.monotonic()
+    return min(left, cap) if cap is not None else left
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, run by a daemon thread: model calls are tasks on it (HTTP
+    clients keep their connection pools on one loop), and it never holds the process open."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="llm-loop", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
 def _invoke(chat_model, messages, timeout_s: float) -> str:
-    future = _POOL.submit(chat_model.invoke, messages)
+    """The model's reply text, or LLMError; LLMTimeout after ``timeout_s``.
+
+    The call is a task on the background loop: at the timeout the task is cancelled, which
+    for HTTP clients closes the connection, so the server stops working on it."""
+    name = model_name(chat_model)
+    if timeout_s <= 0:
+        raise LLMTimeout(f"no time left for the chat model {name!r} within the answer's deadline")
+    future = asyncio.run_coroutine_threadsafe(chat_model.ainvoke(messages), _background_loop())
     try:
         result = future.result(timeout=timeout_s)
-    except FutureTimeout:
+    except (concurrent.futures.TimeoutError, TimeoutError, asyncio.TimeoutError):
         future.cancel()
-        raise LLMError(f"the chat model {model_name(chat_model)!r} did not answer within {timeout_s:g} s") from None
-    except Exception as e:  # any provider error: connection refused, bad model, rate limit
-        raise LLMError(f"the chat model {model_name(chat_model)!r} failed: {type(e).__name__}: {e}") from None
+        raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s") from None
+    except Exception as err:  # any provider error: connection refused, HTTP 500, bad model, rate limit
+        if type(err).__name__ in ("APITimeoutError", "ReadTimeout", "TimeoutException"):
+            raise LLMTimeout(f"the chat model {name!r} did not answer within {timeout_s:g} s") from None
+        raise LLMError(f"the chat model {name!r} failed: {type(err).__name__}: {err}") from None
     text = _text_of(result)
     # Reasoning models may think aloud before answering.
     return re.sub(r"<think>.*?</think>", "", text, flags=re.S).strip()
@@ -276,11 +335,33 @@ def parse_llm_answer(text: str, n_passages: int) -> _Parsed:
     return parsed
 
 
+_default_checker = None
+_default_checker_lock = threading.Lock()
+
+
+def default_support_checker():
+    """A support checker on the packaged embedding model (for callers without a pipeline)."""
+    global _default_checker
+    with _default_checker_lock:
+        if _default_checker is None:
+            from ingest.embed import get_embedder
+
+            from .support import SupportChecker
+
+            _default_checker = SupportChecker(get_embedder())
+        return _default_checker
+
+
 def compose_with_llm(question: str, hits: Sequence[Hit], *, chat_model, audience: str = "clinician",
                      history: Sequence[Turn] = (), verdict: SafetyVerdict | None = None,
                      timeout_s: float = 30, query: str | None = None,
-                     covered_topics: Sequence[str] | None = None) -> Answer:
-    """An answer written by the chat model from the numbered passages, citations checked."""
+                     covered_topics: Sequence[str] | None = None, support=None,
+                     deadline: float | None = None) -> Answer:
+    """An answer written by the chat model from the numbered passages, every citation and
+    every sentence checked against what it cites.
+
+    ``support`` is the ``SupportChecker`` (the pipeline passes one on its query embedder);
+    ``deadline`` a ``time.monotonic()`` value the whole call must finish by."""
     hits = tuple(hits)
     passages: list[Hit] = []
     seen: set[str] = set()
@@ -295,15 +376,30 @@ def compose_with_llm(question: str, hits: Sequence[Hit], *, chat_model, audience
     if not rel.in_scope:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics, missing=rel.missing)
+    name = model_name(chat_model)
     messages = build_messages(question, passages, audience=audience, history=history)
-    text = _invoke(chat_model, messages, timeout_s)
+    text = _invoke(chat_model, messages, remaining(deadline, timeout_s))
     parsed = parse_llm_answer(text, len(passages))
+
+    # The support check, on every sentence at once (one embedding batch).
+    from .support import addresses
+
+    checker = support if support is not None else default_support_checker()
+    items = [(body, [passages[p - 1].chunk.text for p in nums])
+             for sec in parsed.sections for body, nums in sec["sents"]]
+    verdicts = iter(checker.check_many(items)) if items else iter(())
+    dropped: list[dict] = []
+    trace = {"model": name, "support": {"checked": len(items), "dropped": dropped}}
 
     numbers: dict[int, int] = {}  # prompt passage number -> answer citation number
     sections: list[Section] = []
     for sec in parsed.sections:
         sents = []
         for body, nums in sec["sents"]:
+            res = next(verdicts)
+            if not res.supported:
+                dropped.append({**res.to_json(), "cites": [passages[p - 1].chunk.chunk_id for p in nums]})
+                continue
             cites = []
             for p in nums:
                 if p not in numbers:
@@ -316,7 +412,13 @@ def compose_with_llm(question: str, hits: Sequence[Hit], *, chat_model, audience
                 heading = "In short" if audience == "patient" else "Bottom line"
             sections.append(Section(heading, tuple(sents), kind=sec["kind"], ordered=sec["ordered"]))
     if not sections:
-        raise LLMError(f"the chat model {model_name(chat_model)!r} gave no statement citing a retrieved passage")
+        why = (f"{len(dropped)} statement(s) not supported by the passages they cite" if dropped
+               else "no statement citing a retrieved passage")
+        raise LLMError(f"the chat model {name!r} gave {why}", trace=trace,
+                       reason="unsupported" if dropped else "uncited")
+    if not addresses(query, [s.text for sec in sections for s in sec.sentences]):
+        raise LLMError(f"what the chat model {name!r} wrote that its passages support no longer answers "
+                       "the question", trace=trace, reason="not_addressed")
     disclaimer = DISCLAIMER_PATIENT if audience == "patient" else DISCLAIMER_CLINICIAN
     sections.append(Section("", (Sentence(disclaimer),), kind="disclaimer"))
     citations = tuple(Citation.from_chunk(n, passages[p - 1].chunk)
@@ -326,12 +428,71 @@ def compose_with_llm(question: str, hits: Sequence[Hit], *, chat_model, audience
         flags.append("invalid_citations_removed")
     if parsed.uncited:
         flags.append("uncited_sentences_dropped")
+    if dropped:
+        flags.append("unsupported_sentences_dropped")
     sections_t = tuple(sections)
     return Answer(
         question=question, markdown=render(sections_t), sections=sections_t, citations=citations,
         safety=verdict or SafetyVerdict(policy_version=""), audience=audience, out_of_scope=False,
-        condensed_query=query, hits=hits, flags=tuple(flags), composer=f"llm:{model_name(chat_model)}",
+        condensed_query=query, hits=hits, flags=tuple(flags), composer=f"llm:{name}", llm_trace=trace,
     )
+
+
+def llm_fallback(error: Exception | None, flags: list[str], trace: dict) -> None:
+    """Record that the grounded composer answers instead (``error`` None: what was left after
+    safety enforcement no longer answered the question)."""
+    if "llm_fallback" not in flags:
+        flags.append("llm_fallback")
+    if error is None:
+        trace["fallback"] = {"reason": "not_addressed_after_enforcement",
+                             "detail": "what the safety layer left no longer answers the question"}
+        return
+    reason = getattr(error, "reason", "error")
+    flags.append(f"llm_error: {str(error)[:120]}")
+    if reason == "timeout":
+        flags.append("llm_timeout")
+    trace.update(getattr(error, "trace", {}) or {})
+    trace["fallback"] = {"reason": reason, "detail": str(error)[:300]}
+
+
+def answers_question(answer: Answer, query: str) -> bool:
+    """Does the answer's own content (not the safety layer's statements) still name what the
+    question asks about?"""
+    from .safety import load_policy
+    from .support import addresses
+
+    op = load_policy().opioids
+    return addresses(query, content_sentences(answer, exclude=(op.statement, op.alternatives_sentence)))
+
+
+CONTENT_KINDS = ("bottom_line", "body", "algorithm", "pitfalls")
+
+
+def content_sentences(answer: Answer, exclude: Sequence[str] = ()) -> list[str]:
+    """The answer's own statements: not the safety layer's notices, not the disclaimer."""
+    skip = set(exclude)
+    return [s.text for sec in answer.sections if sec.kind in CONTENT_KINDS
+            for s in sec.sentences if s.text not in skip]
+
+
+def renumber_citations(answer: Answer) -> Answer:
+    """Citations numbered 1..n in order of first use in the text; unused ones removed."""
+    order: dict[int, int] = {}
+    for sec in answer.sections:
+        for s in sec.sentences:
+            for n in s.cites:
+                order.setdefault(n, len(order) + 1)
+    by_n = {c.n: c for c in answer.citations}
+    order = {old: new for old, new in order.items() if old in by_n}
+    order = {old: i for i, old in enumerate(order, 1)}
+    if list(order.items()) == [(c.n, c.n) for c in answer.citations]:
+        return answer
+    sections = tuple(
+        replace(sec, sentences=tuple(
+            replace(s, cites=tuple(sorted({order[n] for n in s.cites if n in order}))) for s in sec.sentences))
+        for sec in answer.sections)
+    citations = tuple(sorted((replace(by_n[old], n=new) for old, new in order.items()), key=lambda c: c.n))
+    return answer.with_(sections=sections, citations=citations, markdown=render(sections))
 
 
 CONDENSE_RULES = """Rewrite the user's last question as one standalone search query for a clinical guideline search.
@@ -361,3 +522,28 @@ def condense_with_llm(question: str, history: Sequence[Turn], chat_model, timeou
     if not line:
         raise LLMError(f"the chat model {model_name(chat_model)!r} returned an empty query")
     return line[:500]
+
+
+def condense_checked(question: str, history: Sequence[Turn], rule_query: str, chat_model,
+                     deadline: float | None = None, timeout_s: float = 30) -> tuple[str, dict]:
+    """The query to search with and the trace of both rewrites.
+
+    The model's rewrite is used only when it keeps the follow-up's own content words and
+    entities and adds no entity the conversation does not name
+    (``support.rewrite_problems``); otherwise the rule-based rewrite is."""
+    from .support import rewrite_problems
+
+    trace: dict = {"rule_based": rule_query, "llm": None, "used": "rule_based", "rejected": None}
+    try:
+        rewrite = condense_with_llm(question, history, chat_model, remaining(deadline, timeout_s))
+    except LLMError as e:
+        trace["error"] = str(e)[:200]
+        trace["timeout"] = isinstance(e, LLMTimeout)
+        return rule_query, trace
+    trace["llm"] = rewrite
+    problems = rewrite_problems(question, history, rewrite)
+    if problems:
+        trace["rejected"] = "; ".join(problems)
+        return rule_query, trace
+    trace["used"] = "llm"
+    return rewrite, trace

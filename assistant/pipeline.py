@@ -169,6 +169,27 @@ class Assistant:
 
         vocabulary()
         check_input((Turn("user", "warm up"),))
+        if self.chat_model is not None:
+            self.support_checker().check("warm up", ["warm up"])
+
+    def support_checker(self):
+        """The LLM support check on the embedder queries use (one per embedder)."""
+        from .support import SupportChecker
+
+        emb = self.searcher.query_embedder()
+        held = getattr(self, "_support", None)
+        if held is None or held.embedder is not emb:
+            held = self._support = SupportChecker(emb)
+        return held
+
+    def _with_safety_hits(self, draft: Answer, hits: Sequence[Hit]) -> Answer:
+        """enforce() cites from the answer's hits: make sure the passages it may need are there."""
+        from . import safety
+
+        extra = tuple(hits)
+        if safety.mentions_opioid(draft.markdown):
+            extra = _merge(extra, self._reservation_hits())
+        return replace(draft, hits=_merge(draft.hits, extra))
 
     def _reservation_hits(self) -> tuple[Hit, ...]:
         from .safety import OPIOID_RESERVATION_QUERY
@@ -204,16 +225,21 @@ class Assistant:
         timings["safety_check"] = (time.perf_counter() - t) * 1000
 
         flags: list[str] = []
+        llm = self.chat_model  # built before timing: building it imports the client library
         t = time.perf_counter()
         query = condense(q, turns)
-        llm = self.chat_model
+        trace: dict = {}
+        # One deadline for all LLM work of this answer (rewrite + answer).
+        deadline = time.monotonic() + self.settings.llm_deadline_s if llm is not None else None
         if llm is not None and any(x.role == "user" for x in turns):
-            try:
-                from .llm import condense_with_llm
+            from .llm import condense_checked
 
-                query = condense_with_llm(q, turns, llm) or query
-            except AssistantError:
+            query, trace["condense"] = condense_checked(q, turns, query, llm, deadline,
+                                                        self.settings.llm_timeout_s)
+            if trace["condense"].get("error"):
                 flags.append("llm_condense_fallback")
+            elif trace["condense"]["rejected"]:
+                flags.append("llm_condense_rejected")
         timings["condense"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -236,24 +262,24 @@ class Assistant:
         t = time.perf_counter()
         draft = None
         if llm is not None:
-            try:
-                from .llm import compose_with_llm
+            from .llm import compose_with_llm, llm_fallback
 
+            try:
                 draft = compose_with_llm(q, hits, chat_model=llm, audience=audience, history=turns,
                                          verdict=verdict, timeout_s=self.settings.llm_timeout_s,
-                                         query=query, covered_topics=covered)
+                                         query=query, covered_topics=covered,
+                                         support=self.support_checker(), deadline=deadline)
+                trace.update(draft.llm_trace)
             except AssistantError as e:
-                flags.append("llm_fallback")
-                flags.append(f"llm_error: {str(e)[:120]}")
+                llm_fallback(e, flags, trace)
                 draft = None
+
+        def grounded():
+            return compose(q, hits, query=query, audience=audience, verdict=verdict, covered_topics=covered)
+
         if draft is None:
-            draft = compose(q, hits, query=query, audience=audience, verdict=verdict,
-                            covered_topics=covered)
-        # enforce() cites from the answer's hits: make sure the passages it may need are there.
-        extra = hits
-        if safety.mentions_opioid(draft.markdown):
-            extra = _merge(extra, self._reservation_hits())
-        draft = replace(draft, hits=_merge(draft.hits, extra))
+            draft = grounded()
+        draft = self._with_safety_hits(draft, hits)
         # Cited sentences that disagree on a number: one line says so, the bottom line follows
         # the most recently reviewed approved document (any composer's answer).
         from .disagree import apply_disagreement
@@ -263,10 +289,26 @@ class Assistant:
 
         t = time.perf_counter()
         final = safety.enforce(draft, verdict)
+        if final.composer.startswith("llm:"):
+            # What enforcement left of the model's answer: citations renumbered in order of use,
+            # and the grounded composer instead when it no longer answers the question.
+            from .llm import answers_question, llm_fallback, renumber_citations
+
+            final = renumber_citations(final)
+            if not answers_question(final, query):
+                llm_fallback(None, flags, trace)
+                final = safety.enforce(apply_disagreement(self._with_safety_hits(grounded(), hits)), verdict)
         timings["safety_enforce"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
+        if llm is not None:
+            from .llm import model_name
+
+            trace["model"] = model_name(llm)
+            trace["deadline_s"] = self.settings.llm_deadline_s
+            trace["fallback"] = trace.get("fallback")
         final = replace(final, corpus_version=res.corpus_version, condensed_query=query,
-                        timings_ms=timings, flags=tuple(final.flags) + tuple(flags), audience=audience)
+                        timings_ms=timings, flags=tuple(final.flags) + tuple(flags), audience=audience,
+                        llm_trace=trace)
         if self.audit is not None:
             final = self.audit.record(final, source)
         return final

@@ -175,6 +175,9 @@ class Answer:
     """Suggested follow-up questions, drawn from retrieved sections."""
     audit_id: int | None = None
     """Row id in the audit log (feedback attaches to it)."""
+    llm_trace: dict = field(default_factory=dict)
+    """The optional LLM path's trace (both query rewrites, sentences the support check
+    dropped, the fallback and why); empty when no LLM is configured."""
 
     def with_(self, **kw) -> "Answer":
         return replace(self, **kw)
@@ -195,4 +198,5 @@ class Answer:
             "retrieved": [h.chunk.chunk_id for h in self.hits],
             "suggestions": list(self.suggestions),
             "audit_id": self.audit_id,
+            "llm": self.llm_trace or None,
         }

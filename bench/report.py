@@ -379,7 +379,7 @@ def sec_langchain(targets: list) -> list[str]:
 def sec_published() -> list[str]:
     """Published guidance at scale, and the blind question rounds on the VA/DoD guideline."""
     r = read_result("published")
-    out = ["## 9. Published guidance at scale", ""]
+    out = ["## 10. Published guidance at scale", ""]
     if r:
         ing, raw, ans = r["ingest"], r.get("raw", {}), r.get("answer", {})
         f = r.get("formats", {})
@@ -563,6 +563,14 @@ def sec_context(targets: list) -> list[str]:
     return out
 
 
+def sec_support() -> list[str]:
+    """The LLM support check (bench/bench_support.py renders its own section)."""
+    r = read_result("support")
+    if not r:
+        return []
+    return list(r.get("markdown") or [])
+
+
 def sec_findings() -> list[str]:
     """What the numbers say, computed from the results so that it stays true after a re-run."""
     out = ["## What the numbers say", ""]
@@ -702,6 +710,7 @@ def write_report(path: Path = DOC) -> Path:
     body += sec_embedders()
     body += sec_context(targets)
     body += sec_published()
+    body += sec_support()
     any_res = None
     for p in sorted(OUT.glob("*.json")):
         try:

@@ -45,8 +45,11 @@ STEPS: list[tuple[str, list[str]]] = [
                        "--rounds", "3", "--n", "25", "--embedder", "torch", "--name", "latency-torch"]),
     ("scifact-onnx-int8", [PY, str(B / "scifact.py"), "--embedder", "onnx-int8", "--name", "scifact-onnx-int8"]),
     ("tune", [PY, str(B / "tune_scifact.py")]),
+    # Measures the LLM support check; does not rewrite its threshold (run it with --write-thresholds for that).
+    ("support", [PY, str(B / "bench_support.py")]),
 ]
 OPTIONAL = {
+    "support": (3.0, 3.0),
     # step -> (minutes when its index is cached, minutes when it must embed SciFact first)
     "embedders": (2.0, 2.0),
     "published": (12.0, 12.0),

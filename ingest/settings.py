@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     llm: str | None = None
     """``ollama:<model>`` or ``openai:<model>``; unset = grounded composer (no LLM)."""
     llm_timeout_s: float = Field(30.0, gt=0)
+    """Cap on one request to the chat model (the client's timeout); the answer's deadline
+    below usually ends it first."""
+    llm_deadline_s: float = Field(20.0, gt=0)
+    """One deadline for all LLM work of an answer (rewriting a follow-up and writing the
+    answer): when it passes, the request is cancelled (never retried) and the grounded
+    composer answers, marked ``llm_timeout`` in the answer's flags and trace and in the audit."""
     admin_password: SecretStr | None = None
     """No default: admin pages are disabled until this is set."""
 

@@ -7,6 +7,7 @@ from langchain_core.language_models import FakeListChatModel
 
 from assistant.llm import (
     LLMError,
+    LLMTimeout,
     build_messages,
     compose_with_llm,
     condense_with_llm,
@@ -15,6 +16,7 @@ from assistant.llm import (
 )
 from assistant.records import Hit, SafetyVerdict, Turn
 from assistant.render import render
+from assistant.support import SupportChecker
 from ingest.errors import AssistantError, ConfigError
 from ingest.records import Chunk
 from ingest.settings import Settings
@@ -37,6 +39,12 @@ P3 = chunk(3, "First-line non-drug treatment",
            "People with multiple sclerosis and back pain should be advised to remain as active as they can.")
 NOT_RETRIEVED = chunk(9, "Second-line options", "A passage that was never retrieved for this question.")
 HITS = [Hit(c, 1.0 / (60 + i), i, dense_score=0.7) for i, c in enumerate((P1, P2, P3), 1)]
+
+
+@pytest.fixture
+def check(fake_embedder):
+    """The support check on the fake embedder (bag-of-words cosine)."""
+    return SupportChecker(fake_embedder)
 
 
 class RecordingChat(FakeListChatModel):
@@ -92,11 +100,12 @@ def test_openai_without_key_or_server_is_a_config_error(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- prompt
 
-def test_prompt_holds_only_the_numbered_passages_and_the_rules():
-    model = RecordingChat(responses=["Baclofen or tizanidine treat spasticity-related back pain [1]."])
+def test_prompt_holds_only_the_numbered_passages_and_the_rules(check):
+    model = RecordingChat(responses=["Spasticity-related back pain is treated with baclofen or tizanidine [1]."])
     model.seen = []
     history = [Turn("user", SEED), Turn("assistant", "An earlier answer.")]
-    compose_with_llm("max tizanidine dose?", HITS, chat_model=model, history=history, audience="patient")
+    compose_with_llm("max tizanidine dose?", HITS, chat_model=model, history=history, audience="patient",
+                     support=check)
     system, human = model.seen[0]
     assert "[1] or [2][3]" in system.content and "Opioids are reserved" in system.content
     assert "plain" in system.content and "leave out doses" in system.content
@@ -118,19 +127,19 @@ def test_build_messages_clinician_audience():
 LLM_ANSWER = """**Bottom line:** Spasticity-related back pain is treated with baclofen or tizanidine. [3][1]
 
 ## Spasticity
-- Tizanidine can be titrated up to 36 mg per day in divided doses [2].
+- Tizanidine is titrated up to 36 mg per day in divided doses [2].
 - Tizanidine cures multiple sclerosis [7].
 - A claim with no source at all.
 
 ## Treatment algorithm
-1. Advise the patient to remain active [3].
-2. Add baclofen or tizanidine for spasticity [1, 2].
+1. People with multiple sclerosis and back pain should be advised to remain active [3].
+2. Spasticity-related back pain is treated with baclofen or tizanidine [1, 2].
 """
 
 
-def test_llm_answer_is_parsed_and_citations_checked():
+def test_llm_answer_is_parsed_and_citations_checked(check):
     model = FakeListChatModel(responses=[LLM_ANSWER])
-    ans = compose_with_llm(SEED, HITS, chat_model=model, verdict=SafetyVerdict(policy_version="p"))
+    ans = compose_with_llm(SEED, HITS, chat_model=model, verdict=SafetyVerdict(policy_version="p"), support=check)
     assert ans.composer == "llm:fake-list-chat-model"
     assert set(ans.flags) == {"invalid_citations_removed", "uncited_sentences_dropped"}
     # Answer numbers follow first use: passage 3 is [1], passage 1 is [2], passage 2 is [3].
@@ -142,7 +151,7 @@ def test_llm_answer_is_parsed_and_citations_checked():
     texts = [s.text for sec in ans.sections for s in sec.sentences]
     assert not any("cures" in t or "no source" in t for t in texts)
     spas = next(s for s in ans.sections if s.heading == "Spasticity")
-    assert [s.text for s in spas.sentences] == ["Tizanidine can be titrated up to 36 mg per day in divided doses."]
+    assert [s.text for s in spas.sentences] == ["Tizanidine is titrated up to 36 mg per day in divided doses."]
     assert spas.sentences[0].cites == (3,)
     algo = next(s for s in ans.sections if s.kind == "algorithm")
     assert algo.ordered and [s.cites for s in algo.sentences] == [(1,), (2, 3)]
@@ -162,31 +171,33 @@ def test_citation_forms_are_understood():
     assert not p.invalid and not p.uncited
 
 
-def test_answer_without_any_valid_citation_is_an_error():
+def test_answer_without_any_valid_citation_is_an_error(check):
     model = FakeListChatModel(responses=["Back pain is common [12]. Rest is good."])
     with pytest.raises(LLMError, match="no statement citing"):
-        compose_with_llm(SEED, HITS, chat_model=model)
+        compose_with_llm(SEED, HITS, chat_model=model, support=check)
 
 
-def test_reasoning_blocks_are_ignored():
-    model = FakeListChatModel(responses=["<think>Maybe cite [9]?</think>Stay active [3]."])
-    ans = compose_with_llm(SEED, HITS, chat_model=model)
+def test_reasoning_blocks_are_ignored(check):
+    model = FakeListChatModel(responses=[
+        "<think>Maybe cite [9]?</think>People with multiple sclerosis and back pain should be advised "
+        "to remain as active as they can [3]."])
+    ans = compose_with_llm(SEED, HITS, chat_model=model, support=check)
     assert "invalid_citations_removed" not in ans.flags
     assert ans.citations[0].chunk_id == P3.chunk_id
 
 
 # --------------------------------------------------------------------------- failures -> fallback signal
 
-def test_model_failure_raises_an_assistant_error():
+def test_model_failure_raises_an_assistant_error(check):
     with pytest.raises(LLMError, match="connection refused") as e:
-        compose_with_llm(SEED, HITS, chat_model=BrokenChat(responses=["unused"]))
+        compose_with_llm(SEED, HITS, chat_model=BrokenChat(responses=["unused"]), support=check)
     assert isinstance(e.value, AssistantError)
 
 
-def test_model_timeout_raises():
+def test_model_timeout_raises(check):
     slow = FakeListChatModel(responses=["Stay active [3]."], sleep=2.0)
-    with pytest.raises(LLMError, match="within 0.1 s"):
-        compose_with_llm(SEED, HITS, chat_model=slow, timeout_s=0.1)
+    with pytest.raises(LLMTimeout, match="within 0.1 s"):
+        compose_with_llm(SEED, HITS, chat_model=slow, timeout_s=0.1, support=check)
 
 
 def test_out_of_scope_does_not_call_the_model():
