@@ -1,0 +1,95 @@
+"""Hit[] -> Hit[]: the passages a good answer needs that top-k retrieval tends to miss.
+
+Called by the pipeline between retrieval and composing (limits in ``assistant/weights.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Mapping, Sequence
+
+from ingest.records import Chunk, group_by_doc
+
+from ..records import Hit
+from ..vocab import vocabulary
+from ..weights import WEIGHTS
+from .query import PATIENT_HINT, question_breadth
+from .score import plain_doc
+
+@functools.lru_cache(maxsize=4096)
+def _heading_mechanisms(heading: str) -> frozenset[str]:
+    vocab = vocabulary()
+    return frozenset(c for c in vocab.concept_ids(heading, with_classes=False)
+                     if vocab.concepts[c].category == "mechanism")
+
+
+def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
+                audience: str = "clinician", query: str | None = None) -> tuple[Hit, ...]:
+    """Add the passages a good answer needs that top-k retrieval tends to miss.
+
+    * Sub-sections of a retrieved parent section: "First-line drug treatment" says
+      "treated according to mechanism"; its sub-sections name the drugs.
+    * Sections named after a pain mechanism the question (or its condensed ``query``)
+      asks about, in the documents retrieved: "burning leg pain at night" retrieves
+      the description under "Pain mechanisms > Neuropathic pain"; how to treat it is
+      under "First-line drug treatment > Neuropathic component".
+    * For a broad question ("best approach to ..."), the other sections of the
+      leading guideline: the overview needs its whole skeleton (mechanisms, first-
+      and second-line care, algorithm, pitfalls). The leading guideline is the
+      document holding the most rank-weighted hits, plain-language documents
+      excluded for clinicians.
+
+    ``chunks`` are the serving corpus's passages (the served version and statuses),
+    either as a flat list or, cheaper at scale, already grouped by document in
+    reading order (``ServingIndex.by_doc``). Added passages are ranked after the
+    retrieved ones, with no retrieval scores.
+    """
+    hits = tuple(hits)
+    if not hits:
+        return hits
+    have = {h.chunk.chunk_id for h in hits}
+    extra: list[Chunk] = []
+
+    def add(c: Chunk) -> None:
+        if c.chunk_id not in have:
+            have.add(c.chunk_id)
+            extra.append(c)
+
+    by_doc = chunks if isinstance(chunks, Mapping) else group_by_doc(chunks)
+    children = 0
+    for h in sorted(hits, key=lambda h: h.rank)[:WEIGHTS.expand_parents_from_top]:
+        prefix = h.chunk.section + " > "
+        for c in by_doc.get(h.chunk.doc_id, ()):
+            if children >= WEIGHTS.expand_max_children:
+                break
+            if c.section.startswith(prefix) and c.chunk_id not in have:
+                add(c)
+                children += 1
+    vocab = vocabulary()
+    asked = frozenset(c for c in vocab.concept_ids(query or question, with_classes=False, affirmed=True)
+                      if vocab.concepts[c].category == "mechanism")
+    if asked:
+        named = 0
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
+                                  [:WEIGHTS.expand_parents_from_top]))
+        for doc in docs:
+            for c in by_doc.get(doc, ()):
+                if named >= WEIGHTS.expand_max_named:
+                    break
+                if c.chunk_id not in have and asked & _heading_mechanisms(c.section.rsplit(" > ", 1)[-1]):
+                    add(c)
+                    named += 1
+    if question_breadth(question) == "broad":
+        weight: dict[str, float] = {}
+        plain_ok = audience == "patient" or bool(PATIENT_HINT.search(question))
+        for h in hits:
+            if not plain_ok and plain_doc(h.chunk):
+                continue
+            weight[h.chunk.doc_id] = weight.get(h.chunk.doc_id, 0.0) + 1.0 / h.rank
+        if weight:
+            doc = max(weight, key=lambda d: weight[d])
+            for c in tuple(by_doc.get(doc, ()))[:WEIGHTS.expand_max_chunks]:
+                add(c)
+    n = max(h.rank for h in hits)
+    return hits + tuple(Hit(chunk=c, score=0.0, rank=n + i + 1) for i, c in enumerate(extra))
+

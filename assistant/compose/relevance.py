@@ -1,0 +1,65 @@
+"""Is anything retrieved relevant enough to answer from? (thresholds in ``assistant/weights.py``)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..records import Hit
+from ..text import stems as _stems
+from ..vocab import vocabulary
+from ..weights import WEIGHTS
+from .query import QUESTION_NOISE
+from .sentences import sentences as _sentences
+
+_CLINICAL_CATEGORIES = ("agent", "mechanism", "complaint", "disease", "finding")
+
+
+@dataclass(frozen=True)
+class Relevance:
+    in_scope: bool
+    best_dense: float | None
+    lexical: float
+    """Share of the query's content words found in the retrieved passages."""
+    clinical: bool
+    """The query names a clinical vocabulary entity that the passages also mention."""
+    missing: tuple[str, ...] = ()
+    """Populations, complaints or conditions the query names that no passage mentions
+    ("back pain in pregnancy" when nothing retrieved says anything about pregnancy)."""
+
+
+_MUST_BE_COVERED = ("population", "complaint", "disease")
+
+
+def assess_relevance(query: str, hits: Sequence[Hit]) -> Relevance:
+    """Is anything retrieved relevant enough to answer from? (see ``Weights``)"""
+    if not hits:
+        return Relevance(False, None, 0.0, False)
+    W = WEIGHTS
+    vocab = vocabulary()
+    q_stems = frozenset(s for s in _stems(query) if s not in QUESTION_NOISE)
+    q_concepts = {c for c in vocab.concept_ids(query)
+                  if vocab.concepts[c].category in _CLINICAL_CATEGORIES}
+    p_stems: set[str] = set()
+    p_concepts: set[str] = set()
+    for h in hits:
+        p_stems |= _stems(h.chunk.section)
+        p_concepts |= vocab.concept_ids(h.chunk.section)
+        for s in _sentences(h.chunk):
+            p_stems |= s.stems
+            p_concepts |= s.concepts
+    lexical = len(q_stems & p_stems) / len(q_stems) if q_stems else 0.0
+    clinical = bool(q_concepts & p_concepts)
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    best = max(dense) if dense else None
+    if best is not None:
+        ok = best >= W.min_dense_score or (best >= W.rescue_dense_score and clinical)
+    else:
+        ok = clinical and lexical >= W.min_lexical_overlap
+    # An answer about back pain in general is not an answer for a pregnant patient: a named
+    # population or condition the passages never mention puts the question out of scope.
+    named = [c for c in vocab.concept_ids(query, with_classes=False, affirmed=True)
+             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"]
+    missing = tuple(sorted(vocab.concepts[c].name for c in named
+                           if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
+    return Relevance(ok and not missing, best, lexical, clinical, missing)
