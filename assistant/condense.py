@@ -20,6 +20,7 @@ from typing import Sequence
 
 from .negation import strip_negated_clauses
 from .records import Turn
+from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request
 from .vocab import CATEGORIES, VOCAB_PATH, Concept, Mention, Vocabulary, load_vocabulary, vocabulary  # noqa: F401
 
 # Order of the carried entities in the context tail of a condensed query.
@@ -65,8 +66,12 @@ def _by_category(vocab: Vocabulary, mentions: Sequence[Mention]) -> dict[str, li
 _AGENT_TOPICS = frozenset({"treatment", "first_line", "second_line", "non_drug"})
 
 
-def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, pronoun: bool) -> _State:
-    """The conversation state after one more user turn."""
+def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, pronoun: bool,
+           new_request: bool = False) -> _State:
+    """The conversation state after one more user turn.
+
+    ``new_request``: the turn asks something new of its own (home advice, imaging, the
+    non-drug plan ...): it keeps the patient's context but not the earlier drug or topic."""
     prev = state.cats
     aspect_only = all(vocab.concepts[t].aspect for t in new["topic"])
     named = any(new[c] for c in ("agent", "mechanism", "complaint", "finding"))
@@ -77,6 +82,8 @@ def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, prono
     # when the turn asks about it.
     if new["agent"]:
         merged["agent"] = new["agent"]
+    elif new_request:
+        merged["agent"] = []
     elif pronoun or about_agent:
         merged["agent"] = prev["agent"] or ([state.last_agent] if state.last_agent else [])
     elif elliptical:
@@ -91,6 +98,8 @@ def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, prono
         merged["topic"] = list(new["topic"])
     elif new["topic"]:
         merged["topic"] = new["topic"] + [t for t in prev["topic"] if t in _AGENT_TOPICS and t not in new["topic"]]
+    elif new_request:
+        merged["topic"] = []
     else:
         merged["topic"] = list(prev["topic"])
     if not merged["agent"]:
@@ -195,7 +204,10 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         name = vocab.concepts[target].name
         core = _PRONOUN.sub(name, core, count=1)
     core = core[:1].upper() + core[1:]
-    final = _merge(vocab, state, new, pronoun=target is not None)
+    # "What should she do at home?" after a question about tizanidine asks something new.
+    asks = set(recognise_intents(split_request(question)[0] or question))
+    new_request = bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
+    final = _merge(vocab, state, new, pronoun=target is not None, new_request=new_request)
 
     mentioned = {m.concept for m in vocab.mentions(core)}
     tail: list[str] = []

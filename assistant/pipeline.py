@@ -36,10 +36,10 @@ def validate_question(question, settings: Settings) -> str:
     q = clean_text(question).strip()
     if not q:
         raise InputError("The question is empty. Type a clinical question about the guidance.")
-    if len(q) > settings.max_question_chars:
+    if len(q) > settings.max_turn_chars:
         raise InputError(
             f"The question is {len(q):,} characters long; the limit is "
-            f"{settings.max_question_chars:,}. Shorten it or split it into several questions."
+            f"{settings.max_turn_chars:,}. Shorten it or split it into several questions."
         )
     return q
 
@@ -137,6 +137,7 @@ class Assistant:
         from . import safety
         from .compose import compose, expand_hits
         from .condense import condense, retrieval_query
+        from .request import retrieval_text
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -163,7 +164,9 @@ class Assistant:
         timings["condense"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        search_q = retrieval_query(query)
+        # A long note is searched by its request and the clinical entities of the rest
+        # (GUIDELINE_MAX_QUESTION_CHARS caps the search text, not what is checked and answered).
+        search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
         res = self.searcher.search(search_q, self.settings.top_k)
         hits = res.hits
         # Passages the safety layer may need to cite, whatever the question retrieved.
@@ -194,7 +197,8 @@ class Assistant:
                 draft = None
         if draft is None:
             draft = compose(q, hits, query=query, audience=audience, verdict=verdict,
-                            covered_topics=covered)
+                            covered_topics=covered, history=turns,
+                            embed=lambda text: self.searcher.embed_query(text, index))
         # enforce() cites from the answer's hits: make sure the passages it may need are there.
         extra = hits
         if safety.mentions_opioid(draft.markdown):

@@ -144,8 +144,27 @@ class Weights:
     """At most this many sub-section passages are added under retrieved parent sections."""
     expand_parents_from_top: int = 5
     """Only the best-ranked hits have their sub-sections added."""
+    expand_max_first_line: int = 8
+    """An opioid asked about: at most this many first-line passages are added. Design."""
     expand_max_named: int = 4
     """At most this many passages are added for sections named after a pain mechanism asked about."""
+
+    # ---- request understanding (assistant/request.py, assistant/compose/intents.py) ----------
+    intent_exemplar_min: float = 0.62
+    """Request-to-exemplar cosine at or above this names the exemplar's intent. Fitted: dev
+    (see docs/evaluation.md)."""
+    intent_exemplar_margin: float = 0.03
+    """...and within this of the best intent's cosine. Fitted: dev."""
+    intent_answer: float = 0.2
+    """A sentence (or its section) answers a catalogue intent the request asks. Fitted: dev."""
+    tried_as_new: float = 0.3
+    """Factor for a sentence that starts or recommends a drug the patient already takes or
+    took. Fitted: dev."""
+    lead_share: float = 0.35
+    """An intent's or mechanism's best sentence leads only when it scores at least this share
+    of the best sentence. Fitted: dev."""
+    lead_max: int = 4
+    """At most this many sentences lead the answer for intents and mechanisms. Design."""
 
 
 WEIGHTS = Weights()

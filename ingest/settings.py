@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     include_statuses: tuple[str, ...] = ("approved",)
     """Document statuses served by default."""
     max_question_chars: int = Field(2000, ge=10)
+    """Longest text retrieval searches with; a longer note is searched by its request and the
+    clinical entities of the rest (``assistant/request.py``)."""
+    max_turn_chars: int = Field(20_000, ge=10)
+    """Longest question (or pasted note) accepted; longer ones are refused with the limit."""
     max_history_turns: int = Field(40, ge=0)
 
     audit_hash_questions: bool = False

@@ -21,13 +21,19 @@ and cites nothing. Weights and thresholds: ``assistant/weights.py``; cue words:
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
+
+import numpy as np
 
 from ..negation import negated_main_clause as _negated_main_clause  # noqa: F401  (tests)
-from ..records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence
+from ..cues import cues
+from ..opioid_terms import names_opioid
+from ..records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence, Turn
+from ..request import understand
 from ..render import render
 from ..text import number_units as _number_units  # noqa: F401  (tests)
 from ..weights import WEIGHTS
+from . import intents as I
 from . import layout as L
 from .expand import expand_hits
 from .query import Query as _Query  # noqa: F401
@@ -59,6 +65,21 @@ DISCLAIMER_CLINICIAN = ("Decision support drawn from the cited guideline passage
 DISCLAIMER_PATIENT = ("General information from the cited guidance; it does not replace advice "
                       "from your own doctor or care team.")
 OUT_OF_SCOPE_TEXT = "The guidance in this knowledge base does not cover this question."
+_OPIOID_REQUEST = cues().patterns["opioid_request_verbs"]
+_INTERROGATIVE = cues().patterns["interrogative"]
+
+
+def _framed_alone(text: str) -> bool:
+    """The opioid sentence can be shown as written: it carries the whole reservation framing, or
+    the safety layer would add the framing as a clause of its own at the end. A sentence the
+    safety layer would drop, or complete by splicing the framing into its middle, is not."""
+    from ..safety.opioids import has_framing, repair_inline, violations
+    from ..safety.policy import load_policy
+
+    policy = load_policy()
+    if violations(text, policy):
+        return False
+    return has_framing(text, policy) or repair_inline(text, policy) is None
 
 
 def _disclaimer(audience: str) -> Section:
@@ -87,43 +108,68 @@ def out_of_scope_answer(question: str, hits: Sequence[Hit], *, query: str | None
 
 
 def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, audience: str = "clinician",
-            verdict: SafetyVerdict | None = None, covered_topics: Sequence[str] | None = None) -> Answer:
-    """A structured, cited answer made only of sentences of the retrieved passages."""
+            verdict: SafetyVerdict | None = None, covered_topics: Sequence[str] | None = None,
+            history: Sequence[Turn] = (), embed: Callable[[str], np.ndarray] | None = None) -> Answer:
+    """A structured, cited answer made only of sentences of the retrieved passages.
+
+    ``history`` (earlier turns) gives the treatment state; ``embed`` (the query embedder)
+    lets the request's intents be recognised by meaning as well as by cue words."""
     W = WEIGHTS
+    req = understand(question, [t.content for t in history if t.role == "user"], embed)
     hits = tuple(hits)
     text = query or question
     # One passage, one hit: keep the best-ranked copy.
     uniq: dict[str, Hit] = {}
     for h in sorted(hits, key=lambda h: h.rank):
         uniq.setdefault(h.chunk.chunk_id, h)
-    rel = assess_relevance(text, list(uniq.values()))
+    asked = req.request or question
+    # Drugs are checked for coverage in what is asked; a case presented without a question
+    # ("... long-term prednisolone; now severe back pain") names its drugs as context.
+    rel = assess_relevance(text, list(uniq.values()),
+                           request=asked if _INTERROGATIVE.search(asked) else None)
     if not rel.in_scope:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics, missing=rel.missing)
-    q = _parse_query(question, text)
+    q = _parse_query(question, text, req)
     cands = _score_all(q, list(uniq.values()), audience, verdict)
     cands = [c for c in cands if c.score > 0]
     if not cands:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics)
+    picked = L.Picked()
+    options: list = []
+    wants_opioid = names_opioid(question) and bool(_OPIOID_REQUEST.search(asked))
+    if wants_opioid:
+        # An opioid asked for as treatment: keep only opioid statements that carry the reservation
+        # framing on their own (never one completed mid-sentence); the rule itself is stated
+        # first by the safety notice.
+        cands = [c for c in cands if not c.sent.opioid or _framed_alone(c.sent.text)]
+    if wants_opioid and not (verdict is not None and verdict.opioid_requested):
+        # No safety notice will state the rule: the answer states it first, as a sentence of its own.
+        rule = [c for c in cands if c.sent.opioid_restricted and c.sent.opioid]
+        if rule and picked.add(best_rule := max(rule, key=lambda c: c.score)):
+            options.append(best_rule)
+    if wants_opioid or (verdict is not None and verdict.opioid_requested):
+        # ...and the answer leads with the cited first-line options for the pain described.
+        options += I.opioid_alternatives(cands, q, picked)
     if q.breadth == "narrow" and q.agents:
         # "max tizanidine dose" is answered by tizanidine sentences only.
         about = [c for c in cands if _about_agents(q, c.about, c.direct)]
         if about:
             cands = about
     docs = L.doc_rank(cands, q)
-    picked = L.Picked()
     blocks: list[L.Block] = []
     patient = audience == "patient"
     patient_sel = patient or q.patient_language  # select plain-language statements
+    lead = options + I.lead(cands, q, picked, patient_sel)
 
     if q.breadth == "narrow":
-        bl = L.bottom_line(cands, q, picked, W.bottom_line_short, docs, patient_sel)
+        bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_short - len(lead)), docs, patient_sel)
         body = L.body(cands, q, picked, audience, W.narrow_max_sentences, W.narrow_per_section,
                       W.narrow_body_threshold)[:W.narrow_max_sections]
         extra: list[L.Block] = []
     elif q.breadth == "focused":
-        bl = L.bottom_line(cands, q, picked, W.bottom_line_short, docs, patient_sel)
+        bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_short - len(lead)), docs, patient_sel)
         body = L.body(cands, q, picked, audience, W.focused_max_sentences, W.focused_per_section,
                       W.focused_body_threshold)[:W.focused_max_sections]
         extra = (L.pitfalls(cands, picked, docs, W.focused_pitfalls, W.focused_pitfall_share * max(c.score for c in cands))
@@ -136,7 +182,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             best = max(steps, key=lambda c: c.score).hit.chunk.chunk_id if steps else None
             extra = [b for b in L.algorithm(cands, docs, only_chunk=best)] + extra
     else:
-        bl = L.bottom_line(cands, q, picked, W.bottom_line_max, docs, patient_sel)
+        bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_max - len(lead)), docs, patient_sel)
         body = L.broad_body(cands, q, picked, docs, audience, W.broad_body_sentences)
         extra = [] if patient_sel else L.algorithm(cands, docs) + L.pitfalls(cands, picked, docs, W.broad_pitfalls, 0.0)
         if not patient_sel:
@@ -147,6 +193,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         blocks.append(L.Block("In short" if patient else "Bottom line", "bottom_line", False, bl))
     blocks.extend(body)
     blocks.extend(extra)
+    L.attach_antecedents(blocks, cands, picked)
     L.dedupe_titles(blocks)
     if patient_sel:
         for b in blocks:

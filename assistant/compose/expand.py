@@ -6,10 +6,13 @@ Called by the pipeline between retrieval and composing (limits in ``assistant/we
 from __future__ import annotations
 
 import functools
+import re
+import threading
 from typing import Mapping, Sequence
 
 from ingest.records import Chunk, group_by_doc
 
+from ..opioid_terms import names_opioid
 from ..records import Hit
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
@@ -21,6 +24,28 @@ def _heading_mechanisms(heading: str) -> frozenset[str]:
     vocab = vocabulary()
     return frozenset(c for c in vocab.concept_ids(heading, with_classes=False)
                      if vocab.concepts[c].category == "mechanism")
+
+
+_FIRST_LINE_HEADING = re.compile(r"\bfirst[- ]line\b", re.IGNORECASE)
+_FIRST_LINE_CACHE: list = [None, {}]
+"""[the corpus mapping it was built from, {doc_id: first-line passages}]: one corpus at a time."""
+_FIRST_LINE_LOCK = threading.Lock()
+
+
+def _first_line_chunks(by_doc: Mapping[str, Sequence[Chunk]], doc: str) -> tuple[Chunk, ...]:
+    """Passages of one document under a first-line treatment heading (cached per corpus object)."""
+    with _FIRST_LINE_LOCK:
+        if _FIRST_LINE_CACHE[0] is not by_doc:
+            _FIRST_LINE_CACHE[:] = [by_doc, {}]
+        held = _FIRST_LINE_CACHE[1].get(doc)
+        if held is None:
+            held = _FIRST_LINE_CACHE[1][doc] = tuple(
+                c for c in by_doc.get(doc, ()) if _FIRST_LINE_HEADING.search(c.section) and not _plain_section(c))
+    return held
+
+
+def _plain_section(c: Chunk) -> bool:
+    return plain_doc(c)
 
 
 def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
@@ -79,6 +104,19 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                 if c.chunk_id not in have and asked & _heading_mechanisms(c.section.rsplit(" > ", 1)[-1]):
                     add(c)
                     named += 1
+    if names_opioid(question):
+        # An opioid asked about: the answer offers the first-line options for the pain described,
+        # which opioid passages do not hold; add the sections that do, retrieved documents first.
+        ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)))
+        docs = ranked_docs + [d for d in by_doc if d not in ranked_docs]
+        added = 0
+        for doc in docs:
+            for c in _first_line_chunks(by_doc, doc):
+                if added >= WEIGHTS.expand_max_first_line:
+                    break
+                if c.chunk_id not in have:
+                    add(c)
+                    added += 1
     if question_breadth(question) == "broad":
         weight: dict[str, float] = {}
         plain_ok = audience == "patient" or bool(PATIENT_HINT.search(question))

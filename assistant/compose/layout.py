@@ -258,3 +258,23 @@ def dedupe_titles(blocks: list[Block]) -> None:
         if seen[b.heading] > 1 and b.kind == "body":
             b.heading = f"{b.heading} ({b.cands[0].hit.chunk.title})"
 
+
+
+def attach_antecedents(blocks: list[Block], cands: Sequence[Cand], picked: Picked) -> None:
+    """A sentence that leans on the one before it ("It", "These agents", "However") is shown
+    after its antecedent, or not at all."""
+    by_pos = {(c.sent.chunk_id, c.sent.idx): c for c in cands}
+    for b in blocks:
+        out: list[Cand] = []
+        for c in b.cands:
+            if c.sent.dependent:
+                prev = by_pos.get((c.sent.chunk_id, c.sent.idx - 1))
+                shown = any(o.sent.chunk_id == c.sent.chunk_id and o.sent.idx == c.sent.idx - 1
+                            for blk in blocks for o in blk.cands)
+                if not shown:
+                    if prev is None or prev.sent.opioid:
+                        continue
+                    picked.add(prev)
+                    out.append(prev)
+            out.append(c)
+        b.cands[:] = out

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..cues import cues
 from ..opioid_terms import names_opioid
+from ..request import Request
 from ..text import stem_words
 from ..text import stems as _stems
 from ..vocab import vocabulary
@@ -48,6 +49,15 @@ class Query:
     """Stems of the question when it asks for a number (a threshold, how many, how long):
     a number followed by one of these words ("50 MME", "3 days") answers it."""
     asks_first_line: bool = False
+    asks: tuple[str, ...] = ()
+    """Catalogue intents of the request, in answer order (``assistant/intents.yaml``)."""
+    tried: frozenset[str] = frozenset()
+    """Drugs the patient takes or took (treatment state)."""
+    intolerant: frozenset[str] = frozenset()
+    """...of which these were not tolerated."""
+    mechanisms: frozenset[str] = frozenset()
+    """Pain mechanisms named anywhere in the turn or its condensed query."""
+    request: str = ""
     """The question itself (not its conversation) asks what is first-line."""
 
 
@@ -74,12 +84,27 @@ def question_breadth(question: str) -> str:
     return "focused"
 
 
-def parse_query(question: str, query: str) -> Query:
+# Catalogue intents that also switch on the sentence cues of a vocabulary topic.
+_ASK_TOPICS = {"max_dose": "dose", "how_to_prescribe": "dose", "titration": "dose", "first_choice": "first_line",
+               "next_step": "second_line", "alternative": "second_line", "non_drug": "non_drug",
+               "side_effects": "side_effects", "monitoring": "monitoring"}
+
+
+def parse_query(question: str, query: str, req: Request | None = None) -> Query:
     vocab = vocabulary()
+    full_question = question
+    if req is not None and req.vignette:
+        # What is asked comes from the request; the vignette says for whom.
+        question = req.request or question
     # The query's own concepts only: "tizanidine" must not pull in every muscle
     # relaxant, while sentences carry their drugs' classes so "NSAIDs" finds "ibuprofen".
     concepts = vocab.concept_ids(query, with_classes=False, affirmed=True)
     own = vocab.concept_ids(question, with_classes=False, affirmed=True)
+    if req is not None and req.vignette:
+        told = vocab.concept_ids(req.vignette, with_classes=False, affirmed=True)
+        # Topics only the vignette names ("physiotherapy last year") are not asked.
+        concepts = frozenset(c for c in concepts if vocab.concepts[c].category != "topic" or c in own
+                             or c not in told)
     cats = {c: vocab.concepts[c].category for c in concepts if c in vocab.concepts}
     focus = frozenset(c for c, cat in cats.items() if cat in ("agent", "mechanism", "finding", "population"))
     agents = frozenset(c for c, cat in cats.items() if cat == "agent")
@@ -110,18 +135,40 @@ def parse_query(question: str, query: str) -> Query:
         stems -= SIDE_EFFECT_WORDS
     # Units the question wants a number in: "MME thresholds", "how many days".
     units = stems if _THRESHOLD_Q.search(question) else frozenset()
+    asks = req.intents if req is not None else ()
+    # What the patient takes counts as tried when a response is stated or the next step is asked.
+    tried = frozenset(t.drug for t in req.treatment
+                      if t.response != "unknown" or {"next_step", "alternative"} & set(req.intents)
+                      ) if req is not None else frozenset()
+    intolerant = frozenset(t.drug for t in req.treatment if t.response == "intolerant") if req else frozenset()
+    if tried and set(asks) & {"next_step", "alternative"}:
+        # "Already on amitriptyline, what next?" is not a question about amitriptyline.
+        agents = agents - tried
+        focus = focus - tried
+    for a in asks:
+        if a in _ASK_TOPICS:
+            intents.add(_ASK_TOPICS[a])
+    max_dose = bool(_MAX_DOSE_Q.search(question)) or "max_dose" in asks
     classes = frozenset(k for a in agents for k in vocab.concepts[a].classes)
-    breadth = question_breadth(question)
+    if req is not None and req.vignette and not req.request:
+        breadth = "broad"  # a case presented without a question asks how to manage it
+    else:
+        breadth = question_breadth(question)
     if breadth == "narrow" and "red_flags" in intents:
         breadth = "focused"  # "when should I get urgent help?" is answered by the list of warning signs
     return Query(
         text=query, stems=stems, concepts=concepts, focus=focus, agents=agents, agent_classes=classes,
         intents=frozenset(intents), breadth=breadth,
-        patient_language=bool(PATIENT_HINT.search(question)),
+        patient_language=bool(PATIENT_HINT.search(full_question)),
         # The safety policy's lexicon (generics, brands, classes); "MME thresholds?" asks about
         # opioid doses too (MME is a vocabulary alias of the opioid class, not a drug name).
         opioid_asked=names_opioid(query) or "opioid" in concepts,
-        max_dose=bool(_MAX_DOSE_Q.search(question)),
+        max_dose=max_dose,
         units=units,
-        asks_first_line="first_line" in own,
+        asks_first_line="first_line" in own or "first_choice" in asks,
+        asks=asks, tried=tried, intolerant=intolerant,
+        mechanisms=frozenset(c for c in vocab.concept_ids(full_question + " " + query, with_classes=False,
+                                                          affirmed=True)
+                             if vocab.concepts[c].category == "mechanism"),
+        request=question,
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..cues import cues
+from ..drugs import drugs_named, named_in
+from ..drugs import tokens as drug_tokens
+from ..opioid_terms import names_opioid
 from ..records import Hit
 from ..text import stems as _stems
 from ..vocab import vocabulary
@@ -29,9 +34,11 @@ class Relevance:
 
 
 _MUST_BE_COVERED = ("population", "complaint", "disease")
+_TAKING = cues().patterns["ts_taking"]
+"""A drug the patient takes ("on ocrelizumab") is context, not what is asked."""
 
 
-def assess_relevance(query: str, hits: Sequence[Hit]) -> Relevance:
+def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None) -> Relevance:
     """Is anything retrieved relevant enough to answer from? (see ``Weights``)"""
     if not hits:
         return Relevance(False, None, 0.0, False)
@@ -62,4 +69,16 @@ def assess_relevance(query: str, hits: Sequence[Hit]) -> Relevance:
              if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"]
     missing = tuple(sorted(vocab.concepts[c].name for c in named
                            if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
+    if request:
+        # A drug the request names (brands resolved to generics) that no retrieved passage names
+        # is not covered, whatever its class: "methylprednisolone for a relapse" is not answered
+        # by a sentence about corticosteroids. Opioids are answered by the opioid rule instead.
+        text_lower = " ".join(h.chunk.section + " " + h.chunk.text for h in hits).lower()
+        words = frozenset(re.findall(r"[a-z]+", text_lower))
+        toks = drug_tokens(request)
+        absent = [d.written for d in drugs_named(request)
+                  if not names_opioid(d.written) and not names_opioid(d.generic)
+                  and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
+                  and not named_in(d, text_lower, words)]
+        missing = tuple(dict.fromkeys(missing + tuple(absent)))
     return Relevance(ok and not missing, best, lexical, clinical, missing)

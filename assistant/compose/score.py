@@ -16,6 +16,7 @@ from ingest.records import Chunk
 from ..cues import cues
 from ..negation import has_negation, negated_main_clause
 from ..records import Hit, SafetyVerdict
+from ..request import intent_catalogue
 from ..text import WORD
 from ..text import stems as _stems
 from ..vocab import vocabulary
@@ -38,6 +39,7 @@ _PITFALLS = _P["pitfalls"]
 _ALGORITHM = _P["algorithm"]
 FOR_PATIENTS = _P["for_patients"]
 _PLAIN_DOC = _P["plain_doc"]
+_STARTS_DRUG = _P["starts_drug"]
 
 @dataclass
 class Cand:
@@ -106,6 +108,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
     if not pairs:
         return []
     W = WEIGHTS
+    catalogue = intent_catalogue()
     n = len(pairs)
     df: dict[str, int] = {}
     for _, s in pairs:
@@ -197,6 +200,14 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             if pat is not None and intent != "algorithm" and pat.search(c.section.split(" > ", 1)[-1]):
                 score += W.section_intent_broad if q.breadth == "broad" else W.section_intent  # the section is about what was asked
                 break
+        heads = c.section.split(" > ", 1)[-1] + " " + s.heading
+        for a in q.asks:
+            d = catalogue[a]
+            if d.answer.search(s.text) or (d.sections is not None and d.sections.search(heads)):
+                score += W.intent_answer  # answers what the request asks
+        if q.tried and not s.direct.isdisjoint(q.tried) and (
+                _STARTS_DRUG.search(s.text) or (s.dose_number and not s.direct.isdisjoint(q.intolerant))):
+            score *= W.tried_as_new  # the drug already taken is not recommended as if new
         if s.idx < 2 and s.step is None:
             score += W.opening_sentence  # a section's opening sentences usually state its point
         first_line_answer = (q.asks_first_line and bool(_FIRST_LINE.search(s.text))

@@ -34,6 +34,8 @@ class Sent:
     """Stems of the words that follow a number ("50 MME" -> mme, "3 to 5 days" -> day)."""
     opioid: bool
     opioid_restricted: bool
+    dependent: bool = False
+    """Leans on the sentence before it ("It", "These agents", "However"): never shown alone."""
 
 
 _CACHE: dict[str, tuple[Sent, ...]] = {}
@@ -56,6 +58,8 @@ def sentences(chunk: Chunk) -> tuple[Sent, ...]:
                 continue  # fragments and list lead-ins say nothing on their own
             if text[-1] not in ".!?)":
                 text += "."
+            if _P["pointer"].search(text):
+                continue  # "See Table 4": a pointer says nothing on its own
             concepts = vocab.concept_ids(text)
             direct = vocab.concept_ids(text, with_classes=False)
             opioid = names_opioid(text)
@@ -64,6 +68,8 @@ def sentences(chunk: Chunk) -> tuple[Sent, ...]:
                 stems=stems(text), concepts=concepts, direct=direct, dose=bool(_P["dose"].search(text)),
                 dose_number=bool(_P["dose_number"].search(text)), number_units=number_units(text), opioid=opioid,
                 opioid_restricted=opioid and bool(_P["opioid_restricted"].search(text)),
+                dependent=bool(out) and step is None and bool(_P["dependent_start"].search(text))
+                and out[-1].heading == heading,
             ))
     result = tuple(out)
     with _CACHE_LOCK:
