@@ -30,6 +30,7 @@ from ..cues import cues
 from ..opioid_terms import names_opioid
 from ..records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence, Turn
 from ..request import understand
+from ..vocab import vocabulary
 from ..render import render
 from ..text import number_units as _number_units  # noqa: F401  (tests)
 from ..weights import WEIGHTS
@@ -70,16 +71,14 @@ _INTERROGATIVE = cues().patterns["interrogative"]
 
 
 def _framed_alone(text: str) -> bool:
-    """The opioid sentence can be shown as written: it carries the whole reservation framing, or
-    the safety layer would add the framing as a clause of its own at the end. A sentence the
-    safety layer would drop, or complete by splicing the framing into its middle, is not."""
-    from ..safety.opioids import has_framing, repair_inline, violations
+    """The opioid sentence can be shown as written: it carries the whole reservation framing and
+    no first-line wording. Any other the safety layer would drop or complete with framing
+    spliced in or appended, which an answer to an opioid request does not need."""
+    from ..safety.opioids import has_framing, violations
     from ..safety.policy import load_policy
 
     policy = load_policy()
-    if violations(text, policy):
-        return False
-    return has_framing(text, policy) or repair_inline(text, policy) is None
+    return has_framing(text, policy) and not violations(text, policy)
 
 
 def _disclaimer(audience: str) -> Section:
@@ -143,7 +142,12 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         # An opioid asked for as treatment: keep only opioid statements that carry the reservation
         # framing on their own (never one completed mid-sentence); the rule itself is stated
         # first by the safety notice.
-        cands = [c for c in cands if not c.sent.opioid or _framed_alone(c.sent.text)]
+        # A statement about the opioid together with another drug the question names ("on
+        # diazepam - can I add an opioid?") is kept whatever its wording: the interaction matters
+        # more than the form the safety layer gives its framing.
+        others = frozenset(a for a in q.agents if not names_opioid(vocabulary().concepts[a].name))
+        cands = [c for c in cands if not c.sent.opioid or _framed_alone(c.sent.text)
+                 or not c.sent.direct.isdisjoint(others)]
     if wants_opioid and not (verdict is not None and verdict.opioid_requested):
         # No safety notice will state the rule: the answer states it first, as a sentence of its own.
         rule = [c for c in cands if c.sent.opioid_restricted and c.sent.opioid]

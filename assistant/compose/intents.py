@@ -14,7 +14,7 @@ from ..request import intent_catalogue
 from ..weights import WEIGHTS
 from .layout import Picked
 from .query import Query
-from .score import INTENT_SENTENCE, LATER_LINE, Cand, about_agents, plain_doc
+from .score import INTENT_SENTENCE, Cand, about_agents, plain_doc
 
 _P = cues().patterns
 FIRST_LINE_BY_MECHANISM = {
@@ -24,6 +24,8 @@ FIRST_LINE_BY_MECHANISM = {
 }
 """Per pain mechanism, the first-line options an opioid request is answered with: a cited
 sentence for each pattern (NSAID and activity/physiotherapy for musculoskeletal pain)."""
+_NOT_FIRST_LINE = _P["not_first_line"]
+_FIRST_LINE_HEADING = _P["first_line"]
 _TREATMENT_ASKS = frozenset({"first_choice", "how_to_prescribe", "next_step", "alternative", "plan_acute",
                              "plan_chronic"})
 
@@ -86,12 +88,14 @@ def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked) -> list
             options = [c for c in cands if not c.sent.opioid and pat.search(c.sent.text) and not picked.has(c)
                        and c.role not in ("pitfall",) and not plain_doc(c.hit.chunk)
                        and (_mechanism_of(c, mech) or len(mechs) == 1)]
-            # A statement naming the first-line option beats one that merely mentions the drug.
-            first = [c for c in options if INTENT_SENTENCE["first_line"].search(c.sent.text)
-                     and not LATER_LINE.search(c.sent.text)]
-            options = first or options
+            # Not a later step ("... when first-line drugs are ineffective"); a statement naming
+            # the first-line option, under a first-line heading, beats one that merely mentions it.
+            options = [c for c in options if not _NOT_FIRST_LINE.search(c.sent.text)
+                       and not _NOT_FIRST_LINE.search(c.hit.chunk.section)] or options
             if options:
-                best = max(options, key=lambda c: c.score)
+                best = max(options, key=lambda c: (
+                    bool(INTENT_SENTENCE["first_line"].search(c.sent.text)) + bool(
+                        _FIRST_LINE_HEADING.search(c.hit.chunk.section)), c.score))
                 if picked.add(best):
                     out.append(best)
     return out

@@ -38,6 +38,27 @@ _TAKING = cues().patterns["ts_taking"]
 """A drug the patient takes ("on ocrelizumab") is context, not what is asked."""
 
 
+_ASKED_OBJECT = cues().patterns["asked_object"]
+_GENERIC_HEADS = frozenset(_stems("pain pains symptom symptoms problem problems issue issues it this that them "
+                                  "patient patients person people condition conditions thing things"))
+
+
+def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
+    """What the request asks to treat or manage, when its head word is in no retrieved passage
+    and it names no vocabulary entity they cover ("cognitive fog", "bladder urgency", "tremor")."""
+    vocab = vocabulary()
+    for m in _ASKED_OBJECT.finditer(request):
+        phrase = m.group(1).strip()
+        if any(c in p_concepts for c in vocab.concept_ids(phrase)):
+            continue
+        words = [w for w in re.findall(r"[a-z]+", phrase.lower())]
+        heads = [s for s in (_stems(w) for w in reversed(words)) if s]
+        head = next((h for h in heads if not h <= _GENERIC_HEADS and not h <= QUESTION_NOISE), None)
+        if head and not (head & p_stems):
+            return phrase
+    return None
+
+
 def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None) -> Relevance:
     """Is anything retrieved relevant enough to answer from? (see ``Weights``)"""
     if not hits:
@@ -80,5 +101,6 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                   if not names_opioid(d.written) and not names_opioid(d.generic)
                   and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
                   and not named_in(d, text_lower, words)]
-        missing = tuple(dict.fromkeys(missing + tuple(absent)))
+        topic = _uncovered_object(request, p_stems, p_concepts)
+        missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ())))
     return Relevance(ok and not missing, best, lexical, clinical, missing)

@@ -40,6 +40,8 @@ _ALGORITHM = _P["algorithm"]
 FOR_PATIENTS = _P["for_patients"]
 _PLAIN_DOC = _P["plain_doc"]
 _STARTS_DRUG = _P["starts_drug"]
+_TITRATES = _P["titrates"]
+_DOSE_ASKS = frozenset({"max_dose", "titration", "how_to_prescribe"})
 
 @dataclass
 class Cand:
@@ -206,7 +208,9 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             if d.answer.search(s.text) or (d.sections is not None and d.sections.search(heads)):
                 score += W.intent_answer  # answers what the request asks
         if q.tried and not s.direct.isdisjoint(q.tried) and (
-                _STARTS_DRUG.search(s.text) or (s.dose_number and not s.direct.isdisjoint(q.intolerant))):
+                _STARTS_DRUG.search(s.text)
+                or (s.dose_number and not s.direct.isdisjoint(q.intolerant))
+                or (s.dose_number and not _TITRATES.search(s.text) and not _DOSE_ASKS & set(q.asks))):
             score *= W.tried_as_new  # the drug already taken is not recommended as if new
         if s.idx < 2 and s.step is None:
             score += W.opening_sentence  # a section's opening sentences usually state its point
