@@ -126,7 +126,10 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     # ("... long-term prednisolone; now severe back pain") names its drugs as context.
     rel = assess_relevance(text, list(uniq.values()),
                            request=asked if _INTERROGATIVE.search(asked) else None)
-    if not rel.in_scope:
+    wants_opioid = names_opioid(question) and bool(_OPIOID_REQUEST.search(asked))
+    opioid_notice = wants_opioid or (verdict is not None and verdict.opioid_requested)
+    if not rel.in_scope and not (opioid_notice and not rel.missing):
+        # An opioid asked for is always answered: by the rule and the first-line options.
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics, missing=rel.missing)
     q = _parse_query(question, text, req)
@@ -137,7 +140,6 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
                                    covered_topics=covered_topics)
     picked = L.Picked()
     options: list = []
-    wants_opioid = names_opioid(question) and bool(_OPIOID_REQUEST.search(asked))
     if wants_opioid:
         # An opioid asked for as treatment: keep only opioid statements that carry the reservation
         # framing on their own (never one completed mid-sentence); the rule itself is stated
@@ -153,9 +155,9 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         rule = [c for c in cands if c.sent.opioid_restricted and c.sent.opioid]
         if rule and picked.add(best_rule := max(rule, key=lambda c: c.score)):
             options.append(best_rule)
-    if wants_opioid or (verdict is not None and verdict.opioid_requested):
+    if opioid_notice:
         # ...and the answer leads with the cited first-line options for the pain described.
-        options += I.opioid_alternatives(cands, q, picked)
+        options += I.opioid_alternatives(cands, q, picked, patient=audience == "patient" or q.patient_language)
     if q.breadth == "narrow" and q.agents:
         # "max tizanidine dose" is answered by tizanidine sentences only.
         about = [c for c in cands if _about_agents(q, c.about, c.direct)]

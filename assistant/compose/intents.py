@@ -77,7 +77,7 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
     return out
 
 
-def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked) -> list[Cand]:
+def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False) -> list[Cand]:
     """One cited first-line option per pain mechanism described (all when none is)."""
     mechs = sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()) or sorted(FIRST_LINE_BY_MECHANISM)
     out: list[Cand] = []
@@ -86,7 +86,7 @@ def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked) -> list
             if any(pat.search(c.sent.text) for c in out):
                 continue
             options = [c for c in cands if not c.sent.opioid and pat.search(c.sent.text) and not picked.has(c)
-                       and c.role not in ("pitfall",) and not plain_doc(c.hit.chunk)
+                       and c.role not in ("pitfall",) and (patient or not plain_doc(c.hit.chunk))
                        and (_mechanism_of(c, mech) or len(mechs) == 1)]
             # Not a later step ("... when first-line drugs are ineffective"); a statement naming
             # the first-line option, under a first-line heading, beats one that merely mentions it.
@@ -94,6 +94,7 @@ def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked) -> list
                        and not _NOT_FIRST_LINE.search(c.hit.chunk.section)] or options
             if options:
                 best = max(options, key=lambda c: (
+                    (patient and (c.role == "patient" or plain_doc(c.hit.chunk))),
                     bool(INTENT_SENTENCE["first_line"].search(c.sent.text)) + bool(
                         _FIRST_LINE_HEADING.search(c.hit.chunk.section)), c.score))
                 if picked.add(best):
