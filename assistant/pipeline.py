@@ -197,8 +197,7 @@ class Assistant:
                 draft = None
         if draft is None:
             draft = compose(q, hits, query=query, audience=audience, verdict=verdict,
-                            covered_topics=covered, history=turns,
-                            embed=lambda text: self.searcher.embed_query(text, index))
+                            covered_topics=covered, history=turns)
         # enforce() cites from the answer's hits: make sure the passages it may need are there.
         extra = hits
         if safety.mentions_opioid(draft.markdown):

@@ -150,30 +150,35 @@ def split_request(text: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------------
 # Intents
 
-_EXEMPLAR_CACHE: dict[int, tuple[list[str], np.ndarray]] = {}
+_EXEMPLAR_CACHE: list = [None, None]
+"""[the embedder the exemplar vectors were made with, (intent ids, vectors)]: one at a time."""
 
 
 def _exemplar_matrix(embed: Callable[[str], np.ndarray]) -> tuple[list[str], np.ndarray]:
-    key = id(embed)
-    held = _EXEMPLAR_CACHE.get(key)
+    # A bound method is a new object at each access: key on the embedder it belongs to.
+    owner = getattr(embed, "__self__", embed)
+    held = _EXEMPLAR_CACHE[1] if _EXEMPLAR_CACHE[0] is owner else None
     if held is None:
         ids, vecs = [], []
         for iid, d in intent_catalogue().items():
             for e in d.exemplars:
                 ids.append(iid)
                 vecs.append(np.asarray(embed(e), dtype=np.float32))
-        held = _EXEMPLAR_CACHE[key] = (ids, np.vstack(vecs) if vecs else np.zeros((0, 1), np.float32))
+        held = (ids, np.vstack(vecs) if vecs else np.zeros((0, 1), np.float32))
+        _EXEMPLAR_CACHE[:] = [owner, held]
     return held
 
 
 def recognise_intents(request: str, embed: Callable[[str], np.ndarray] | None = None) -> tuple[str, ...]:
-    """Catalogue intents the request asks, in answer order. Cue patterns first; by meaning
-    (nearest exemplars above ``Weights.intent_exemplar_min``) when an embedder is given."""
+    """Catalogue intents the request asks, in answer order. Cue patterns first; when they find
+    none and an embedder is given, by meaning (nearest exemplars above
+    ``Weights.intent_exemplar_min``, exemplar vectors made once per embedder)."""
     if not request.strip():
         return ()
     cat = intent_catalogue()
     found = {iid for iid, d in cat.items() if any(c.search(request) for c in d.cues)}
-    if embed is not None:
+    if embed is not None and not found:
+        # By meaning only where the cue words found nothing (see Weights.intent_exemplar_min).
         ids, mat = _exemplar_matrix(embed)
         if len(ids):
             v = np.asarray(embed(request), dtype=np.float32)

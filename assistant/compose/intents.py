@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..cues import cues
-from ..request import intent_catalogue
 from ..weights import WEIGHTS
 from .layout import Picked
 from .query import Query
@@ -52,7 +51,6 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
         return []
     top = max(c.score for c in pool)
     floor = W.lead_share * top
-    cat = intent_catalogue()
     out: list[Cand] = []
 
     def take(options: list[Cand]) -> None:
@@ -66,8 +64,7 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
                 out.append(best)
 
     for a in q.asks:
-        d = cat[a]
-        take([c for c in pool if d.answer.search(c.sent.text)])
+        take([c for c in pool if a in c.sent.answers])
     if set(q.asks) & _TREATMENT_ASKS:
         for mech in sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()):
             if any(_mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text) for c in out):

@@ -262,18 +262,25 @@ def dedupe_titles(blocks: list[Block]) -> None:
 
 def attach_antecedents(blocks: list[Block], cands: Sequence[Cand], picked: Picked) -> None:
     """A sentence that leans on the one before it ("It", "These agents", "However") is shown
-    after its antecedent, or not at all."""
+    right after its antecedent (moved there if it was shown elsewhere), or not at all."""
     by_pos = {(c.sent.chunk_id, c.sent.idx): c for c in cands}
+
+    def pos(c: Cand) -> tuple[str, int]:
+        return (c.sent.chunk_id, c.sent.idx)
+
     for b in blocks:
         out: list[Cand] = []
         for c in b.cands:
             if c.sent.dependent:
-                prev = by_pos.get((c.sent.chunk_id, c.sent.idx - 1))
-                shown = any(o.sent.chunk_id == c.sent.chunk_id and o.sent.idx == c.sent.idx - 1
-                            for blk in blocks for o in blk.cands)
-                if not shown:
+                want = (c.sent.chunk_id, c.sent.idx - 1)
+                if not (out and pos(out[-1]) == want):
+                    prev = by_pos.get(want)
                     if prev is None or prev.sent.opioid:
                         continue
+                    for other in blocks:  # shown elsewhere: move it here
+                        if other is not b:
+                            other.cands[:] = [o for o in other.cands if pos(o) != want]
+                    out = [o for o in out if pos(o) != want]
                     picked.add(prev)
                     out.append(prev)
             out.append(c)

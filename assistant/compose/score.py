@@ -127,6 +127,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
     cands: list[Cand] = []
     head_cache: dict[str, frozenset[str]] = {}
     ctx_cache: dict[str, frozenset[str]] = {}
+    sec_cache: dict[str, frozenset[str]] = {}
     vocab = vocabulary()
     for h, s in pairs:
         c = h.chunk
@@ -202,11 +203,15 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             if pat is not None and intent != "algorithm" and pat.search(c.section.split(" > ", 1)[-1]):
                 score += W.section_intent_broad if q.breadth == "broad" else W.section_intent  # the section is about what was asked
                 break
-        heads = c.section.split(" > ", 1)[-1] + " " + s.heading
-        for a in q.asks:
-            d = catalogue[a]
-            if d.answer.search(s.text) or (d.sections is not None and d.sections.search(heads)):
-                score += W.intent_answer  # answers what the request asks
+        if q.asks:
+            sec_answers = sec_cache.get(key)
+            if sec_answers is None:
+                heads = c.section.split(" > ", 1)[-1] + " " + s.heading
+                sec_answers = sec_cache[key] = frozenset(
+                    a for a in q.asks if catalogue[a].sections is not None and catalogue[a].sections.search(heads))
+            for a in q.asks:
+                if a in s.answers or a in sec_answers:
+                    score += W.intent_answer  # answers what the request asks
         if q.tried and not s.direct.isdisjoint(q.tried) and (
                 _STARTS_DRUG.search(s.text)
                 or (s.dose_number and not s.direct.isdisjoint(q.intolerant))

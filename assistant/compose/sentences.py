@@ -9,6 +9,7 @@ from ingest.records import Chunk
 
 from ..cues import cues
 from ..opioid_terms import names_opioid
+from ..request import intent_catalogue
 from ..text import clean, number_units, split_sentences, stems, units
 from ..vocab import vocabulary
 
@@ -35,6 +36,8 @@ class Sent:
     opioid: bool
     opioid_restricted: bool
     dependent: bool = False
+    answers: frozenset[str] = frozenset()
+    """Catalogue intents whose answer pattern the sentence matches (``intents.yaml``)."""
     """Leans on the sentence before it ("It", "These agents", "However"): never shown alone."""
 
 
@@ -48,6 +51,7 @@ def sentences(chunk: Chunk) -> tuple[Sent, ...]:
     if cached is not None:
         return cached
     vocab = vocabulary()
+    catalogue = intent_catalogue()
     out: list[Sent] = []
     for unit, heading, step in units(chunk.text):
         # Algorithm steps stay whole: a step is one instruction.
@@ -70,6 +74,7 @@ def sentences(chunk: Chunk) -> tuple[Sent, ...]:
                 opioid_restricted=opioid and bool(_P["opioid_restricted"].search(text)),
                 dependent=bool(out) and step is None and bool(_P["dependent_start"].search(text))
                 and out[-1].heading == heading,
+                answers=frozenset(i for i, d in catalogue.items() if d.answer.search(text)),
             ))
     result = tuple(out)
     with _CACHE_LOCK:
