@@ -120,8 +120,11 @@ class Assistant:
         from .condense import vocabulary
         from .safety import check_input
 
+        from .drugs import warm as warm_drug_names
+
         vocabulary()
         check_input((Turn("user", "warm up"),))
+        warm_drug_names()  # the drug-name dictionaries take seconds to load
 
     def _reservation_hits(self) -> tuple[Hit, ...]:
         from .safety import OPIOID_RESERVATION_QUERY

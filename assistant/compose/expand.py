@@ -32,16 +32,18 @@ _FIRST_LINE_CACHE: list = [None, {}]
 _FIRST_LINE_LOCK = threading.Lock()
 
 
-def _first_line_chunks(by_doc: Mapping[str, Sequence[Chunk]], doc: str) -> tuple[Chunk, ...]:
-    """Passages of one document under a first-line treatment heading (cached per corpus object)."""
+def _first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[Chunk, ...]]:
+    """Documents with passages under a first-line treatment heading, and those passages, in
+    corpus order (built once per corpus object)."""
     with _FIRST_LINE_LOCK:
         if _FIRST_LINE_CACHE[0] is not by_doc:
-            _FIRST_LINE_CACHE[:] = [by_doc, {}]
-        held = _FIRST_LINE_CACHE[1].get(doc)
-        if held is None:
-            held = _FIRST_LINE_CACHE[1][doc] = tuple(
-                c for c in by_doc.get(doc, ()) if _FIRST_LINE_HEADING.search(c.section) and not _plain_section(c))
-    return held
+            index: dict[str, tuple[Chunk, ...]] = {}
+            for doc, chunks in by_doc.items():
+                found = tuple(c for c in chunks if _FIRST_LINE_HEADING.search(c.section) and not _plain_section(c))
+                if found:
+                    index[doc] = found
+            _FIRST_LINE_CACHE[:] = [by_doc, index]
+        return _FIRST_LINE_CACHE[1]
 
 
 def _plain_section(c: Chunk) -> bool:
@@ -108,15 +110,17 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         # An opioid asked about: the answer offers the first-line options for the pain described,
         # which opioid passages do not hold; add the sections that do, retrieved documents first.
         ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)))
-        docs = ranked_docs + [d for d in by_doc if d not in ranked_docs]
+        with_first_line = _first_line_index(by_doc)
+        docs = [d for d in ranked_docs if d in with_first_line]
+        docs += [d for d in with_first_line if d not in ranked_docs][:WEIGHTS.expand_max_first_line]
         added = 0
         for doc in docs:
-            for c in _first_line_chunks(by_doc, doc):
-                if added >= WEIGHTS.expand_max_first_line:
-                    break
-                if c.chunk_id not in have:
+            for c in with_first_line[doc]:
+                if added < WEIGHTS.expand_max_first_line and c.chunk_id not in have:
                     add(c)
                     added += 1
+            if added >= WEIGHTS.expand_max_first_line:
+                break
     if question_breadth(question) == "broad":
         weight: dict[str, float] = {}
         plain_ok = audience == "patient" or bool(PATIENT_HINT.search(question))

@@ -13,6 +13,7 @@ from ..cues import cues
 from ..weights import WEIGHTS
 from .layout import Picked
 from .query import Query
+from .sentences import answers
 from .score import INTENT_SENTENCE, Cand, about_agents, plain_doc
 
 _P = cues().patterns
@@ -64,7 +65,7 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
                 out.append(best)
 
     for a in q.asks:
-        take([c for c in pool if a in c.sent.answers])
+        take([c for c in pool if answers(c.sent, a)])
     if set(q.asks) & _TREATMENT_ASKS:
         for mech in sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()):
             if any(_mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text) for c in out):

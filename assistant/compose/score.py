@@ -23,6 +23,7 @@ from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .query import Query
 from .sentences import Sent
+from .sentences import answers
 from .sentences import sentences as _sentences
 
 _C = cues()
@@ -210,7 +211,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                 sec_answers = sec_cache[key] = frozenset(
                     a for a in q.asks if catalogue[a].sections is not None and catalogue[a].sections.search(heads))
             for a in q.asks:
-                if a in s.answers or a in sec_answers:
+                if a in sec_answers or answers(s, a):
                     score += W.intent_answer  # answers what the request asks
         if q.tried and not s.direct.isdisjoint(q.tried) and (
                 _STARTS_DRUG.search(s.text)

@@ -36,8 +36,6 @@ class Sent:
     opioid: bool
     opioid_restricted: bool
     dependent: bool = False
-    answers: frozenset[str] = frozenset()
-    """Catalogue intents whose answer pattern the sentence matches (``intents.yaml``)."""
     """Leans on the sentence before it ("It", "These agents", "However"): never shown alone."""
 
 
@@ -46,12 +44,25 @@ _CACHE_MAX = 20000
 _CACHE_LOCK = threading.Lock()
 
 
+_ANSWERS: dict[tuple[str, int, str], bool] = {}
+
+
+def answers(s: Sent, intent: str) -> bool:
+    """Does the sentence match the catalogue intent's answer pattern? (cached)"""
+    key = (s.chunk_id, s.idx, intent)
+    hit = _ANSWERS.get(key)
+    if hit is None:
+        if len(_ANSWERS) > 200_000:
+            _ANSWERS.clear()
+        hit = _ANSWERS[key] = bool(intent_catalogue()[intent].answer.search(s.text))
+    return hit
+
+
 def sentences(chunk: Chunk) -> tuple[Sent, ...]:
     cached = _CACHE.get(chunk.chunk_id)
     if cached is not None:
         return cached
     vocab = vocabulary()
-    catalogue = intent_catalogue()
     out: list[Sent] = []
     for unit, heading, step in units(chunk.text):
         # Algorithm steps stay whole: a step is one instruction.
@@ -74,7 +85,6 @@ def sentences(chunk: Chunk) -> tuple[Sent, ...]:
                 opioid_restricted=opioid and bool(_P["opioid_restricted"].search(text)),
                 dependent=bool(out) and step is None and bool(_P["dependent_start"].search(text))
                 and out[-1].heading == heading,
-                answers=frozenset(i for i, d in catalogue.items() if d.answer.search(text)),
             ))
     result = tuple(out)
     with _CACHE_LOCK:
