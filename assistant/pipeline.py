@@ -117,14 +117,15 @@ class Assistant:
         """Load model and index now, so the first question is not the slow one."""
         ix = self.searcher.index()
         self.searcher.embed_query("warm up", ix)
+        from .compose import warm_corpus
         from .condense import vocabulary
-        from .safety import check_input
-
         from .drugs import warm as warm_drug_names
+        from .safety import check_input
 
         vocabulary()
         check_input((Turn("user", "warm up"),))
         warm_drug_names()  # the drug-name dictionaries take seconds to load
+        warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
 
     def _reservation_hits(self) -> tuple[Hit, ...]:
         from .safety import OPIOID_RESERVATION_QUERY

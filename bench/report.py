@@ -598,6 +598,9 @@ def write_report(path: Path = DOC) -> Path:
         head.append(f"| {name} | {val} | {st} | {why} |")
     head.append("")
     head += sec_findings()
+    rounds = ROOT / "bench" / "answer_rounds.md"  # hand-kept: answer-quality rounds
+    if rounds.exists():
+        body = body + rounds.read_text(encoding="utf-8").rstrip().splitlines() + [""]
     tail = ["## Run log", "", "| step | status | seconds | load avg before → after (1 min) |", "|---|---|---|---|"]
     for name, s in steps.items():
         lb, la = s.get("load_before", [None])[0], s.get("load_after", [None])[0]

@@ -37,6 +37,7 @@ from ..weights import WEIGHTS
 from . import intents as I
 from . import layout as L
 from .expand import expand_hits
+from .expand import first_line_index as warm_corpus  # noqa: F401  (Assistant.warm)
 from .query import Query as _Query  # noqa: F401
 from .query import parse_query as _parse_query
 from .query import question_breadth
@@ -49,7 +50,7 @@ from .sentences import sentences as _sentences  # noqa: F401  (tests)
 from .suggest import suggestions as _suggestions
 
 __all__ = ["DISCLAIMER_CLINICIAN", "DISCLAIMER_PATIENT", "OUT_OF_SCOPE_TEXT", "Relevance", "assess_relevance",
-           "compose", "expand_hits", "out_of_scope_answer", "question_breadth"]
+           "compose", "expand_hits", "out_of_scope_answer", "question_breadth", "warm_corpus"]
 
 # Names kept for callers of the single-module composer (values live in Weights).
 MIN_DENSE_SCORE = WEIGHTS.min_dense_score

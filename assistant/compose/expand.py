@@ -32,7 +32,7 @@ _FIRST_LINE_CACHE: list = [None, {}]
 _FIRST_LINE_LOCK = threading.Lock()
 
 
-def _first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[Chunk, ...]]:
+def first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[Chunk, ...]]:
     """Documents with passages under a first-line treatment heading, and those passages, in
     corpus order (built once per corpus object)."""
     with _FIRST_LINE_LOCK:
@@ -110,7 +110,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         # An opioid asked about: the answer offers the first-line options for the pain described,
         # which opioid passages do not hold; add the sections that do, retrieved documents first.
         ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)))
-        with_first_line = _first_line_index(by_doc)
+        with_first_line = first_line_index(by_doc)
         docs = [d for d in ranked_docs if d in with_first_line]
         docs += [d for d in with_first_line if d not in ranked_docs][:WEIGHTS.expand_max_first_line]
         added = 0
