@@ -144,6 +144,9 @@ class Weights:
     """At most this many sub-section passages are added under retrieved parent sections."""
     expand_parents_from_top: int = 5
     """Only the best-ranked hits have their sub-sections added."""
+    expand_max_intent: int = 4
+    """At most this many passages are added for sections named after what the request asks
+    (pitfalls, non-drug care, chronic plan ...). Design."""
     expand_max_first_line: int = 8
     """An opioid asked about: at most this many first-line passages are added. Design."""
     expand_max_named: int = 4
@@ -163,6 +166,9 @@ class Weights:
     tried_as_new: float = 0.3
     """Factor for a sentence that starts or recommends a drug the patient already takes or
     took. Fitted: dev."""
+    drug_not_asked: float = 0.5
+    """Factor for a sentence under a drug-treatment heading when only non-drug care is asked
+    ("what else besides tablets?"). Fitted: dev."""
     lead_share: float = 0.35
     """An intent's or mechanism's best sentence leads only when it scores at least this share
     of the best sentence. Fitted: dev."""

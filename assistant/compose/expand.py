@@ -14,6 +14,7 @@ from ingest.records import Chunk, group_by_doc
 
 from ..opioid_terms import names_opioid
 from ..records import Hit
+from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .query import PATIENT_HINT, question_breadth
@@ -104,6 +105,21 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                 if named >= WEIGHTS.expand_max_named:
                     break
                 if c.chunk_id not in have and asked & _heading_mechanisms(c.section.rsplit(" > ", 1)[-1]):
+                    add(c)
+                    named += 1
+    # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
+    # therapy" for non-drug care of chronic pain), in the documents retrieved.
+    req = understand(question)
+    patterns = [d.sections for a, d in intent_catalogue().items() if a in req.intents and d.sections is not None]
+    if patterns:
+        named = 0
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
+                                  [:WEIGHTS.expand_parents_from_top]))
+        for doc in docs:
+            for c in by_doc.get(doc, ()):
+                if named >= WEIGHTS.expand_max_intent:
+                    break
+                if c.chunk_id not in have and any(p.search(c.section.split(" > ", 1)[-1]) for p in patterns):
                     add(c)
                     named += 1
     if names_opioid(question):

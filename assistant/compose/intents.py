@@ -25,6 +25,7 @@ FIRST_LINE_BY_MECHANISM = {
 """Per pain mechanism, the first-line options an opioid request is answered with: a cited
 sentence for each pattern (NSAID and activity/physiotherapy for musculoskeletal pain)."""
 _NOT_FIRST_LINE = _P["not_first_line"]
+_TITRATES = _P["titrates"]
 _FIRST_LINE_HEADING = _P["first_line"]
 _TREATMENT_ASKS = frozenset({"first_choice", "how_to_prescribe", "next_step", "alternative", "plan_acute",
                              "plan_chronic"})
@@ -60,10 +61,16 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
             about = [c for c in options if about_agents(q, c.about, c.direct)]
             options = about or options
         if options and len(out) < W.lead_max:
-            best = max(options, key=lambda c: c.score)
+            # A sentence answering more of what is asked ("exercise ... when pain lasts more than
+            # 4 weeks" for non-drug care of chronic pain) beats one answering a single intent.
+            best = max(options, key=lambda c: (sum(answers(c.sent, a) for a in q.asks), c.score))
             if picked.add(best):
                 out.append(best)
 
+    helping = q.tried - q.intolerant
+    if helping and "next_step" in q.asks:
+        # Stepped care: first, how far the drug already taken can still be raised.
+        take([c for c in pool if not c.sent.direct.isdisjoint(helping) and _TITRATES.search(c.sent.text)])
     for a in q.asks:
         take([c for c in pool if answers(c.sent, a)])
     if set(q.asks) & _TREATMENT_ASKS:

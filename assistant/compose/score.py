@@ -43,6 +43,8 @@ _PLAIN_DOC = _P["plain_doc"]
 _STARTS_DRUG = _P["starts_drug"]
 _TITRATES = _P["titrates"]
 _DOSE_ASKS = frozenset({"max_dose", "titration", "how_to_prescribe"})
+_DRUG_ASKS = _DOSE_ASKS | {"first_choice", "side_effects", "monitoring"}
+_DRUG_HEADING = _P["drug_heading"]
 
 @dataclass
 class Cand:
@@ -112,6 +114,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
         return []
     W = WEIGHTS
     catalogue = intent_catalogue()
+    drugs_unasked = "non_drug" in q.asks and not (_DRUG_ASKS & set(q.asks)) and not q.agents
     n = len(pairs)
     df: dict[str, int] = {}
     for _, s in pairs:
@@ -213,6 +216,8 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             for a in q.asks:
                 if a in sec_answers or answers(s, a):
                     score += W.intent_answer  # answers what the request asks
+        if drugs_unasked and _DRUG_HEADING.search(c.section) and not answers(s, "non_drug"):
+            score *= W.drug_not_asked  # "what else besides tablets?": drug sections are not asked
         if q.tried and not s.direct.isdisjoint(q.tried) and (
                 _STARTS_DRUG.search(s.text)
                 or (s.dose_number and not s.direct.isdisjoint(q.intolerant))
