@@ -179,3 +179,18 @@ def test_intents_by_meaning_only_where_cue_words_find_none(monkeypatch):
     assert R.recognise_intents("what trips clinicians up here", far.embed_query) == ()
     # Cue words win: the embedder is not consulted when they name an intent.
     assert R.recognise_intents("what's the ceiling on the dose?", far.embed_query) == ("max_dose",)
+
+
+@pytest.mark.parametrize("q,missing", [
+    ("When is plasma exchange indicated for a severe MS relapse?", "plasma exchange"),
+    ("How should swallowing difficulties be assessed in advanced MS?", "swallowing difficulties"),
+    ("What is the success rate of selective dorsal rhizotomy for adult spasticity?", "selective dorsal rhizotomy"),
+])
+def test_what_a_question_asks_about_must_be_covered_in_passive_frames_too(q, missing):
+    rel = assess_relevance(q, hits_of(ALL), request=q)
+    assert not rel.in_scope and missing in rel.missing
+
+
+def test_covered_subjects_stay_in_scope():
+    for q in ("When is physiotherapy indicated for back pain in MS?", "How should spasticity be managed in MS?"):
+        assert assess_relevance(q, hits_of(ALL), request=q).in_scope, q

@@ -39,16 +39,20 @@ _TAKING = cues().patterns["ts_taking"]
 
 
 _ASKED_OBJECT = cues().patterns["asked_object"]
+_ASKED_SUBJECT = cues().patterns["asked_subject"]
 _GENERIC_HEADS = frozenset(_stems("pain pains symptom symptoms problem problems issue issues it this that them "
-                                  "patient patients person people condition conditions thing things"))
+                                  "patient patients person people condition conditions thing things difficulty difficulties "
+                                  "treatment treatments therapy management"))
 
 
 def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
     """What the request asks to treat or manage, when its head word is in no retrieved passage
     and it names no vocabulary entity they cover ("cognitive fog", "bladder urgency", "tremor")."""
     vocab = vocabulary()
-    for m in _ASKED_OBJECT.finditer(request):
-        phrase = m.group(1).strip()
+    found = [m.group(1) for m in _ASKED_OBJECT.finditer(request)]
+    found += [m.group(1) or m.group(2) for m in _ASKED_SUBJECT.finditer(request)]
+    for phrase in found:
+        phrase = phrase.strip()
         if any(c in p_concepts for c in vocab.concept_ids(phrase)):
             continue
         words = [w for w in re.findall(r"[a-z]+", phrase.lower())]
