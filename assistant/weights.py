@@ -3,8 +3,10 @@
 ``WEIGHTS`` is the one instance the composer reads. Where a value was fitted is said
 beside it: "core" is the shipped eval set (``evals/sets/core.jsonl``), fitted by hand
 case by case while the composer grew (it is therefore a development set, not a held-out
-one); "dev" is ``evals/sets/dev.jsonl``; "design" marks a layout choice rather than a
-fitted number. Change a value here and re-run both sets (see docs/evaluation.md).
+one); "dev" is ``evals/sets/dev.jsonl`` (our own cases, fitted on); the held-out rounds
+``evals/sets/dev_holdout*.jsonl`` are reported, first try, in docs/benchmarks.md ("Answer quality
+rounds"); "design" marks a layout choice rather than a fitted number. Change a value here and
+re-run the sets.
 """
 
 from __future__ import annotations
@@ -158,7 +160,7 @@ class Weights:
     Fitted: core + dev request sentences (179): where cue words found no intent, the nearest
     exemplar was right for about 1 in 4 at 0.50-0.77 ("What treatment?" -> non_drug at 0.67,
     "how soon after a dose does it peak?" -> titration at 0.71), so meaning alone only counts
-    above every such cosine seen; cue words carry recognition (docs/evaluation.md)."""
+    above every such cosine seen; cue words carry recognition (docs/benchmarks.md, "Answer quality rounds")."""
     intent_exemplar_margin: float = 0.03
     """...and within this of the best intent's cosine. Fitted: dev."""
     intent_answer: float = 0.2
