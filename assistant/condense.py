@@ -8,174 +8,23 @@ red-flag findings, topic) are carried forward as a context tail, pronouns
 ("it", "that drug") are resolved to the most recent drug or therapy, and
 entities that the follow-up replaces are dropped.
 
-The clinical vocabulary lives in ``vocab.yaml`` (see its header for the rules
-each category follows); ``compose`` reuses it for synonym-aware matching.
+The clinical vocabulary is ``vocab.yaml`` (loaded by ``assistant/vocab.py``; see its header
+for the rules each category follows).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
-import yaml
-
-from ingest.errors import ConfigError
-
+from .negation import strip_negated_clauses
 from .records import Turn
+from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request
+from .vocab import CATEGORIES, VOCAB_PATH, Concept, Mention, Vocabulary, load_vocabulary, vocabulary  # noqa: F401
 
-VOCAB_PATH = Path(__file__).with_name("vocab.yaml")
-CATEGORIES = ("agent", "mechanism", "complaint", "disease", "population", "finding", "topic")
 # Order of the carried entities in the context tail of a condensed query.
 _CONTEXT_ORDER = ("topic", "agent", "mechanism", "complaint", "disease", "population", "finding")
-
-
-@dataclass(frozen=True)
-class Concept:
-    id: str
-    category: str
-    name: str
-    aliases: tuple[str, ...]
-    aspect: bool = False
-    """Topic that asks about an agent (dose, side effects): keeps the agent in context."""
-    classes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Mention:
-    concept: str
-    start: int
-    end: int
-    negated: bool = False
-    """A negation cue ("no", "denies", "without") shortly before it in the same clause."""
-
-
-# "Denies saddle anaesthesia, no fever": a denied finding is not patient context.
-_NEGATION = re.compile(
-    r"\b(?:no|not|denies|denied|deny|denying|without|negative for|free of|absence of|nil|never|nor|none)\b[^.;:!?]*$",
-    re.IGNORECASE)
-_NEGATION_BREAK = re.compile(r"\b(?:but|now|however|although|yet)\b", re.IGNORECASE)
-_NEGATION_WINDOW = 48
-"""Characters looked back for a negation cue."""
-
-
-def _alias_pattern(alias: str) -> str:
-    # Spaces and hyphens are interchangeable ("first line" == "first-line").
-    parts = re.split(r"[\s-]+", alias.strip())
-    return r"[\s-]+".join(re.escape(p) for p in parts)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\s-]+", " ", text.strip().lower())
-
-
-class Vocabulary:
-    """Concepts plus two compiled matchers (case-insensitive and case-sensitive)."""
-
-    def __init__(self, concepts: Iterable[Concept], cs_aliases: dict[str, str]):
-        self.concepts: dict[str, Concept] = {c.id: c for c in concepts}
-        self._lookup: dict[str, str] = {}
-        for c in self.concepts.values():
-            for a in c.aliases:
-                self._lookup.setdefault(_norm(a), c.id)
-        self._cs_lookup = dict(cs_aliases)
-        self._memo: dict[str, tuple[Mention, ...]] = {}
-        self._memo_lock = threading.Lock()
-        ci = sorted(self._lookup, key=len, reverse=True)
-        # Whole words only, optional plural; longest alias first so that
-        # "intrathecal baclofen" wins over "baclofen".
-        self._ci = re.compile(
-            r"(?<![\w-])(?:" + "|".join(_alias_pattern(a) for a in ci) + r")(?:e?s)?(?![\w-])",
-            re.IGNORECASE,
-        )
-        cs = sorted(self._cs_lookup, key=len, reverse=True)
-        self._cs = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(a) for a in cs) + r")(?![\w-])") if cs else None
-
-    def _resolve(self, matched: str) -> str | None:
-        key = _norm(matched)
-        for cand in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
-            if cand and cand in self._lookup:
-                return self._lookup[cand]
-        return None
-
-    def mentions(self, text: str) -> tuple[Mention, ...]:
-        """Concept mentions in text order (overlaps resolved longest-first)."""
-        # Earlier turns are re-read at every follow-up: remember recent texts.
-        hit = self._memo.get(text)
-        if hit is None:
-            hit = tuple(self._find(text))
-            with self._memo_lock:
-                self._memo[text] = hit
-                if len(self._memo) > 2048:
-                    self._memo.pop(next(iter(self._memo)), None)
-        return hit
-
-    def _find(self, text: str) -> list[Mention]:
-        found: list[Mention] = []
-        for m in self._ci.finditer(text):
-            cid = self._resolve(m.group(0))
-            if cid:
-                found.append(Mention(cid, m.start(), m.end()))
-        if self._cs is not None:
-            taken = [(f.start, f.end) for f in found]
-            for m in self._cs.finditer(text):
-                if not any(s < m.end() and m.start() < e for s, e in taken):
-                    found.append(Mention(self._cs_lookup[m.group(0)], m.start(), m.end()))
-        found.sort(key=lambda f: f.start)
-        out = []
-        for f in found:
-            before = _NEGATION_BREAK.split(text[max(0, f.start - _NEGATION_WINDOW):f.start])[-1]
-            out.append(Mention(f.concept, f.start, f.end, True) if _NEGATION.search(before) else f)
-        return out
-
-    def concept_ids(self, text: str, *, with_classes: bool = True, affirmed: bool = False) -> frozenset[str]:
-        """Concept ids mentioned in text, plus the classes of mentioned drugs.
-
-        ``affirmed`` leaves out negated findings and topics ("no fever", "no red flags").
-        """
-        ids: set[str] = set()
-        for m in self.mentions(text):
-            if affirmed and m.negated and self.concepts[m.concept].category in ("finding", "topic", "population"):
-                continue
-            ids.add(m.concept)
-            if with_classes:
-                ids.update(self.concepts[m.concept].classes)
-        return frozenset(ids)
-
-
-def load_vocabulary(path: Path = VOCAB_PATH) -> Vocabulary:
-    try:
-        # The C loader is ~15x faster than the pure-Python one.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"cannot read clinical vocabulary {path}: {e}") from None
-    concepts: list[Concept] = []
-    cs: dict[str, str] = {}
-    for i, raw in enumerate((data or {}).get("concepts") or []):
-        cid = raw.get("id")
-        cat = raw.get("category")
-        if not cid or cat not in CATEGORIES:
-            raise ConfigError(f"{path}: concept #{i} ({cid!r}) has no id or an unknown category {cat!r}")
-        aliases = tuple(str(a) for a in raw.get("aliases") or ())
-        for a in raw.get("cs_aliases") or ():
-            cs[str(a)] = cid
-        concepts.append(Concept(
-            id=cid, category=cat, name=str(raw.get("name") or (aliases[0] if aliases else cid)),
-            aliases=aliases, aspect=bool(raw.get("aspect", False)),
-            classes=tuple(raw.get("classes") or ()),
-        ))
-    return Vocabulary(concepts, cs)
-
-
-@lru_cache(maxsize=1)
-def vocabulary() -> Vocabulary:
-    """The shipped vocabulary, loaded once per process."""
-    return load_vocabulary()
-
 
 # ---------------------------------------------------------------------------
 # Conversation state: what each category currently refers to.
@@ -217,8 +66,12 @@ def _by_category(vocab: Vocabulary, mentions: Sequence[Mention]) -> dict[str, li
 _AGENT_TOPICS = frozenset({"treatment", "first_line", "second_line", "non_drug"})
 
 
-def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, pronoun: bool) -> _State:
-    """The conversation state after one more user turn."""
+def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, pronoun: bool,
+           new_request: bool = False) -> _State:
+    """The conversation state after one more user turn.
+
+    ``new_request``: the turn asks something new of its own (home advice, imaging, the
+    non-drug plan ...): it keeps the patient's context but not the earlier drug or topic."""
     prev = state.cats
     aspect_only = all(vocab.concepts[t].aspect for t in new["topic"])
     named = any(new[c] for c in ("agent", "mechanism", "complaint", "finding"))
@@ -229,6 +82,8 @@ def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, prono
     # when the turn asks about it.
     if new["agent"]:
         merged["agent"] = new["agent"]
+    elif new_request:
+        merged["agent"] = []
     elif pronoun or about_agent:
         merged["agent"] = prev["agent"] or ([state.last_agent] if state.last_agent else [])
     elif elliptical:
@@ -243,6 +98,8 @@ def _merge(vocab: Vocabulary, state: _State, new: dict[str, list[str]], *, prono
         merged["topic"] = list(new["topic"])
     elif new["topic"]:
         merged["topic"] = new["topic"] + [t for t in prev["topic"] if t in _AGENT_TOPICS and t not in new["topic"]]
+    elif new_request:
+        merged["topic"] = []
     else:
         merged["topic"] = list(prev["topic"])
     if not merged["agent"]:
@@ -347,7 +204,10 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         name = vocab.concepts[target].name
         core = _PRONOUN.sub(name, core, count=1)
     core = core[:1].upper() + core[1:]
-    final = _merge(vocab, state, new, pronoun=target is not None)
+    # "What should she do at home?" after a question about tizanidine asks something new.
+    asks = set(recognise_intents(split_request(question)[0] or question))
+    new_request = bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
+    final = _merge(vocab, state, new, pronoun=target is not None, new_request=new_request)
 
     mentioned = {m.concept for m in vocab.mentions(core)}
     tail: list[str] = []
@@ -362,21 +222,11 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     return f"{core} (context: {', '.join(tail)})"
 
 
-# Clause-level negation cues. Used only to shape the retrieval query: "denies saddle
-# anaesthesia, no fever" should retrieve treatment guidance, not red-flag passages. Safety
-# decisions never use this (they run on the full text in assistant/safety).
-_NEGATED_CLAUSE = re.compile(
-    r"\b(?:denies|denied|denying|no|without|negative for|nil|not)\b(?!\s+(?:first|better|responding|"
-    r"improving|tolerat|controlled|helped|working|able))[^.;,?!()]*|\b(?:afebrile|apyrexial)\b",
-    re.IGNORECASE,
-)
-
-
 def retrieval_query(query: str) -> str:
     """The query for search: negated findings removed (unless that leaves too little to
     search) and abbreviations spelled out ("LBP" -> "back pain"), which neither BM25 nor the
     embedding model would otherwise connect to the guideline text."""
-    stripped = re.sub(r"\s{2,}", " ", _NEGATED_CLAUSE.sub(" ", query)).strip(" ,;.")
+    stripped = re.sub(r"\s{2,}", " ", strip_negated_clauses(query)).strip(" ,;.")
     q = stripped if len(re.findall(r"[A-Za-z]{3,}", stripped)) >= 3 else query
     vocab = vocabulary()
     lower = q.lower()

@@ -36,10 +36,10 @@ def validate_question(question, settings: Settings) -> str:
     q = clean_text(question).strip()
     if not q:
         raise InputError("The question is empty. Type a clinical question about the guidance.")
-    if len(q) > settings.max_question_chars:
+    if len(q) > settings.max_turn_chars:
         raise InputError(
             f"The question is {len(q):,} characters long; the limit is "
-            f"{settings.max_question_chars:,}. Shorten it or split it into several questions."
+            f"{settings.max_turn_chars:,}. Shorten it or split it into several questions."
         )
     return q
 
@@ -164,11 +164,15 @@ class Assistant:
         """Load model and index now, so the first question is not the slow one."""
         ix = self.searcher.index()
         self.searcher.embed_query("warm up", ix)
+        from .compose import warm_corpus
         from .condense import vocabulary
+        from .drugs import warm as warm_drug_names
         from .safety import check_input
 
         vocabulary()
         check_input((Turn("user", "warm up"),))
+        warm_drug_names()  # the drug-name dictionaries take seconds to load
+        warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
         if self.chat_model is not None:
             self.support_checker().check("warm up", ["warm up"])
 
@@ -209,6 +213,7 @@ class Assistant:
         from . import safety
         from .compose import compose, expand_hits
         from .condense import condense, retrieval_query
+        from .request import retrieval_text
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -243,7 +248,9 @@ class Assistant:
         timings["condense"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        search_q = retrieval_query(query)
+        # A long note is searched by its request and the clinical entities of the rest
+        # (GUIDELINE_MAX_QUESTION_CHARS caps the search text, not what is checked and answered).
+        search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
         res = self.searcher.search(search_q, self.settings.top_k)
         hits = res.hits
         # Passages the safety layer may need to cite, whatever the question retrieved.
@@ -275,7 +282,8 @@ class Assistant:
                 draft = None
 
         def grounded():
-            return compose(q, hits, query=query, audience=audience, verdict=verdict, covered_topics=covered)
+            return compose(q, hits, query=query, audience=audience, verdict=verdict, covered_topics=covered,
+                           history=turns)
 
         if draft is None:
             draft = grounded()

@@ -69,6 +69,7 @@ def measure(data_dir: Path, corpus_dir: Path, chroma_url: str | None, rounds: in
     model_load_ms = _ms(t0)
     qs = list(QUESTIONS[:n])
     answer_error = None
+    a.warm()  # what a served process does before its first question (model, index, dictionaries)
     for q in ("warm up one", "warm up two", "warm up three"):
         s.search(q, settings.top_k)
         try:

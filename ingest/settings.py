@@ -72,9 +72,11 @@ class Settings(BaseSettings):
     include_statuses: tuple[str, ...] = ("approved",)
     """Document statuses served by default."""
     max_question_chars: int = Field(2000, ge=10)
+    """Longest text retrieval searches with; a longer note is searched by its request and the
+    clinical entities of the rest (``assistant/request.py``)."""
     max_turn_chars: int = Field(20_000, ge=100)
-    """A conversation turn up to this length is accepted and checked in full by the safety layer;
-    anything longer is still checked for red flags before it is refused."""
+    """Longest question (or pasted note) accepted, and checked in full by the safety layer; a
+    longer one is still checked for red flags before it is refused."""
     max_history_turns: int = Field(40, ge=0)
 
     audit_hash_questions: bool = False

@@ -55,7 +55,22 @@ def test_stream_yields_the_enforced_answer_in_pieces(real_assistant):
     assert len(pieces) >= 2 and "".join(pieces).strip() == s.answer.markdown.strip()
 
 
-@pytest.mark.parametrize("bad,msg", [("", "empty"), ("   ", "empty"), ("x" * 5000, "limit is 2,000")])
+@pytest.mark.parametrize("bad,msg", [("", "empty"), ("   ", "empty"), ("x" * 25_000, "limit is 20,000")])
 def test_bad_questions_are_refused_clearly(real_assistant, bad, msg):
     with pytest.raises(InputError, match=msg):
         real_assistant.answer(bad)
+
+
+def test_a_long_note_is_answered_from_its_question(real_assistant):
+    """A pasted note past the retrieval limit is accepted; its last question is what is answered,
+    and its findings still reach the safety check."""
+    filler = "Lives with partner, works part-time, independent with personal care. " * 40
+    note = ("47M with secondary progressive MS, 8 weeks of low back pain with painful night-time "
+            "spasms in both legs and clonus at both ankles. " + filler +
+            "Which drug should we start for the spasms and at what dose?")
+    assert len(note) > real_assistant.settings.max_question_chars
+    ans = real_assistant.answer(note)
+    assert not ans.out_of_scope and ans.citations
+    assert "baclofen" in ans.markdown.lower()
+    flagged = real_assistant.answer(note.replace("Lives with partner", "New saddle anaesthesia. Lives with partner", 1))
+    assert flagged.safety.escalated

@@ -53,7 +53,7 @@ def test_empty_questions_are_refused(assistant, q):
 
 
 def test_over_the_limit_names_the_limit(assistant):
-    limit = assistant.settings.max_question_chars
+    limit = assistant.settings.max_turn_chars
     with pytest.raises(InputError) as e:
         assistant.answer("back pain " * (limit // 10 + 5))
     assert f"{limit:,}" in str(e.value)
@@ -160,13 +160,13 @@ def test_cli_ask_refuses_bad_questions_on_stderr(fake_served, monkeypatch, capsy
     assert cli(["ask", "   "]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "empty" in err
-    assert cli(["ask", "x" * 5000]) == 1
-    assert "2,000" in capsys.readouterr().err
+    assert cli(["ask", "x" * 25_000]) == 1
+    assert "20,000" in capsys.readouterr().err
     # The real console script in its own process: exit code and stderr, no traceback.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GUIDELINE_DATA_DIR": str(s.data_dir)}
-    p = subprocess.run([sys.executable, "-m", "ui.cli", "ask", "y" * 2500], env=env, cwd=str(ROOT),
+    p = subprocess.run([sys.executable, "-m", "ui.cli", "ask", "y" * 20_500], env=env, cwd=str(ROOT),
                        capture_output=True, text=True, timeout=120)
-    assert p.returncode == 1 and "the limit is 2,000" in p.stderr
+    assert p.returncode == 1 and "the limit is 20,000" in p.stderr
     assert "Traceback" not in p.stderr and not p.stdout
 
 

@@ -32,7 +32,7 @@ def test_fuzz_question_handling_raises_only_input_error(q, history):
     except InputError:
         clean = None
     else:
-        assert clean.strip() and len(clean) <= s.max_question_chars
+        assert clean.strip() and len(clean) <= s.max_turn_chars
     try:
         turns = validate_history(history, s)
     except InputError:

@@ -143,8 +143,8 @@ def test_empty_oversized_and_html_input_get_plain_messages(monkeypatch, ui_index
     app_env(monkeypatch, ui_index)
     at = _ask(new_app().run(), "   ")
     assert any("empty" in w for w in texts(at.chat_message[1].warning))
-    _ask(at, "back pain " * 300)
-    limit = f"{ui_index.max_question_chars:,}"
+    _ask(at, "back pain " * (ui_index.max_turn_chars // 10 + 5))
+    limit = f"{ui_index.max_turn_chars:,}"
     assert any(limit in w for w in texts(at.chat_message[-1].warning))
     # failed questions are not sent as history
     assert views.history_for(at.session_state["messages"]) == []

@@ -1,0 +1,153 @@
+"""Hit[] -> Hit[]: the passages a good answer needs that top-k retrieval tends to miss.
+
+Called by the pipeline between retrieval and composing (limits in ``assistant/weights.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from typing import Mapping, Sequence
+
+from ingest.records import Chunk, group_by_doc
+
+from ..opioid_terms import names_opioid
+from ..records import Hit
+from ..request import intent_catalogue, understand
+from ..vocab import vocabulary
+from ..weights import WEIGHTS
+from .query import PATIENT_HINT, question_breadth
+from .score import plain_doc
+
+@functools.lru_cache(maxsize=4096)
+def _heading_mechanisms(heading: str) -> frozenset[str]:
+    vocab = vocabulary()
+    return frozenset(c for c in vocab.concept_ids(heading, with_classes=False)
+                     if vocab.concepts[c].category == "mechanism")
+
+
+_FIRST_LINE_HEADING = re.compile(r"\bfirst[- ]line\b", re.IGNORECASE)
+_FIRST_LINE_CACHE: list = [None, {}]
+"""[the corpus mapping it was built from, {doc_id: first-line passages}]: one corpus at a time."""
+_FIRST_LINE_LOCK = threading.Lock()
+
+
+def first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[Chunk, ...]]:
+    """Documents with passages under a first-line treatment heading, and those passages, in
+    corpus order (built once per corpus object)."""
+    with _FIRST_LINE_LOCK:
+        if _FIRST_LINE_CACHE[0] is not by_doc:
+            index: dict[str, tuple[Chunk, ...]] = {}
+            for doc, chunks in by_doc.items():
+                found = tuple(c for c in chunks if _FIRST_LINE_HEADING.search(c.section) and not _plain_section(c))
+                if found:
+                    index[doc] = found
+            _FIRST_LINE_CACHE[:] = [by_doc, index]
+        return _FIRST_LINE_CACHE[1]
+
+
+def _plain_section(c: Chunk) -> bool:
+    return plain_doc(c)
+
+
+def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
+                audience: str = "clinician", query: str | None = None) -> tuple[Hit, ...]:
+    """Add the passages a good answer needs that top-k retrieval tends to miss.
+
+    * Sub-sections of a retrieved parent section: "First-line drug treatment" says
+      "treated according to mechanism"; its sub-sections name the drugs.
+    * Sections named after a pain mechanism the question (or its condensed ``query``)
+      asks about, in the documents retrieved: "burning leg pain at night" retrieves
+      the description under "Pain mechanisms > Neuropathic pain"; how to treat it is
+      under "First-line drug treatment > Neuropathic component".
+    * For a broad question ("best approach to ..."), the other sections of the
+      leading guideline: the overview needs its whole skeleton (mechanisms, first-
+      and second-line care, algorithm, pitfalls). The leading guideline is the
+      document holding the most rank-weighted hits, plain-language documents
+      excluded for clinicians.
+
+    ``chunks`` are the serving corpus's passages (the served version and statuses),
+    either as a flat list or, cheaper at scale, already grouped by document in
+    reading order (``ServingIndex.by_doc``). Added passages are ranked after the
+    retrieved ones, with no retrieval scores.
+    """
+    hits = tuple(hits)
+    if not hits:
+        return hits
+    have = {h.chunk.chunk_id for h in hits}
+    extra: list[Chunk] = []
+
+    def add(c: Chunk) -> None:
+        if c.chunk_id not in have:
+            have.add(c.chunk_id)
+            extra.append(c)
+
+    by_doc = chunks if isinstance(chunks, Mapping) else group_by_doc(chunks)
+    children = 0
+    for h in sorted(hits, key=lambda h: h.rank)[:WEIGHTS.expand_parents_from_top]:
+        prefix = h.chunk.section + " > "
+        for c in by_doc.get(h.chunk.doc_id, ()):
+            if children >= WEIGHTS.expand_max_children:
+                break
+            if c.section.startswith(prefix) and c.chunk_id not in have:
+                add(c)
+                children += 1
+    vocab = vocabulary()
+    asked = frozenset(c for c in vocab.concept_ids(query or question, with_classes=False, affirmed=True)
+                      if vocab.concepts[c].category == "mechanism")
+    if asked:
+        named = 0
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
+                                  [:WEIGHTS.expand_parents_from_top]))
+        for doc in docs:
+            for c in by_doc.get(doc, ()):
+                if named >= WEIGHTS.expand_max_named:
+                    break
+                if c.chunk_id not in have and asked & _heading_mechanisms(c.section.rsplit(" > ", 1)[-1]):
+                    add(c)
+                    named += 1
+    # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
+    # therapy" for non-drug care of chronic pain), in the documents retrieved.
+    req = understand(question)
+    patterns = [d.sections for a, d in intent_catalogue().items() if a in req.intents and d.sections is not None]
+    if patterns:
+        named = 0
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
+                                  [:WEIGHTS.expand_parents_from_top]))
+        for doc in docs:
+            for c in by_doc.get(doc, ()):
+                if named >= WEIGHTS.expand_max_intent:
+                    break
+                if c.chunk_id not in have and any(p.search(c.section.split(" > ", 1)[-1]) for p in patterns):
+                    add(c)
+                    named += 1
+    if names_opioid(question):
+        # An opioid asked about: the answer offers the first-line options for the pain described,
+        # which opioid passages do not hold; add the sections that do, retrieved documents first.
+        ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)))
+        with_first_line = first_line_index(by_doc)
+        docs = [d for d in ranked_docs if d in with_first_line]
+        docs += [d for d in with_first_line if d not in ranked_docs][:WEIGHTS.expand_max_first_line]
+        added = 0
+        for doc in docs:
+            for c in with_first_line[doc]:
+                if added < WEIGHTS.expand_max_first_line and c.chunk_id not in have:
+                    add(c)
+                    added += 1
+            if added >= WEIGHTS.expand_max_first_line:
+                break
+    if question_breadth(question) == "broad":
+        weight: dict[str, float] = {}
+        plain_ok = audience == "patient" or bool(PATIENT_HINT.search(question))
+        for h in hits:
+            if not plain_ok and plain_doc(h.chunk):
+                continue
+            weight[h.chunk.doc_id] = weight.get(h.chunk.doc_id, 0.0) + 1.0 / h.rank
+        if weight:
+            doc = max(weight, key=lambda d: weight[d])
+            for c in tuple(by_doc.get(doc, ()))[:WEIGHTS.expand_max_chunks]:
+                add(c)
+    n = max(h.rank for h in hits)
+    return hits + tuple(Hit(chunk=c, score=0.0, rank=n + i + 1) for i, c in enumerate(extra))
+

@@ -1,0 +1,110 @@
+"""Is anything retrieved relevant enough to answer from? (thresholds in ``assistant/weights.py``)"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..cues import cues
+from ..drugs import drugs_named, named_in
+from ..drugs import tokens as drug_tokens
+from ..opioid_terms import names_opioid
+from ..records import Hit
+from ..text import stems as _stems
+from ..vocab import vocabulary
+from ..weights import WEIGHTS
+from .query import QUESTION_NOISE
+from .sentences import sentences as _sentences
+
+_CLINICAL_CATEGORIES = ("agent", "mechanism", "complaint", "disease", "finding")
+
+
+@dataclass(frozen=True)
+class Relevance:
+    in_scope: bool
+    best_dense: float | None
+    lexical: float
+    """Share of the query's content words found in the retrieved passages."""
+    clinical: bool
+    """The query names a clinical vocabulary entity that the passages also mention."""
+    missing: tuple[str, ...] = ()
+    """Populations, complaints or conditions the query names that no passage mentions
+    ("back pain in pregnancy" when nothing retrieved says anything about pregnancy)."""
+
+
+_MUST_BE_COVERED = ("population", "complaint", "disease")
+_TAKING = cues().patterns["ts_taking"]
+"""A drug the patient takes ("on ocrelizumab") is context, not what is asked."""
+
+
+_ASKED_OBJECT = cues().patterns["asked_object"]
+_ASKED_SUBJECT = cues().patterns["asked_subject"]
+_GENERIC_HEADS = frozenset(_stems("pain pains symptom symptoms problem problems issue issues it this that them "
+                                  "patient patients person people condition conditions thing things difficulty difficulties "
+                                  "treatment treatments therapy management"))
+
+
+def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
+    """What the request asks to treat or manage, when its head word is in no retrieved passage
+    and it names no vocabulary entity they cover ("cognitive fog", "bladder urgency", "tremor")."""
+    vocab = vocabulary()
+    found = [m.group(1) for m in _ASKED_OBJECT.finditer(request)]
+    found += [m.group(1) or m.group(2) for m in _ASKED_SUBJECT.finditer(request)]
+    for phrase in found:
+        phrase = phrase.strip()
+        if any(c in p_concepts for c in vocab.concept_ids(phrase)):
+            continue
+        words = [w for w in re.findall(r"[a-z]+", phrase.lower())]
+        heads = [s for s in (_stems(w) for w in reversed(words)) if s]
+        head = next((h for h in heads if not h <= _GENERIC_HEADS and not h <= QUESTION_NOISE), None)
+        if head and not (head & p_stems):
+            return phrase
+    return None
+
+
+def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None) -> Relevance:
+    """Is anything retrieved relevant enough to answer from? (see ``Weights``)"""
+    if not hits:
+        return Relevance(False, None, 0.0, False)
+    W = WEIGHTS
+    vocab = vocabulary()
+    q_stems = frozenset(s for s in _stems(query) if s not in QUESTION_NOISE)
+    q_concepts = {c for c in vocab.concept_ids(query)
+                  if vocab.concepts[c].category in _CLINICAL_CATEGORIES}
+    p_stems: set[str] = set()
+    p_concepts: set[str] = set()
+    for h in hits:
+        p_stems |= _stems(h.chunk.section)
+        p_concepts |= vocab.concept_ids(h.chunk.section)
+        for s in _sentences(h.chunk):
+            p_stems |= s.stems
+            p_concepts |= s.concepts
+    lexical = len(q_stems & p_stems) / len(q_stems) if q_stems else 0.0
+    clinical = bool(q_concepts & p_concepts)
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    best = max(dense) if dense else None
+    if best is not None:
+        ok = best >= W.min_dense_score or (best >= W.rescue_dense_score and clinical)
+    else:
+        ok = clinical and lexical >= W.min_lexical_overlap
+    # An answer about back pain in general is not an answer for a pregnant patient: a named
+    # population or condition the passages never mention puts the question out of scope.
+    named = [c for c in vocab.concept_ids(query, with_classes=False, affirmed=True)
+             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"]
+    missing = tuple(sorted(vocab.concepts[c].name for c in named
+                           if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
+    if request:
+        # A drug the request names (brands resolved to generics) that no retrieved passage names
+        # is not covered, whatever its class: "methylprednisolone for a relapse" is not answered
+        # by a sentence about corticosteroids. Opioids are answered by the opioid rule instead.
+        text_lower = " ".join(h.chunk.section + " " + h.chunk.text for h in hits).lower()
+        words = frozenset(re.findall(r"[a-z]+", text_lower))
+        toks = drug_tokens(request)
+        absent = [d.written for d in drugs_named(request)
+                  if not names_opioid(d.written) and not names_opioid(d.generic)
+                  and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
+                  and not named_in(d, text_lower, words)]
+        topic = _uncovered_object(request, p_stems, p_concepts)
+        missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ())))
+    return Relevance(ok and not missing, best, lexical, clinical, missing)

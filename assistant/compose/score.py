@@ -1,0 +1,255 @@
+"""Sentences of the retrieved passages scored against the question (``Cand``).
+
+score = (lexical * IDF stem overlap + concept * concepts in common + heading * heading overlap)
+        + intent bonuses, times the passage prior (rank, cosine) and audience factors.
+Every number is a named field of ``assistant/weights.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from ingest.records import Chunk
+
+from ..cues import cues
+from ..negation import has_negation, negated_main_clause
+from ..records import Hit, SafetyVerdict
+from ..request import intent_catalogue
+from ..text import WORD
+from ..text import stems as _stems
+from ..vocab import vocabulary
+from ..weights import WEIGHTS
+from .query import Query
+from .sentences import Sent
+from .sentences import answers
+from .sentences import sentences as _sentences
+
+_C = cues()
+_P = _C.patterns
+INTENT_SENTENCE = _C.intent_sentence
+_ADVERSE = _P["adverse"]
+_MAXIMUM = _P["maximum"]
+_CONDITION = _P["condition"]
+_TIME_SPAN = _P["time_span"]
+LATER_LINE = _P["later_line"]
+_FIRST_LINE = _P["first_line"]
+_KEY_RECS = _P["key_recs"]
+_PITFALLS = _P["pitfalls"]
+_ALGORITHM = _P["algorithm"]
+FOR_PATIENTS = _P["for_patients"]
+_PLAIN_DOC = _P["plain_doc"]
+_STARTS_DRUG = _P["starts_drug"]
+_TITRATES = _P["titrates"]
+_DOSE_ASKS = frozenset({"max_dose", "titration", "how_to_prescribe"})
+_DRUG_ASKS = _DOSE_ASKS | {"first_choice", "side_effects", "monitoring"}
+_DRUG_HEADING = _P["drug_heading"]
+
+@dataclass
+class Cand:
+    sent: Sent
+    hit: Hit
+    score: float
+    role: str
+    """'key' | 'pitfall' | 'algorithm' | 'patient' | 'body'"""
+    title: str
+    order: tuple
+    about: frozenset[str]
+    """Concepts of the sentence plus those of its document title and headings."""
+    direct: frozenset[str]
+    """The same without drug classes added."""
+
+
+def role(chunk: Chunk, sent: Sent) -> str:
+    path = chunk.section.split(" > ")
+    heads = " > ".join(path[1:] if len(path) > 1 else path) + (" > " + sent.heading if sent.heading else "")
+    if FOR_PATIENTS.search(heads):
+        return "patient"
+    if _PITFALLS.search(heads):
+        return "pitfall"
+    if _ALGORITHM.search(heads):
+        return "algorithm"
+    if _KEY_RECS.search(heads):
+        return "key"
+    return "body"
+
+
+def plain_doc(chunk: Chunk) -> bool:
+    return bool(_PLAIN_DOC.search(chunk.doc_id) or _PLAIN_DOC.search(chunk.title))
+
+
+def section_title(chunk: Chunk, sent: Sent) -> str:
+    path = [p for p in chunk.section.split(" > ") if p]
+    if sent.heading:
+        path.append(sent.heading)
+    if len(path) <= 1:
+        return path[0] if path else chunk.title
+    inner = path[-1]
+    if len(path) >= 3:
+        parent = path[-2]
+        first = lambda s: WORD.findall(s.lower())[:1]  # noqa: E731
+        # "First-line drug treatment: Spasticity component" reads; "Second-line
+        # options: Second-line drug treatment" repeats itself.
+        if first(parent) != first(inner):
+            return f"{parent}: {inner}"
+    return inner
+
+
+def about_agents(q: Query, about: frozenset[str], direct: frozenset[str]) -> bool:
+    """Is the statement about a drug the question names? A statement about the
+    drug's class counts ("NSAIDs" for ibuprofen); one about a sibling does not
+    (baclofen for tizanidine)."""
+    return bool(q.agents & about or q.agent_classes & direct)
+
+
+def via_class(agent: str, s: Sent) -> bool:
+    """The sentence names the drug's class, not the drug ("gabapentinoids" for gabapentin)."""
+    return not s.direct.isdisjoint(vocabulary().concepts[agent].classes)
+
+
+def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdict | None) -> list[Cand]:
+    pairs: list[tuple[Hit, Sent]] = [(h, s) for h in hits for s in _sentences(h.chunk)]
+    if not pairs:
+        return []
+    W = WEIGHTS
+    catalogue = intent_catalogue()
+    drugs_unasked = "non_drug" in q.asks and not (_DRUG_ASKS & set(q.asks)) and not q.agents
+    n = len(pairs)
+    df: dict[str, int] = {}
+    for _, s in pairs:
+        for t in s.stems:
+            df[t] = df.get(t, 0) + 1
+    w = {t: 1.0 + math.log((n + 1) / (df.get(t, 0) + 1)) for t in q.stems}
+    w_total = sum(w.values()) or 1.0
+    patient = audience == "patient" or q.patient_language
+    red = bool(verdict and verdict.escalated)
+    # "What about the spasms?" in a conversation about treatment asks how to treat them: a
+    # treatment statement about the mechanism named beats its description.
+    mech_asked = any(vocabulary().concepts[c].category == "mechanism" for c in q.focus)
+    treat_w = W.treatment_mechanism if mech_asked and q.breadth != "broad" else W.treatment
+    cands: list[Cand] = []
+    head_cache: dict[str, frozenset[str]] = {}
+    ctx_cache: dict[str, frozenset[str]] = {}
+    sec_cache: dict[str, frozenset[str]] = {}
+    vocab = vocabulary()
+    for h, s in pairs:
+        c = h.chunk
+        srole = role(c, s)
+        if patient and s.dose_number:
+            continue  # patient answers leave dosing detail out
+        if s.opioid and not q.opioid_asked and not s.opioid_restricted:
+            continue  # an opioid is never offered as a routine option
+        key = c.section + "|" + s.heading
+        hstems = head_cache.get(key)
+        if hstems is None:
+            hstems = head_cache[key] = _stems(c.section.split(" > ", 1)[-1] + " " + s.heading)
+            # A sentence is implicitly about its document and section: "Back pain in
+            # multiple sclerosis > Tizanidine" covers "The maximum dose is 36 mg".
+            ctx_cache[key] = (vocab.concept_ids(c.section + " " + s.heading),
+                              vocab.concept_ids(c.section + " " + s.heading, with_classes=False))
+        ctx, ctx_direct = ctx_cache[key]
+        lex = sum(w[t] for t in q.stems & s.stems) / w_total
+        for x in q.agents:
+            # The drug's name is missing from a statement about its class: most of its weight.
+            if via_class(x, s):
+                lex += W.lexical_via_class * sum(w[t] for t in (_stems(vocab.concepts[x].name) & q.stems) - s.stems) / w_total
+        head = sum(w[t] for t in q.stems & hstems) / w_total
+        named_effects = (len({m.lower() for m in _ADVERSE.findall(s.text)})
+                         if "side_effects" in q.intents else 0)
+        con = 0.0
+        if q.concepts:
+            weights = {x: (W.concept_focus if x in q.focus else 1.0) for x in q.concepts}
+            # Named effects are side effects, whether or not the sentence says "side effects".
+            has = s.concepts | {"side_effects"} if named_effects else s.concepts
+            # A statement about the drug's class speaks for the drug ("NICE advises against
+            # gabapentinoids for sciatica" answers "is gabapentin effective for sciatica?").
+            con = sum(v if x in has
+                      else W.concept_via_class * v if x in q.agents and via_class(x, s)
+                      else W.concept_in_context * v if x in ctx else 0.0
+                      for x, v in weights.items()) / sum(weights.values())
+        score = W.lexical * lex + W.concept * con + W.heading * head
+        for intent in sorted(q.intents):
+            if intent == "dose":
+                # The numbers answer a dose question; the word "dose" alone hardly does.
+                if s.dose_number:
+                    score += W.dose_number + (W.dose_maximum if q.max_dose and _MAXIMUM.search(s.text) else 0.0)
+                elif s.dose:
+                    score += W.dose_word
+                continue
+            if intent == "indication":
+                # "When is imaging indicated?" is answered by the circumstances that call
+                # for it ("... when red flags suggest", "... persist beyond 4 to 6 weeks"),
+                # not by statements of when it is not recommended.
+                if negated_main_clause(s.text) or has_negation(
+                        c.section.rsplit(" > ", 1)[-1] + " " + s.heading):
+                    score *= W.indication_negated  # "not recommended ...", or under "When not to image"
+                elif _CONDITION.search(s.text):
+                    score += W.indication_condition + (W.indication_time_span if _TIME_SPAN.search(s.text) else 0.0)
+                continue
+            if intent == "interaction" and len(q.agents) >= 2 and INTENT_SENTENCE["interaction"].search(s.text):
+                covered = all(x in s.concepts or via_class(x, s) for x in q.agents)
+                score += W.interaction + (W.interaction_both if covered else 0.0)  # about these drugs together
+                continue
+            if intent == "first_line" and LATER_LINE.search(s.text):
+                continue  # "second-line options ... despite first-line treatment" is about the next step
+            if intent == "side_effects":
+                if named_effects or INTENT_SENTENCE["side_effects"].search(s.text):
+                    score += W.side_effects + (W.side_effects_named if named_effects >= 2 else 0.0)
+                continue
+            pat = INTENT_SENTENCE.get(intent)
+            if pat is not None and pat.search(s.text):
+                score += (treat_w if intent == "treatment" else W.intent_sentence)
+        if q.units & s.number_units:
+            score += W.number_in_unit  # the number asked for, in the unit asked for
+        for intent in sorted(q.intents):
+            pat = INTENT_SENTENCE.get(intent)
+            if pat is not None and intent != "algorithm" and pat.search(c.section.split(" > ", 1)[-1]):
+                score += W.section_intent_broad if q.breadth == "broad" else W.section_intent  # the section is about what was asked
+                break
+        if q.asks:
+            sec_answers = sec_cache.get(key)
+            if sec_answers is None:
+                heads = c.section.split(" > ", 1)[-1] + " " + s.heading
+                sec_answers = sec_cache[key] = frozenset(
+                    a for a in q.asks if catalogue[a].sections is not None and catalogue[a].sections.search(heads))
+            for a in q.asks:
+                if a in sec_answers or answers(s, a):
+                    score += W.intent_answer  # answers what the request asks
+        if drugs_unasked and _DRUG_HEADING.search(c.section) and not answers(s, "non_drug"):
+            score *= W.drug_not_asked  # "what else besides tablets?": drug sections are not asked
+        if q.tried and not s.direct.isdisjoint(q.tried) and (
+                _STARTS_DRUG.search(s.text)
+                or (s.dose_number and not s.direct.isdisjoint(q.intolerant))
+                or (s.dose_number and not _TITRATES.search(s.text) and not _DOSE_ASKS & set(q.asks))):
+            score *= W.tried_as_new  # the drug already taken is not recommended as if new
+        if s.idx < 2 and s.step is None:
+            score += W.opening_sentence  # a section's opening sentences usually state its point
+        first_line_answer = (q.asks_first_line and bool(_FIRST_LINE.search(s.text))
+                             and not LATER_LINE.search(s.text))
+        if (q.agents and q.breadth != "broad" and not first_line_answer
+                and not about_agents(q, s.concepts | ctx, s.direct | ctx_direct)):
+            # "max tizanidine dose": a sentence about another drug does not answer it.
+            # "Is tramadol first-line?" is answered by what is first-line, whatever the drug.
+            score *= W.other_agent
+        if red and INTENT_SENTENCE["red_flags"].search(s.text):
+            score += W.red_flag
+        prior = 1.0 / (1.0 + W.rank_decay * (h.rank - 1))
+        if h.dense_score is not None:
+            prior *= min(W.dense_prior_max, max(W.dense_prior_min, W.dense_prior_base + W.dense_prior_slope * h.dense_score))
+        score *= prior
+        plain = srole == "patient" or plain_doc(c)
+        if patient:
+            score *= W.patient_plain if plain else W.patient_not_plain
+            if s.dose:
+                score *= W.patient_dose
+        elif plain:
+            score *= W.clinician_plain
+        if s.opioid and not q.opioid_asked:
+            score *= W.opioid_not_asked
+        if q.opioid_asked and s.opioid_restricted:
+            score += W.opioid_restriction_asked  # asked for an opioid: where opioids stand comes first
+        cands.append(Cand(s, h, score, srole, section_title(c, s), (c.doc_id, c.start, s.idx),
+                           s.concepts | ctx, s.direct | ctx_direct))
+    return cands
+

@@ -1,0 +1,85 @@
+"""Cue words and patterns (``cues.yaml``), loaded and compiled once per process.
+
+The composer reads questions and passage sentences with these; the clinical vocabulary
+itself (drugs, mechanisms, findings ...) is ``vocab.yaml`` (see ``assistant/vocab.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from ingest.errors import ConfigError
+
+CUES_PATH = Path(__file__).with_name("cues.yaml")
+
+
+@dataclass(frozen=True)
+class SuggestRule:
+    heading: re.Pattern
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Cues:
+    patterns: Mapping[str, re.Pattern]
+    intent_sentence: Mapping[str, re.Pattern]
+    """Question intent -> the sentence pattern that answers it."""
+    stop_words: frozenset[str]
+    question_noise: tuple[str, ...]
+    """Question words that carry no topic of their own (stemmed by the caller)."""
+    side_effect_words: tuple[str, ...]
+    suggest_rules: tuple[SuggestRule, ...]
+    negation: Mapping[str, object]
+    """Negation cue patterns and settings (see assistant/negation.py)."""
+
+    def __getitem__(self, name: str) -> re.Pattern:
+        return self.patterns[name]
+
+
+def _compile(path: Path, where: str, raw) -> re.Pattern:
+    if not isinstance(raw, dict) or not isinstance(raw.get("regex"), str):
+        raise ConfigError(f"{path}: {where} needs a 'regex' string")
+    try:
+        return re.compile(raw["regex"], re.IGNORECASE if raw.get("ignore_case") else 0)
+    except re.error as e:
+        raise ConfigError(f"{path}: {where} is not a valid regular expression: {e}") from None
+
+
+def load_cues(path: Path = CUES_PATH) -> Cues:
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read cue file {path}: {e}") from None
+    pats = {k: _compile(path, f"patterns.{k}", v) for k, v in (data.get("patterns") or {}).items()}
+    intents = {k: _compile(path, f"intent_sentence.{k}", v) for k, v in (data.get("intent_sentence") or {}).items()}
+    rules = []
+    for i, r in enumerate(data.get("suggest_rules") or ()):
+        try:
+            rules.append(SuggestRule(re.compile(r["heading"], re.IGNORECASE), str(r["key"]), str(r["text"])))
+        except (KeyError, TypeError, re.error) as e:
+            raise ConfigError(f"{path}: suggest_rules #{i} is invalid: {e}") from None
+    neg = data.get("negation") or {}
+    neg_out: dict[str, object] = {}
+    for k, v in neg.items():
+        neg_out[k] = _compile(path, f"negation.{k}", v) if isinstance(v, dict) else v
+    return Cues(
+        patterns=pats, intent_sentence=intents,
+        stop_words=frozenset(str(w) for w in data.get("stop_words") or ()),
+        question_noise=tuple(str(w) for w in data.get("question_noise") or ()),
+        side_effect_words=tuple(str(w) for w in data.get("side_effect_words") or ()),
+        suggest_rules=tuple(rules), negation=neg_out,
+    )
+
+
+@lru_cache(maxsize=1)
+def cues() -> Cues:
+    """The shipped cues, loaded once per process."""
+    return load_cues()

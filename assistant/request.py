@@ -1,0 +1,267 @@
+"""What a turn asks, apart from whom it is about: the request, the vignette, the intents,
+and the treatment state.
+
+* ``split_request``: the request sentence(s) say what is asked (the last question sentence,
+  else an imperative request at the end); the rest is the vignette (who, what pain, what
+  treatment so far). A note of many thousand characters is read the same way.
+* ``recognise_intents``: the intent catalogue (``intents.yaml``) matched against the request
+  by its cue patterns and, when an embedder is given, by meaning against its exemplars.
+* ``treatment_state``: the drugs the patient takes or took, with dose and response
+  (none / partial / intolerant), from any user turn.
+* ``retrieval_text``: what retrieval sees of a long note (request first, then the vignette's
+  clinical entities), capped at the retrieval limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import yaml
+
+from ingest.errors import ConfigError
+
+from .cues import cues
+from .text import split_sentences
+from .vocab import vocabulary
+from .weights import WEIGHTS
+
+INTENTS_PATH = Path(__file__).with_name("intents.yaml")
+_TREATMENT_ASKS = frozenset({"first_choice", "how_to_prescribe", "next_step", "alternative", "non_drug",
+                             "plan_acute", "plan_chronic"})
+NEW_REQUEST_INTENTS = frozenset({"patient_advice", "imaging_referral", "non_drug", "mechanisms", "pitfalls",
+                                 "plan_acute", "plan_chronic"})
+"""A follow-up asking one of these is a new request: it does not inherit the earlier drug."""
+
+_P = cues().patterns
+_IMPERATIVE_END = re.compile(
+    r"^\s*(?:please\s+)?(?:advise|suggest|recommend|outline|describe|explain|list|summari[sz]e|tell me|"
+    r"what|how|which|when|should|can|could|would|is|are|does|do|any)\b", re.IGNORECASE)
+_DOSE_AFTER = re.compile(r"^\W{0,3}(\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g))\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IntentDef:
+    id: str
+    doc: str
+    order: int
+    cues: tuple[re.Pattern, ...]
+    exemplars: tuple[str, ...]
+    answer: re.Pattern
+    sections: re.Pattern | None = None
+    state: bool = False
+    """The vignette can name it too (how long the pain has lasted)."""
+
+
+@dataclass(frozen=True)
+class TreatmentState:
+    drug: str
+    """Vocabulary concept id of the drug."""
+    name: str
+    dose: str = ""
+    """As written ("25 mg"), if stated."""
+    response: str = "unknown"
+    """'none' | 'partial' | 'intolerant' | 'unknown'"""
+
+
+@dataclass(frozen=True)
+class Request:
+    text: str
+    request: str
+    """The sentence(s) that ask; '' when the turn presents a case without asking."""
+    vignette: str
+    intents: tuple[str, ...] = ()
+    """Catalogue intents, in answer order."""
+    treatment: tuple[TreatmentState, ...] = ()
+
+
+def _compile(where: str, pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as e:
+        raise ConfigError(f"{INTENTS_PATH}: {where} is not a valid regular expression: {e}") from None
+
+
+def load_intents(path: Path = INTENTS_PATH) -> dict[str, IntentDef]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read intent catalogue {path}: {e}") from None
+    out: dict[str, IntentDef] = {}
+    for iid, raw in (data.get("intents") or {}).items():
+        if not isinstance(raw, dict) or not raw.get("cues") or not raw.get("answer"):
+            raise ConfigError(f"{path}: intent {iid!r} needs 'cues' and 'answer'")
+        out[iid] = IntentDef(
+            id=iid, doc=str(raw.get("doc", "")), order=int(raw.get("order", 9)),
+            cues=tuple(_compile(f"{iid}.cues", c) for c in raw["cues"]),
+            exemplars=tuple(str(e) for e in raw.get("exemplars") or ()),
+            answer=_compile(f"{iid}.answer", raw["answer"]),
+            sections=_compile(f"{iid}.sections", raw["sections"]) if raw.get("sections") else None,
+            state=bool(raw.get("state", False)),
+        )
+    return out
+
+
+@lru_cache(maxsize=1)
+def intent_catalogue() -> dict[str, IntentDef]:
+    return load_intents()
+
+
+# ---------------------------------------------------------------------------
+# Request and vignette
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d+[.)]|[A-Z][A-Za-z ]{0,30}:))", text):
+        flat = " ".join(para.split())
+        if not flat:
+            continue
+        for s in split_sentences(flat):
+            # "... at night? and at what dose?" : a question mark ends a sentence even before lowercase
+            out.extend(p.strip() for p in re.split(r"(?<=\?)\s+", s) if p.strip())
+    return out
+
+
+def split_request(text: str) -> tuple[str, str]:
+    """(request, vignette). A single sentence is all request."""
+    sents = _sentences(text)
+    if len(sents) <= 1:
+        return text.strip(), ""
+    asks = [i for i, s in enumerate(sents) if s.rstrip().endswith("?")]
+    if asks:
+        end = asks[-1]
+    elif _IMPERATIVE_END.search(sents[-1]):
+        end = len(sents) - 1
+    else:
+        return "", text.strip()  # a case presented without a question
+    start = end
+    # Adjacent questions ask together ("Which drug? At what dose?").
+    while start - 1 >= 0 and start - 1 in asks and end - start < 2:
+        start -= 1
+    request = " ".join(sents[start:end + 1])
+    vignette = " ".join(sents[:start] + sents[end + 1:])
+    return request, vignette
+
+
+# ---------------------------------------------------------------------------
+# Intents
+
+_EXEMPLAR_CACHE: list = [None, None]
+"""[the embedder the exemplar vectors were made with, (intent ids, vectors)]: one at a time."""
+
+
+def _exemplar_matrix(embed: Callable[[str], np.ndarray]) -> tuple[list[str], np.ndarray]:
+    # A bound method is a new object at each access: key on the embedder it belongs to.
+    owner = getattr(embed, "__self__", embed)
+    held = _EXEMPLAR_CACHE[1] if _EXEMPLAR_CACHE[0] is owner else None
+    if held is None:
+        ids, vecs = [], []
+        for iid, d in intent_catalogue().items():
+            for e in d.exemplars:
+                ids.append(iid)
+                vecs.append(np.asarray(embed(e), dtype=np.float32))
+        held = (ids, np.vstack(vecs) if vecs else np.zeros((0, 1), np.float32))
+        _EXEMPLAR_CACHE[:] = [owner, held]
+    return held
+
+
+def recognise_intents(request: str, embed: Callable[[str], np.ndarray] | None = None) -> tuple[str, ...]:
+    """Catalogue intents the request asks, in answer order. Cue patterns first; when they find
+    none and an embedder is given, by meaning (nearest exemplars above
+    ``Weights.intent_exemplar_min``, exemplar vectors made once per embedder)."""
+    if not request.strip():
+        return ()
+    cat = intent_catalogue()
+    found = {iid for iid, d in cat.items() if any(c.search(request) for c in d.cues)}
+    if embed is not None and not found:
+        # By meaning only where the cue words found nothing (see Weights.intent_exemplar_min).
+        ids, mat = _exemplar_matrix(embed)
+        if len(ids):
+            v = np.asarray(embed(request), dtype=np.float32)
+            sims = mat @ v / (np.linalg.norm(mat, axis=1) * (np.linalg.norm(v) or 1.0))
+            best: dict[str, float] = {}
+            for iid, s in zip(ids, sims):
+                best[iid] = max(best.get(iid, -1.0), float(s))
+            top = max(best.values())
+            for iid, s in best.items():
+                if s >= WEIGHTS.intent_exemplar_min and s >= top - WEIGHTS.intent_exemplar_margin:
+                    found.add(iid)
+    return tuple(sorted(found, key=lambda i: (cat[i].order, i)))
+
+
+# ---------------------------------------------------------------------------
+# Treatment state
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    a = max(text.rfind(".", 0, start), text.rfind("?", 0, start), text.rfind("\n", 0, start)) + 1
+    bs = [i for i in (text.find(".", end), text.find("?", end), text.find("\n", end)) if i >= 0]
+    return text[a:(min(bs) if bs else len(text))]
+
+
+def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
+    """Drugs the patient takes or took, from the user turns (latest statement wins)."""
+    vocab = vocabulary()
+    found: dict[str, TreatmentState] = {}
+    for text in texts:
+        for m in vocab.mentions(text):
+            c = vocab.concepts[m.concept]
+            if c.category != "agent" or m.negated:
+                continue
+            before = text[max(0, m.start - 40):m.start]
+            sent = _sentence_around(text, m.start, m.end)
+            taking = bool(_P["ts_taking"].search(before))
+            if _P["ts_intolerant"].search(sent):
+                response = "intolerant"
+            elif _P["ts_partial"].search(sent):
+                response = "partial"
+            elif _P["ts_none"].search(sent):
+                response = "none"
+            else:
+                response = "unknown"
+            if not taking and not (response != "unknown" and (
+                    _P["ts_response_before"].search(before)
+                    or _P["ts_response_after"].search(text[m.end:m.end + 40]))):
+                continue
+            dose = _DOSE_AFTER.match(text[m.end:m.end + 16])
+            found[c.id] = TreatmentState(c.id, c.name, dose.group(1) if dose else "", response)
+    return tuple(found.values())
+
+
+def understand(text: str, earlier_user_turns: Sequence[str] = (),
+               embed: Callable[[str], np.ndarray] | None = None) -> Request:
+    request, vignette = split_request(text)
+    intents = recognise_intents(request, embed)
+    if vignette and set(intents) & _TREATMENT_ASKS:
+        # "Three months now ... what else should we do?": the vignette says which plan applies.
+        cat = intent_catalogue()
+        extra = [i for i, d in cat.items() if d.state and any(c.search(vignette) for c in d.cues)]
+        intents = tuple(sorted(set(intents) | set(extra), key=lambda i: (cat[i].order, i)))
+    state = treatment_state(tuple(earlier_user_turns) + (text,))
+    if any(s.response in ("none", "partial") for s in state) and "alternative" not in intents:
+        intents = tuple(dict.fromkeys(("next_step",) + intents))
+    if any(s.response == "intolerant" for s in state):
+        intents = tuple(dict.fromkeys(("alternative",) + intents))
+    return Request(text, request, vignette, intents, state)
+
+
+def retrieval_text(text: str, max_chars: int) -> str:
+    """The text retrieval searches with: the text itself when short enough; for a long note,
+    its request followed by the vignette's clinical entities, within ``max_chars``."""
+    if len(text) <= max_chars:
+        return text
+    request, vignette = split_request(text)
+    vocab = vocabulary()
+    names: list[str] = []
+    for m in vocab.mentions(vignette):
+        c = vocab.concepts[m.concept]
+        if m.negated or c.category == "topic" or c.name in names:
+            continue
+        names.append(c.name)
+    out = request or text[-max_chars:]
+    if names:
+        out = f"{out} ({', '.join(names)})"
+    return out[:max_chars]

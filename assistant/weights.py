@@ -1,0 +1,181 @@
+"""Every weight and threshold of the grounded composer, named in one place.
+
+``WEIGHTS`` is the one instance the composer reads. Where a value was fitted is said
+beside it: "core" is the shipped eval set (``evals/sets/core.jsonl``), fitted by hand
+case by case while the composer grew (it is therefore a development set, not a held-out
+one); "dev" is ``evals/sets/dev.jsonl`` (our own cases, fitted on); the held-out rounds
+``evals/sets/dev_holdout*.jsonl`` are reported, first try, in docs/benchmarks.md ("Answer quality
+rounds"); "design" marks a layout choice rather than a fitted number. Change a value here and
+re-run the sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Weights:
+    # ---- relevance gate (assistant/compose/relevance.py) -------------------------------------
+    min_dense_score: float = 0.50
+    """Best query-passage cosine at or above this: in scope on similarity alone. Fitted: core."""
+    rescue_dense_score: float = 0.20
+    """Between this and min_dense_score, in scope only when the query names a clinical entity
+    of the vocabulary that the passages also mention. Fitted: core (off-topic clinical questions
+    reach 0.31-0.43 with no such entity, terse in-scope notes sit at 0.27-0.30 with one)."""
+    min_lexical_overlap: float = 0.5
+    """Without dense scores: share of the query's content words found in the passages. Fitted: core."""
+
+    # ---- answer size per question type (assistant/compose/__init__.py) ----------------------
+    narrow_max_sentences: int = 6
+    """Design; checked on core."""
+    focused_max_sentences: int = 10
+    """Design; checked on core."""
+    broad_body_sentences: int = 22
+    """Design; checked on core."""
+    broad_pitfalls: int = 4
+    """Design."""
+    bottom_line_max: int = 3
+    """Design."""
+    bottom_line_short: int = 2
+    """Bottom line of narrow and focused answers. Design."""
+    narrow_per_section: int = 2
+    narrow_body_threshold: float = 0.45
+    """A narrow answer's body keeps sentences scoring at least this share of the best. Fitted: core."""
+    narrow_max_sections: int = 2
+    focused_per_section: int = 3
+    focused_body_threshold: float = 0.4
+    """Fitted: core."""
+    focused_max_sections: int = 3
+    focused_pitfalls: int = 2
+    focused_pitfall_share: float = 0.6
+    """A focused answer shows a pitfall scoring at least this share of the best sentence. Fitted: core."""
+    next_step_pathway_rank: int = 3
+    """A pathway among the best-ranked passages answers "next steps?". Fitted: core."""
+
+    # ---- sentence scoring (assistant/compose/score.py) ----------------------------------------
+    lexical: float = 0.45
+    """Share of the sentence score from IDF-weighted stem overlap. Fitted: core."""
+    concept: float = 0.35
+    """Share from vocabulary concepts in common. Fitted: core."""
+    heading: float = 0.20
+    """Share from the section heading's overlap with the query. Fitted: core."""
+    lexical_via_class: float = 0.8
+    """A statement about a drug's class earns this share of the drug name's lexical weight. Fitted: core."""
+    concept_focus: float = 2.0
+    """Weight of a focus concept (agent, mechanism, finding, population) against 1 for others. Fitted: core."""
+    concept_via_class: float = 0.8
+    """Concept credit when the sentence names the drug's class. Fitted: core."""
+    concept_in_context: float = 0.6
+    """Concept credit when only the section or title names it. Fitted: core."""
+    dose_number: float = 0.3
+    """Dose intent: a dose with a unit. Fitted: core."""
+    dose_maximum: float = 0.15
+    """Dose intent, maximum asked: the sentence states an upper limit. Fitted: core."""
+    dose_word: float = 0.1
+    """Dose intent: the word 'dose' without a number. Fitted: core."""
+    indication_negated: float = 0.7
+    """Indication intent: factor for a 'not recommended' statement. Fitted: core."""
+    indication_condition: float = 0.25
+    indication_time_span: float = 0.1
+    interaction: float = 0.25
+    interaction_both: float = 0.2
+    """Interaction intent: the sentence names every drug asked about. Fitted: core."""
+    side_effects: float = 0.25
+    side_effects_named: float = 0.15
+    """Side-effect intent: two or more named effects. Fitted: core."""
+    treatment: float = 0.12
+    treatment_mechanism: float = 0.22
+    """Treatment intent when a pain mechanism is asked about (not broad). Fitted: core."""
+    intent_sentence: float = 0.25
+    """Any other intent whose sentence cue matches. Fitted: core."""
+    number_in_unit: float = 0.3
+    """The number asked for, in the unit asked for. Fitted: core."""
+    section_intent_broad: float = 0.12
+    section_intent: float = 0.06
+    """The section's heading is about an intent asked. Fitted: core."""
+    opening_sentence: float = 0.03
+    """A section's first two sentences. Fitted: core."""
+    other_agent: float = 0.35
+    """Factor for a sentence about another drug than the one asked. Fitted: core."""
+    red_flag: float = 0.15
+    """Escalated conversation: a red-flag sentence. Fitted: core."""
+    rank_decay: float = 0.04
+    """Passage prior 1 / (1 + rank_decay * (rank - 1)). Fitted: core."""
+    dense_prior_base: float = 0.6
+    dense_prior_slope: float = 0.6
+    dense_prior_min: float = 0.5
+    dense_prior_max: float = 1.2
+    """Passage prior times clamp(base + slope * cosine, min, max). Fitted: core."""
+    patient_plain: float = 1.8
+    patient_not_plain: float = 0.8
+    patient_dose: float = 0.6
+    clinician_plain: float = 0.35
+    """Audience factors for plain-language passages and dosing. Fitted: core."""
+    opioid_not_asked: float = 0.8
+    opioid_restriction_asked: float = 0.3
+    """An opioid was asked for: where opioids stand comes first. Fitted: core."""
+
+    # ---- selection and layout (assistant/compose/layout.py) ------------------------------------
+    duplicate_jaccard: float = 0.72
+    """Sentences this similar (stem Jaccard) state the same fact. Fitted: core."""
+    doc_rank_top: int = 6
+    doc_rank_title: float = 0.5
+    """Document rank: sum of its best sentence scores times (1 + this * title fit). Fitted: core."""
+    bottom_line_key_share: float = 0.5
+    bottom_line_share: float = 0.7
+    """Bottom line keeps sentences scoring at least this share of the best. Fitted: core."""
+    broad_section_share: float = 0.25
+    broad_strong_section: float = 0.7
+    broad_other_docs: int = 3
+    broad_floor: float = 0.35
+    """Broad body: section strength share kept, cap 3 for strong sections (else 2), at most
+    three sections from other documents, sentence floor share within a section. Fitted: core."""
+    algorithm_blocks: int = 2
+    """Design."""
+
+    # ---- suggestions -------------------------------------------------------------------------
+    suggestions_max: int = 4
+    suggestions_min_unused: int = 2
+    """Design."""
+
+    # ---- expansion (assistant/compose/expand.py) ----------------------------------------------
+    expand_max_chunks: int = 40
+    """At most this many passages of the leading guideline are added for a broad question."""
+    expand_max_children: int = 6
+    """At most this many sub-section passages are added under retrieved parent sections."""
+    expand_parents_from_top: int = 5
+    """Only the best-ranked hits have their sub-sections added."""
+    expand_max_intent: int = 4
+    """At most this many passages are added for sections named after what the request asks
+    (pitfalls, non-drug care, chronic plan ...). Design."""
+    expand_max_first_line: int = 8
+    """An opioid asked about: at most this many first-line passages are added. Design."""
+    expand_max_named: int = 4
+    """At most this many passages are added for sections named after a pain mechanism asked about."""
+
+    # ---- request understanding (assistant/request.py, assistant/compose/intents.py) ----------
+    intent_exemplar_min: float = 0.80
+    """Request-to-exemplar cosine at or above this names the exemplar's intent by meaning alone.
+    Fitted: core + dev request sentences (179): where cue words found no intent, the nearest
+    exemplar was right for about 1 in 4 at 0.50-0.77 ("What treatment?" -> non_drug at 0.67,
+    "how soon after a dose does it peak?" -> titration at 0.71), so meaning alone only counts
+    above every such cosine seen; cue words carry recognition (docs/benchmarks.md, "Answer quality rounds")."""
+    intent_exemplar_margin: float = 0.03
+    """...and within this of the best intent's cosine. Fitted: dev."""
+    intent_answer: float = 0.2
+    """A sentence (or its section) answers a catalogue intent the request asks. Fitted: dev."""
+    tried_as_new: float = 0.3
+    """Factor for a sentence that starts or recommends a drug the patient already takes or
+    took. Fitted: dev."""
+    drug_not_asked: float = 0.5
+    """Factor for a sentence under a drug-treatment heading when only non-drug care is asked
+    ("what else besides tablets?"). Fitted: dev."""
+    lead_share: float = 0.35
+    """An intent's or mechanism's best sentence leads only when it scores at least this share
+    of the best sentence. Fitted: dev."""
+    lead_max: int = 4
+    """At most this many sentences lead the answer for intents and mechanisms. Design."""
+
+
+WEIGHTS = Weights()
