@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.records import Answer, Hit, SafetyVerdict, Turn
+from assistant.records import Answer, Hit, SafetyVerdict
+from evals.safety_round import turns_of  # noqa: F401  (one reader of the vignette format)
 from ingest.records import Chunk
 
 HERE = Path(__file__).resolve().parent
@@ -16,17 +17,6 @@ VIGNETTES = HERE / "vignettes.yaml"
 
 def load_vignettes() -> list[dict]:
     return yaml.safe_load(VIGNETTES.read_text(encoding="utf-8"))
-
-
-def turns_of(v: dict) -> list[Turn]:
-    out = []
-    for t in v["turns"]:
-        if isinstance(t, str):
-            out.append(Turn("user", t))
-        else:
-            (role, text), = t.items()
-            out.append(Turn(role, text))
-    return out
 
 
 def make_chunk(chunk_id: str, doc_id: str, section: str, text: str, title: str | None = None) -> Chunk:
