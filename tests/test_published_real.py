@@ -85,7 +85,7 @@ def test_published_documents_ingest_without_edits(published_index):
     assert kinds["recommendation"] == 39  # the guideline's 39 numbered recommendations, each on its own
     assert kinds["table_row"] > 100  # red flags, epidemiology, dosing, glossary ... (not the superseded 2017 table)
     recs = [c for c in vadod if c["kind"] == "recommendation"]
-    assert all(c["strength"] and c["text"].count(".") <= 4 for c in recs), [c["text"][:200] for c in recs]
+    assert all(c["strength"] and len(c["text"]) < 600 for c in recs), [c["text"][:200] for c in recs]
     for c in vadod:
         assert_clean(c)
 
