@@ -279,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         result["ingest_vs_st"] = round(ing["per_s"] / raw["st_per_s"], 3)
     result["answer"] = answer_latency(root / "data", corpus, args.questions)
     log(f"answer: {result['answer']}")
-    result["command"] = "bench/bench_published.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    shown = [os.path.relpath(a, ROOT) if a.startswith("/") else a for a in (argv if argv is not None else sys.argv[1:])]
+    result["command"] = "bench/bench_published.py " + " ".join(shown)
+    result["load_avg_after"] = list(os.getloadavg())
     result["machine"] = machine()
     write_result(args.name, result)
     print(json.dumps({k: result[k] for k in ("documents", "ingest", "raw", "answer")}))

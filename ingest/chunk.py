@@ -26,6 +26,8 @@ from .parse.tables import find_tables, row_text, strength_of_row
 from .records import Chunk, SourceDoc, sha256
 from .settings import Settings
 
+CONTEXT_CHARS = 600
+"""How much of a recommendation's rationale is searched with it (about one paragraph)."""
 _HEADING = re.compile(r"^(#{1,5})\s+(.+?)\s*#*\s*$")
 CHUNKER_VERSION = "heading-v2"
 """Bumped whenever chunking output changes for the same input: forces a rebuild. v2: tables,
@@ -103,7 +105,7 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
     labels = {lab for t in all_tables if (lab := label_of(t.caption))}
 
     def add(piece: str, start: int, section: str, kind: str = "text", label: str = "",
-            strength: str = "", end: int | None = None, clean: bool = True) -> None:
+            strength: str = "", end: int | None = None, clean: bool = True, context: str = "") -> None:
         lead = len(piece) - len(piece.lstrip())
         text = piece.strip()
         refs: tuple[str, ...] = ()
@@ -114,7 +116,10 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
         if len(text) < 2:
             return
         start += lead
-        h = sha256(section + "\n" + text)
+        if context:
+            context = drop_pointer_sentences(strip_refs(context, paren_numbers=paren_refs).text, labels).text
+            context = " ".join(context.split())[:CONTEXT_CHARS]
+        h = sha256(section + "\n" + text + ("\n" + context if context else ""))
         base = f"{doc.doc_id}:{h[:16]}"
         n = seen.get(base, 0)
         seen[base] = n + 1
@@ -123,7 +128,7 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
             chunk_id=cid, doc_id=doc.doc_id, title=doc.title, section=section,
             version=doc.version, status=doc.status, last_reviewed=doc.last_reviewed,
             start=start, end=end if end is not None else start + len(piece.strip()), text=text,
-            content_hash=h, kind=kind, refs=refs, strength=strength, label=label,
+            content_hash=h, kind=kind, refs=refs, strength=strength, label=label, context=context,
         ))
 
     def add_text(body: str, base: int, section: str) -> None:
@@ -150,7 +155,8 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
             run = body[r0:r1]
             if not run.strip():
                 continue
-            recs = [(a, b, rec) for a, b in paragraphs(run) if (rec := recommendation(run[a:b]))]
+            paras = paragraphs(run)
+            recs = [(a, b, rec) for a, b in paras if (rec := recommendation(run[a:b]))]
             if not recs and (r0, r1) == (0, len(body)):
                 add_text(body, block.start, section)  # the common case: exactly as before
                 continue
@@ -158,8 +164,10 @@ def chunk_document(doc: SourceDoc, settings: Settings) -> list[Chunk]:
             for a, b, rec in recs:
                 if run[at:a].strip():
                     add_text(run[at:a], block.start + r0 + at, section)
+                after = [run[x:y] for x, y in paras if x >= b]
+                context = after[0] if after and not recommendation(after[0]) else ""
                 add(answer_text(run[a:b], rec), block.start + r0 + a, section, "recommendation", rec.label,
-                    rec.strength, end=block.start + r0 + b)
+                    rec.strength, end=block.start + r0 + b, context=context)
                 if chunks and chunks[-1].kind == "recommendation":
                     rec_texts.add(normalised(chunks[-1].text.replace(f" ({rec.strength})", "")))
                 at = b
@@ -225,8 +233,10 @@ def _with_refs(c: Chunk, refs: tuple[str, ...]) -> Chunk:
 
 
 def embed_text(chunk: Chunk) -> str:
-    """What the embedder and BM25 see: the section path gives a passage its topic."""
-    return f"{chunk.section}\n{chunk.text}"
+    """What the embedder and BM25 see: the section path gives a passage its topic (and a
+    recommendation's context, the start of its rationale, is searched with it)."""
+    base = f"{chunk.section}\n{chunk.text}"
+    return f"{base}\n{chunk.context}" if chunk.context else base
 
 
 def chunker_fingerprint(settings: Settings) -> str:

@@ -75,6 +75,9 @@ class Chunk:
     """Strength or grade of a recommendation as the document states it ('Strong for')."""
     label: str = ""
     """The recommendation's or table's own label ('Recommendation 18', '1.2.3', 'Table 4')."""
+    context: str = ""
+    """Text searched with the passage but never shown as it: for a recommendation, the first
+    paragraph of its rationale (a one-sentence recommendation alone is hard to find)."""
 
     def __post_init__(self):
         if not self.text.strip():

@@ -264,3 +264,19 @@ def test_a_passage_never_starts_with_a_word_pointing_back(corpus, settings):
     assert chunks[1].text.startswith("Tizanidine is the alternative")
     for c in chunks:
         assert doc.text[c.start:c.end] == c.text  # offsets still index the document
+
+
+def test_a_recommendation_is_searched_with_the_start_of_its_rationale(corpus, settings):
+    from ingest.chunk import embed_text
+
+    body = ("# Guideline\n\n## Drugs\n\n#### Recommendation 4\n\n"
+            "Recommendation 4. For adults with chronic back pain, we suggest duloxetine. (Weak for | Reviewed)\n\n"
+            "Two trials of the serotonin and noradrenaline reuptake inhibitor showed a small benefit on pain.\n\n"
+            "Nausea was the most common reason to stop.\n")
+    (corpus / "g.md").write_text(body)
+    doc = load_file(corpus / "g.md", corpus, settings)
+    rec = next(c for c in chunk_document(doc, settings) if c.kind == "recommendation")
+    assert rec.text == "For adults with chronic back pain, we suggest duloxetine (Weak for)."
+    assert rec.context.startswith("Two trials of the serotonin and noradrenaline")
+    assert "Nausea" not in rec.context
+    assert embed_text(rec).endswith(rec.context) and rec.context not in rec.text

@@ -83,7 +83,9 @@ def test_published_documents_ingest_without_edits(published_index):
     vadod = [c for c in chunks if c["doc_id"] == "vadod-low-back-pain-2022"]
     kinds = {k: sum(1 for c in vadod if c["kind"] == k) for k in ("text", "table_row", "recommendation")}
     assert kinds["recommendation"] == 39  # the guideline's 39 numbered recommendations, each on its own
-    assert kinds["table_row"] > 100
+    assert kinds["table_row"] > 100  # red flags, epidemiology, dosing, glossary ... (not the superseded 2017 table)
+    recs = [c for c in vadod if c["kind"] == "recommendation"]
+    assert all(c["strength"] and len(c["text"]) < 600 for c in recs), [c["text"][:200] for c in recs]
     for c in vadod:
         assert_clean(c)
 
@@ -93,8 +95,10 @@ def test_search_finds_a_recommendation_with_its_strength(published_index):
     hits = search(settings, "duloxetine for chronic low back pain recommendation")
     for h in hits:
         assert_clean(h)
-    rec = next(h for h in hits if h["text"].startswith("Recommendation 18."))
-    assert "we suggest duloxetine" in rec["text"] and "Weak for" in rec["text"]
+    rec = next(h for h in hits if h["section"].endswith("> Recommendation 18")
+               and h["text"].startswith("For patients with chronic low back pain, we suggest duloxetine"))
+    # the recommendation alone, its strength in its sentence; its discussion is a passage of its own
+    assert rec["text"] == "For patients with chronic low back pain, we suggest duloxetine (Weak for)."
 
 
 def test_search_returns_table_rows_with_their_headers(published_index):

@@ -90,7 +90,7 @@ class PdfText:
     headings: list[str] = field(default_factory=list)
 
 
-PARSER_VERSION = "pdf-layout-5"
+PARSER_VERSION = "pdf-layout-6"
 """Bumped whenever parse_pdf's output changes for the same file: invalidates cached parses."""
 
 
@@ -452,6 +452,7 @@ def _assemble(lines: list[_Line], tables: dict, n_pages: int) -> PdfText:
                 # A label inside a numbered section ('Discussion', 'Evidence summary'): dropped. As a
                 # heading it would part a recommendation from its discussion; as text it is noise.
                 headings.append(t)
+                blocks.append(("p", []))  # what follows the label starts a paragraph of its own
                 prev = ln
                 continue
             kind = f"h{level}"
