@@ -39,6 +39,7 @@ _TAKING = cues().patterns["ts_taking"]
 
 
 _ASKED_OBJECT = cues().patterns["asked_object"]
+_MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
 _GENERIC_HEADS = frozenset(_stems("pain pains symptom symptoms problem problems issue issues it this that them "
                                   "patient patients person people condition conditions thing things difficulty difficulties "
@@ -106,5 +107,8 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                   and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
                   and not named_in(d, text_lower, words)]
         topic = _uncovered_object(request, p_stems, p_concepts)
-        missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ())))
+        # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
+        terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
+                 if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words]
+        missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
     return Relevance(ok and not missing, best, lexical, clinical, missing)
