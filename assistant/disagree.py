@@ -100,7 +100,8 @@ def find_disagreement(sentences: Sequence[CitedSentence], sources: Sequence[Cite
         parts = []
         pref_cites: list[int] = []
         other_cites: list[int] = []
-        for v, entries in values.items():
+        # The value the answer follows first, then the others in the order they are cited.
+        for v, entries in sorted(values.items(), key=lambda kv: kv[0] != preferred_value):
             cites = sorted({n for _, cs, _, _ in entries for n in cs})
             parts.append(f"{_fmt(entries[0][3])} " + "".join(f"[{n}]" for n in cites))
             (pref_cites if v == preferred_value else other_cites).extend(cites)

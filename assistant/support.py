@@ -441,10 +441,9 @@ def _condensation_rules() -> tuple[frozenset[str], tuple[str, ...]]:
 
 
 def _stems(words: Iterable[str]) -> list[str]:
-    from .compose import _STEM_LOCK, _STEMMER
+    from .text import stem_words
 
-    with _STEM_LOCK:
-        return _STEMMER.stemWords(list(words))
+    return stem_words(list(words))
 
 
 def rewrite_problems(question: str, history: Sequence, rewrite: str) -> list[str]:

@@ -92,7 +92,8 @@ def test_cited_sentences_that_disagree_get_one_line_and_the_newer_document_wins(
         CitedSentence("Tizanidine can cause sedation.", (1,)),
     ], SOURCES)
     assert d is not None
-    assert d.note.startswith("The sources differ on the maximum of tizanidine: 36 mg per day [1] vs 24 mg per day [2]")
+    # the value the answer follows comes first
+    assert d.note.startswith("The sources differ on the maximum of tizanidine: 24 mg per day [2] vs 36 mg per day [1]")
     assert "Back pain in MS (reviewed 2026-09-15) [2]" in d.note
     assert d.preferred_doc == "ms-back-pain" and d.superseded == (0,) and d.preferred_sentence == 1
 
