@@ -80,6 +80,7 @@ _AGE = re.compile(
     r"|(?<![\w.])(?P<age2>\d{2,3})\s?(?:yo|y/o|y\.o\.|yrs?)\b"
     r"|(?<![\w./])(?P<age3>\d{2,3})\s?(?:m|f|M|F)\b(?![\w/])"
     r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
+    r"|\b(?:mr|mrs|ms|miss|mx)\.?\s+[a-z]+\.?,\s+(?P<age6>\d{2,3})\b(?![./])"
     r"|(?:\b(?:is|she's|he's|i'm|i am|who is|now)|\w(?:'s|’s))\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
     re.I)
 
@@ -190,7 +191,7 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                     out.append(_reading(text, m, rule, ml, f"{rule.label}: {ml:g} mL ({rule.threshold_text(' mL')})"))
         elif rule.quantity == "age":
             for m in _AGE.finditer(text):
-                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5") if g))
+                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5", "age6") if g))
                 if 0 < age < 120 and rule.reached(age):
                     out.append(Reading(rule.finding, m.start(), m.end(), age,
                                        f"{rule.label}: {age:g} years ({rule.threshold_text(' years')})"))
