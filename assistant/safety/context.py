@@ -754,6 +754,21 @@ def opioid_mentions(text: str, policy: Policy) -> list[str]:
 
 def phrase_spans(text: str, phrases: tuple[str, ...], policy: Policy, key: str) -> list[tuple[int, int]]:
     """Character spans of ``phrases`` in ``text`` (case-insensitive, token-aligned, cached)."""
+    ckey = (policy.fingerprint, key, text)
+    found = _phrase_span_cache.get(ckey)
+    if found is None:
+        found = tuple(_phrase_spans(text, phrases, policy, key))
+        with _opioid_cache_lock:
+            if len(_phrase_span_cache) >= OPIOID_CACHE_SIZE:
+                _phrase_span_cache.clear()  # bounded; refilled by the texts still in use
+            _phrase_span_cache[ckey] = found
+    return list(found)
+
+
+_phrase_span_cache: dict[tuple[str, str, str], tuple[tuple[int, int], ...]] = {}
+
+
+def _phrase_spans(text: str, phrases: tuple[str, ...], policy: Policy, key: str) -> list[tuple[int, int]]:
     snlp = get_nlp(policy)
     matcher = _phrase_matchers.get((policy.fingerprint, key))
     if matcher is None:
