@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
@@ -171,6 +172,10 @@ class AuditLog:
         self.settings = settings
         self.path: Path = settings.audit_db
         self._ready = False
+        # Writers keep one connection per thread and database: opening, closing (the last close
+        # checkpoints the WAL) and the schema script cost milliseconds on every answer otherwise.
+        # Every row is still committed (autocommit) before record() returns.
+        self._writers = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -233,7 +238,7 @@ class AuditLog:
             json.dumps(cited, ensure_ascii=False),
             json.dumps(trace, ensure_ascii=False),
         )
-        con = self._connect()
+        con = self._writer("answers", self._connect)
         try:
             cur = con.execute(
                 "INSERT INTO answers (ts, audience, question, question_sha256, condensed_query,"
@@ -243,9 +248,25 @@ class AuditLog:
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
             return replace(ans, audit_id=cur.lastrowid)
         except sqlite3.Error as e:
+            self._drop_writer("answers")
             raise AuditError(f"The audit log at {self.path} could not be written: {e}") from None
-        finally:
-            con.close()
+
+    def _writer(self, name: str, opener) -> sqlite3.Connection:
+        """This thread's open connection to one of the two databases (opened on first use)."""
+        held = getattr(self._writers, name, None)
+        if held is None:
+            held = opener()
+            setattr(self._writers, name, held)
+        return held
+
+    def _drop_writer(self, name: str) -> None:
+        held = getattr(self._writers, name, None)
+        if held is not None:
+            setattr(self._writers, name, None)
+            try:
+                held.close()
+            except sqlite3.Error:
+                pass
 
     @property
     def passages_path(self) -> Path:
@@ -266,7 +287,7 @@ class AuditLog:
         if not ans.citations:
             return
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-        con = self._passages()
+        con = self._writer("passages", self._passages)
         try:
             con.executemany(
                 "INSERT OR IGNORE INTO passages (chunk_id, content_hash, doc_id, title, section, version,"
@@ -275,9 +296,8 @@ class AuditLog:
                   c.section, c.version, c.status, c.last_reviewed, c.text, ans.corpus_version, now)
                  for c in ans.citations])
         except sqlite3.Error as e:
+            self._drop_writer("passages")
             raise AuditError(f"The audit passage store at {self.passages_path} could not be written: {e}") from None
-        finally:
-            con.close()
 
     def passages(self, chunk_ids) -> dict[str, dict]:
         """chunk_id -> {text, title, section, ...} from the passage store."""

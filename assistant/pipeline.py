@@ -117,6 +117,10 @@ def refusal_checked_for_red_flags(exc: InputError, question, history) -> InputEr
     return InputError(msg, safety=verdict)
 
 
+# Distinct safety-layer queries kept per corpus version (one per set of red-flag categories met).
+FIXED_QUERY_CACHE_SIZE = 256
+
+
 def _merge(hits: Sequence[Hit], extra: Sequence[Hit]) -> tuple[Hit, ...]:
     """Append passages fetched for the safety layer. Their scores belong to another query,
     so they are dropped: they must not make an unrelated question look in scope."""
@@ -198,7 +202,22 @@ class Assistant:
     def _reservation_hits(self) -> tuple[Hit, ...]:
         from .safety import OPIOID_RESERVATION_QUERY
 
-        return self.searcher.search(OPIOID_RESERVATION_QUERY, 2).hits
+        return self._fixed_query_hits(OPIOID_RESERVATION_QUERY, 2)
+
+    def _fixed_query_hits(self, query: str, k: int) -> tuple[Hit, ...]:
+        """Hits of one of the safety layer's own queries (the opioid reservation query, the
+        escalation query of a set of red-flag categories): the same text every time, so searched
+        once per corpus version (a version never changes once built) and kept with it."""
+        ix = self.searcher.index()
+        cache = ix.extra.setdefault("fixed_query_hits", {})
+        key = (query, k, tuple(self.settings.include_statuses))
+        hits = cache.get(key)
+        if hits is None:
+            hits = self.searcher.search(query, k).hits
+            if len(cache) >= FIXED_QUERY_CACHE_SIZE:
+                cache.clear()
+            cache[key] = hits
+        return hits
 
     def answer(self, question: str, history: Sequence = (), audience: str = "clinician",
                source: str | None = None) -> Answer:
@@ -256,7 +275,7 @@ class Assistant:
         # Passages the safety layer may need to cite, whatever the question retrieved.
         esc_q = safety.escalation_query(verdict)
         if esc_q:
-            hits = _merge(hits, self.searcher.search(esc_q, 3).hits)
+            hits = _merge(hits, self._fixed_query_hits(esc_q, 3))
         if verdict.opioid_requested or safety.mentions_opioid(q):
             hits = _merge(hits, self._reservation_hits())
         index = self.searcher.index()

@@ -61,22 +61,39 @@ class Cand:
     """The same without drug classes added."""
 
 
+# Whether a cue pattern occurs in a text (sentence, heading path, title): the same passages come
+# back answer after answer, so each pair is searched once (bounded).
+FOUND_CACHE_SIZE = 200_000
+_found_cache: dict[tuple[object, str], bool] = {}
+
+
+def _found(pattern, text: str) -> bool:
+    key = (pattern, text)
+    hit = _found_cache.get(key)
+    if hit is None:
+        hit = pattern.search(text) is not None
+        if len(_found_cache) >= FOUND_CACHE_SIZE:
+            _found_cache.clear()
+        _found_cache[key] = hit
+    return hit
+
+
 def role(chunk: Chunk, sent: Sent) -> str:
     path = chunk.section.split(" > ")
     heads = " > ".join(path[1:] if len(path) > 1 else path) + (" > " + sent.heading if sent.heading else "")
-    if FOR_PATIENTS.search(heads):
+    if _found(FOR_PATIENTS, heads):
         return "patient"
-    if _PITFALLS.search(heads):
+    if _found(_PITFALLS, heads):
         return "pitfall"
-    if _ALGORITHM.search(heads):
+    if _found(_ALGORITHM, heads):
         return "algorithm"
-    if _KEY_RECS.search(heads):
+    if _found(_KEY_RECS, heads):
         return "key"
     return "body"
 
 
 def plain_doc(chunk: Chunk) -> bool:
-    return bool(_PLAIN_DOC.search(chunk.doc_id) or _PLAIN_DOC.search(chunk.title))
+    return bool(_found(_PLAIN_DOC, chunk.doc_id) or _found(_PLAIN_DOC, chunk.title))
 
 
 def section_title(chunk: Chunk, sent: Sent) -> str:
@@ -173,7 +190,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             if intent == "dose":
                 # The numbers answer a dose question; the word "dose" alone hardly does.
                 if s.dose_number:
-                    score += W.dose_number + (W.dose_maximum if q.max_dose and _MAXIMUM.search(s.text) else 0.0)
+                    score += W.dose_number + (W.dose_maximum if q.max_dose and _found(_MAXIMUM, s.text) else 0.0)
                 elif s.dose:
                     score += W.dose_word
                 continue
@@ -184,27 +201,27 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                 if negated_main_clause(s.text) or has_negation(
                         c.section.rsplit(" > ", 1)[-1] + " " + s.heading):
                     score *= W.indication_negated  # "not recommended ...", or under "When not to image"
-                elif _CONDITION.search(s.text):
-                    score += W.indication_condition + (W.indication_time_span if _TIME_SPAN.search(s.text) else 0.0)
+                elif _found(_CONDITION, s.text):
+                    score += W.indication_condition + (W.indication_time_span if _found(_TIME_SPAN, s.text) else 0.0)
                 continue
-            if intent == "interaction" and len(q.agents) >= 2 and INTENT_SENTENCE["interaction"].search(s.text):
+            if intent == "interaction" and len(q.agents) >= 2 and _found(INTENT_SENTENCE["interaction"], s.text):
                 covered = all(x in s.concepts or via_class(x, s) for x in q.agents)
                 score += W.interaction + (W.interaction_both if covered else 0.0)  # about these drugs together
                 continue
-            if intent == "first_line" and LATER_LINE.search(s.text):
+            if intent == "first_line" and _found(LATER_LINE, s.text):
                 continue  # "second-line options ... despite first-line treatment" is about the next step
             if intent == "side_effects":
-                if named_effects or INTENT_SENTENCE["side_effects"].search(s.text):
+                if named_effects or _found(INTENT_SENTENCE["side_effects"], s.text):
                     score += W.side_effects + (W.side_effects_named if named_effects >= 2 else 0.0)
                 continue
             pat = INTENT_SENTENCE.get(intent)
-            if pat is not None and pat.search(s.text):
+            if pat is not None and _found(pat, s.text):
                 score += (treat_w if intent == "treatment" else W.intent_sentence)
         if q.units & s.number_units:
             score += W.number_in_unit  # the number asked for, in the unit asked for
         for intent in sorted(q.intents):
             pat = INTENT_SENTENCE.get(intent)
-            if pat is not None and intent != "algorithm" and pat.search(c.section.split(" > ", 1)[-1]):
+            if pat is not None and intent != "algorithm" and _found(pat, c.section.split(" > ", 1)[-1]):
                 score += W.section_intent_broad if q.breadth == "broad" else W.section_intent  # the section is about what was asked
                 break
         if q.asks:
@@ -212,27 +229,27 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             if sec_answers is None:
                 heads = c.section.split(" > ", 1)[-1] + " " + s.heading
                 sec_answers = sec_cache[key] = frozenset(
-                    a for a in q.asks if catalogue[a].sections is not None and catalogue[a].sections.search(heads))
+                    a for a in q.asks if catalogue[a].sections is not None and _found(catalogue[a].sections, heads))
             for a in q.asks:
                 if a in sec_answers or answers(s, a):
                     score += W.intent_answer  # answers what the request asks
-        if drugs_unasked and _DRUG_HEADING.search(c.section) and not answers(s, "non_drug"):
+        if drugs_unasked and _found(_DRUG_HEADING, c.section) and not answers(s, "non_drug"):
             score *= W.drug_not_asked  # "what else besides tablets?": drug sections are not asked
         if q.tried and not s.direct.isdisjoint(q.tried) and (
-                _STARTS_DRUG.search(s.text)
+                _found(_STARTS_DRUG, s.text)
                 or (s.dose_number and not s.direct.isdisjoint(q.intolerant))
-                or (s.dose_number and not _TITRATES.search(s.text) and not _DOSE_ASKS & set(q.asks))):
+                or (s.dose_number and not _found(_TITRATES, s.text) and not _DOSE_ASKS & set(q.asks))):
             score *= W.tried_as_new  # the drug already taken is not recommended as if new
         if s.idx < 2 and s.step is None:
             score += W.opening_sentence  # a section's opening sentences usually state its point
-        first_line_answer = (q.asks_first_line and bool(_FIRST_LINE.search(s.text))
-                             and not LATER_LINE.search(s.text))
+        first_line_answer = (q.asks_first_line and bool(_found(_FIRST_LINE, s.text))
+                             and not _found(LATER_LINE, s.text))
         if (q.agents and q.breadth != "broad" and not first_line_answer
                 and not about_agents(q, s.concepts | ctx, s.direct | ctx_direct)):
             # "max tizanidine dose": a sentence about another drug does not answer it.
             # "Is tramadol first-line?" is answered by what is first-line, whatever the drug.
             score *= W.other_agent
-        if red and INTENT_SENTENCE["red_flags"].search(s.text):
+        if red and _found(INTENT_SENTENCE["red_flags"], s.text):
             score += W.red_flag
         prior = 1.0 / (1.0 + W.rank_decay * (h.rank - 1))
         if h.dense_score is not None:

@@ -727,15 +727,48 @@ def _measurement_spans(doc: Doc, bounds, text: str, policy: Policy,
     return out
 
 
+# Only the speller and the entity ruler decide which opioid names a text has: sentence and
+# clause boundaries and the context components do not change the entities.
+_OPIOID_ONLY_SKIPS = ("safety_line_breaks", "sentencizer", "safety_clause_breaks") + tuple(
+    f"ctx_{c}" for c in CONTEXT_NAMES)
+# Texts asked about repeatedly (passage sentences, fixed policy wording) are answered from here.
+OPIOID_CACHE_SIZE = 8192
+_opioid_cache: dict[tuple[str, str], tuple[str, ...]] = {}
+_opioid_cache_lock = threading.Lock()
+
+
 def opioid_mentions(text: str, policy: Policy) -> list[str]:
     """Opioid names in ``text`` (any context), as written."""
-    snlp = get_nlp(policy)
-    doc = snlp.nlp(text, disable=[f"ctx_{c}" for c in CONTEXT_NAMES])
-    return [e.text for e in doc.ents if e.label_ == OPIOID]
+    key = (policy.fingerprint, text)
+    found = _opioid_cache.get(key)
+    if found is None:
+        snlp = get_nlp(policy)
+        doc = snlp.nlp(text, disable=list(_OPIOID_ONLY_SKIPS))
+        found = tuple(e.text for e in doc.ents if e.label_ == OPIOID)
+        with _opioid_cache_lock:
+            if len(_opioid_cache) >= OPIOID_CACHE_SIZE:
+                _opioid_cache.clear()  # bounded; refilled by the texts still in use
+            _opioid_cache[key] = found
+    return list(found)
 
 
 def phrase_spans(text: str, phrases: tuple[str, ...], policy: Policy, key: str) -> list[tuple[int, int]]:
     """Character spans of ``phrases`` in ``text`` (case-insensitive, token-aligned, cached)."""
+    ckey = (policy.fingerprint, key, text)
+    found = _phrase_span_cache.get(ckey)
+    if found is None:
+        found = tuple(_phrase_spans(text, phrases, policy, key))
+        with _opioid_cache_lock:
+            if len(_phrase_span_cache) >= OPIOID_CACHE_SIZE:
+                _phrase_span_cache.clear()  # bounded; refilled by the texts still in use
+            _phrase_span_cache[ckey] = found
+    return list(found)
+
+
+_phrase_span_cache: dict[tuple[str, str, str], tuple[tuple[int, int], ...]] = {}
+
+
+def _phrase_spans(text: str, phrases: tuple[str, ...], policy: Policy, key: str) -> list[tuple[int, int]]:
     snlp = get_nlp(policy)
     matcher = _phrase_matchers.get((policy.fingerprint, key))
     if matcher is None:

@@ -655,7 +655,15 @@ def load_policy(path: Path | str | None = None) -> Policy:
         st = p.stat()
     except OSError:
         raise ConfigError(f"safety policy file {p} does not exist") from None
-    return _load_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
+    # A relative path depends on the working directory: resolved every time.
+    resolved = _resolved(str(p)) if p.is_absolute() else str(p.resolve())
+    return _load_cached(resolved, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str) -> str:
+    """The absolute path a policy path names (resolved once: this runs several times per answer)."""
+    return str(Path(path).resolve())
 
 
 def all_phrase_words(policy: Policy) -> set[str]:
