@@ -665,7 +665,7 @@ def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
     out: list[Span] = []
     for start, end, _ in bounds:
         turn = text[start:end]
-        if "/" not in turn:
+        if "/" not in turn and "out of" not in turn.lower():
             continue
         ranges = [(max(sp.start_char, start) - start, min(sp.end_char, end) - start)
                   for sp in sents if sp.end_char > start and sp.start_char < end]

@@ -119,7 +119,9 @@ def _connected(gap: str, c: _Compiled) -> bool:
 def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> list[Decline]:
     """Every fall in grade in one turn. ``sentences`` are (start, end) character ranges."""
     c = _compiled(gc)
-    grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", m.group(0)), _value(m))
+    # Shown as "4/5" however it was written ("4 out of 5").
+    grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", re.sub(r"\s*out of\s*(?:5|five)", "/5", m.group(0), flags=re.I)),
+                    _value(m))
               for m in c.grade.finditer(text)]
     if len(grades) < 2:
         return []

@@ -177,3 +177,8 @@ def test_weight_change_between_two_weights_in_one_turn():
 
 def test_a_measured_weight_loss_with_unremitting_back_pain_escalates(policy):
     assert cats("64M. Wt 81.4 kg in Jan, 72.0 kg today. Constant LBP, no relief with rest.", policy) == ["malignancy"]
+
+
+def test_power_grades_written_out_of_five_are_compared(policy):
+    assert cats("Hip flexion 4 out of 5 last week, 2 out of 5 today.", policy) == ["progressive_neuro_deficit"]
+    assert cats("Hip flexion 4 out of 5 last week, 4 out of 5 today.", policy) == []
