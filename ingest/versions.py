@@ -411,3 +411,18 @@ def ingest_lock(settings: Settings):
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def change_parts(changes: dict, *, arrow: str = "->", minus: str = "-", added_version: bool = True) -> list[str]:
+    """One short item per changed document ("+doc 2", "~doc 1->2", "-doc") for a version listing;
+    ``arrow``/``minus`` let the admin page use typographic marks and the terminal plain ones."""
+    parts = []
+    for did, c in changes.items():
+        if c["change"] == "updated":
+            parts.append(f"~{did} {c['from']}{arrow}{c['to']}" if c["from"] != c["to"]
+                         else f"~{did} {c['to']} (text edited, same version number)")
+        elif c["change"] == "added":
+            parts.append(f"+{did} {c['to']}" if added_version else f"+{did}")
+        else:
+            parts.append(f"{minus}{did}")
+    return parts

@@ -38,16 +38,9 @@ def _change_text(changes: dict | None) -> str:
         return "unknown (base version no longer kept)"
     if not changes:
         return "no document changes"
-    parts = []
-    for did, c in changes.items():
-        if c["change"] == "updated":
-            parts.append(f"~{did} {c['from']}→{c['to']}" if c["from"] != c["to"]
-                         else f"~{did} {c['to']} (text edited, same version number)")
-        elif c["change"] == "added":
-            parts.append(f"+{did}")
-        else:
-            parts.append(f"−{did}")
-    return ", ".join(parts)
+    from ingest.versions import change_parts
+
+    return ", ".join(change_parts(changes, arrow="→", minus="−", added_version=False))
 
 
 def version_rows(settings: Settings) -> list[dict]:

@@ -316,15 +316,9 @@ def cmd_versions(args) -> int:
         if ch is None:
             print("    changes unknown (the version it was built on is no longer kept)")
         elif ch:
-            parts = []
-            for did, c in ch.items():
-                if c["change"] == "updated":
-                    parts.append(f"~{did} {c['from']}->{c['to']}" if c["from"] != c["to"]
-                                 else f"~{did} {c['to']} (text edited, same version number)")
-                elif c["change"] == "added":
-                    parts.append(f"+{did} {c['to']}")
-                else:
-                    parts.append(f"-{did}")
+            from ingest.versions import change_parts
+
+            parts = change_parts(ch)
             print(f"    changes {since}: " + ", ".join(parts) if v["compared_with"]
                   else f"    {since}: {len(ch)} documents")
         else:
