@@ -36,12 +36,14 @@ POSITIVES = [
     ("saddle_simile", "Since Monday it feels like I've had an injection down below.", "cauda_equina"),
     ("saddle_dentist", "Numb down there like after the dentist, started yesterday.", "cauda_equina"),
     ("retention_dribs", "Peeing in dribs and drabs since yesterday.", "cauda_equina"),
+    ("erection_new", "Since last week he can't get an erection, back pain down both legs.", "cauda_equina"),
     ("incontinence_woke_wet", "Woke up wet this morning, never happened before.", "cauda_equina"),
     ("bladder_sensation", "Since Tuesday I can't feel when I'm having a wee.", "cauda_equina"),
     ("always_had_then_new", "He has always had a weak bladder and last night wet himself.", "cauda_equina"),
     # --- progressive neurological deficit --------------------------------------------------------
     ("legs_wobbly", "His legs have gone wobbly since Saturday.", "progressive_neuro_deficit"),
     ("legs_jelly", "Legs like jelly, started two days ago.", "progressive_neuro_deficit"),
+    ("heel_walk", "Since Monday she can't walk on her heels.", "progressive_neuro_deficit"),
     ("legs_lead", "Legs feel like lead since this morning.", "progressive_neuro_deficit"),
     ("writing_spidery", "Handwriting has gone spidery this week.", "progressive_neuro_deficit"),
     ("foot_scuffing", "Since Monday she is scuffing her right foot.", "progressive_neuro_deficit"),
@@ -65,6 +67,8 @@ POSITIVES = [
     ("ivdu_skin_popping", "Skin popping, back pain, WCC 15.", "infection"),
     ("immuno_abbrev", "On MTX for RA, back pain and CRP 140.", "infection"),
     ("immuno_mmf", "Renal transplant on MMF, CRP 130 with back pain.", "infection"),
+    ("infection_lay_source", "Recent water infection, CRP 90, back pain.", "infection"),
+    ("infection_line", "Has a PICC line, CRP 120, back pain.", "infection"),
     ("diabetes_abbrev", "DM2, CRP 160, back pain for a week.", "infection"),
     ("diabetes_metformin", "Takes metformin; raised CRP and back pain.", "infection"),
     ("spinal_collection", "MRI: epidural empyema at L3/4.", "infection"),
@@ -89,6 +93,7 @@ POSITIVES = [
     ("steroids_pred", "On pred for PMR, sudden back pain after bending down.", "fracture"),
     ("steroids_pred_dose", "Long-term pred 10mg; sneezed and felt a crack in her back.", "fracture"),
     ("minor_trauma_crack", "Heard something crack when she bent over, on alendronate.", "fracture"),
+    ("height_lay", "On alendronate, she has shrunk 2 inches and has new back pain.", "fracture"),
     ("trauma_bike", "Came off his bike, osteoporosis, back pain.", "fracture"),
     ("trauma_tumble", "Had a tumble in the garden; on alendronate.", "fracture"),
     ("trauma_floor", "84F found on the floor by her carer, back pain.", "fracture"),
@@ -126,6 +131,10 @@ NEGATIVES = [
     ("inhaled_steroids", "Steroid inhaler for asthma, sat down hard on a chair and back ache."),
     ("sweats_neg", "No night sweats, not soaking the sheets."),
     ("rigors_neg", "No shivering or teeth chattering."),
+    ("picc_no_sign", "Has a PICC line for antibiotics; back ache after lifting."),
+    ("erection_stable", "Cannot get an erection, for years, diabetic; back ache."),
+    ("heels_stable", "Can't walk on her heels, known foot drop from 2010, unchanged."),
+    ("rigors_cold", "Teeth chattering in the cold weather, back ache after gardening."),
     ("ivdu_hypothetical", "What would the red flags be if someone injects heroin?"),
     ("immuno_no_sign", "On MTX for RA, mechanical back pain after gardening."),
     ("diabetes_no_sign", "DM2 on metformin, back ache after moving house."),
@@ -149,3 +158,21 @@ def test_wording_escalates(name, text, category, policy):
 @pytest.mark.parametrize("name,text", NEGATIVES, ids=[n[0] for n in NEGATIVES])
 def test_near_miss_stays_quiet(name, text, policy):
     assert cats(text, policy) == [], text
+
+
+# A measurement in its own sentence after another finding ("Diabetic. CRP 150."): a full stop
+# before the cue does not hide the number; one between the cue and the number does.
+@pytest.mark.parametrize("text,category", [
+    ("Diabetic. CRP 150.", "infection"),
+    ("Known IVDU; CRP 120.", "infection"),
+    ("Back pain. Temp 38.9.", "infection"),
+    ("On MTX. WCC 18.", "infection"),
+])
+def test_measurement_in_a_later_sentence(text, category, policy):
+    assert category in cats(text, policy)
+
+
+@pytest.mark.parametrize("text", ["Temp normal. 39 years old with back pain.", "CRP normal. 150 steps a day.",
+                                  "Diabetic. CRP 12."])
+def test_number_not_after_its_cue(text, policy):
+    assert cats(text, policy) == []
