@@ -267,7 +267,15 @@ def _cue_adjacent(text: str, start: int, rule: MeasurementRule, words: int = 4) 
     before = text[max(0, start - 60):start]
     found = _WORD.findall(before)
     near = " ".join(found[-words:])
-    return bool(_cue_regex(rule.cues).search(near)) and not re.search(r"[.;\n]", before[-25:])
+    cue = _cue_regex(rule.cues)
+    if not cue.search(near):
+        return False
+    # No sentence or clause end between the cue and the number ("Back pain. CRP 150" counts;
+    # "temp normal. 39 years old" does not). A full stop before the cue does not matter.
+    last = None
+    for last in cue.finditer(before):
+        pass
+    return last is not None and not re.search(r"[.;\n]", before[last.end():])
 
 
 def _reading(text: str, m: re.Match, rule: MeasurementRule, value: float, detail: str) -> Reading:
