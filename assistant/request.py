@@ -251,9 +251,11 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
 def retrieval_text(text: str, max_chars: int) -> str:
     """The text retrieval searches with: the text itself when short enough; for a long note,
     its request followed by the vignette's clinical entities, within ``max_chars``."""
-    if len(text) <= max_chars:
+    if len(text) <= min(max_chars, WEIGHTS.vignette_search_chars):
         return text
     request, vignette = split_request(text)
+    if len(text) <= max_chars and not (request and vignette):
+        return text
     vocab = vocabulary()
     names: list[str] = []
     for m in vocab.mentions(vignette):

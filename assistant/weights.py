@@ -142,6 +142,13 @@ class Weights:
     suggestions_min_unused: int = 2
     """Design."""
 
+    # ---- retrieval text of a vignette (assistant/request.py) ------------------------------------
+    vignette_search_chars: int = 600
+    """A question with a vignette longer than this is searched by its request and the vignette's
+    clinical entities, as a long note is: the embedding model reads only its first ~256 word
+    pieces, so a long vignette's request at the end was not searched at all. Fitted: blind answer
+    rounds 1-3 (after their first try)."""
+
     # ---- expansion (assistant/compose/expand.py) ----------------------------------------------
     expand_max_chunks: int = 40
     """At most this many passages of the leading guideline are added for a broad question."""

@@ -91,8 +91,14 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         ok = clinical and lexical >= W.min_lexical_overlap
     # An answer about back pain in general is not an answer for a pregnant patient: a named
     # population or condition the passages never mention puts the question out of scope.
+    # A vignette's background conditions ("depression (stable)", "knee OA") are context, not
+    # what is asked: only the request's own conditions must be covered; a population (pregnant,
+    # a child) counts wherever it is named.
+    in_request = (vocab.concept_ids(request, with_classes=False, affirmed=True)
+                  if request and len(request) < len(query) else None)
     named = [c for c in vocab.concept_ids(query, with_classes=False, affirmed=True)
-             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"]
+             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"
+             and (in_request is None or c in in_request or vocab.concepts[c].category == "population")]
     missing = tuple(sorted(vocab.concepts[c].name for c in named
                            if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
     if request:
