@@ -4,16 +4,6 @@
     ans = answer("max tizanidine dose?", history=[...], audience="clinician")
 """
 
-from ingest.errors import (  # noqa: F401  (re-exported: one hierarchy for the product)
-    AssistantError,
-    ConfigError,
-    IndexMissingError,
-    IngestError,
-    InputError,
-    RetrievalError,
-)
-from ingest.settings import Settings, load_settings  # noqa: F401
-
 from .records import Answer, Citation, Hit, SafetyVerdict, Turn  # noqa: F401
 
 

@@ -30,8 +30,8 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.errors import AssistantError, InputError
-from ingest.settings import Settings
+from core.errors import AssistantError, InputError
+from core.settings import Settings
 
 from .records import Answer
 

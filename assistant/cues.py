@@ -14,7 +14,7 @@ from typing import Mapping
 
 import yaml
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 CUES_PATH = Path(__file__).with_name("cues.yaml")
 

@@ -32,8 +32,8 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
-from ingest.errors import AssistantError, ConfigError
-from ingest.settings import Settings
+from core.errors import AssistantError, ConfigError
+from core.settings import Settings
 
 from .compose import DISCLAIMER_CLINICIAN, DISCLAIMER_PATIENT, assess_relevance, out_of_scope_answer
 from .condense import condense

@@ -16,8 +16,8 @@ import unicodedata
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from ingest.errors import AssistantError, InputError
-from ingest.settings import Settings, load_settings
+from core.errors import AssistantError, InputError
+from core.settings import Settings, load_settings
 
 from .records import AUDIENCES, Answer, Hit, SafetyVerdict, Turn
 

@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import yaml
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 from .cues import cues
 from .text import split_sentences

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from ingest.errors import ConfigError, RetrievalError
-from ingest.serving import ServingCache, ServingIndex
-from ingest.settings import Settings
+from core.errors import ConfigError, RetrievalError
+from core.settings import Settings
 from ingest import versions
+from ingest.serving import ServingCache, ServingIndex
 from ingest.store import _is_not_found, describe, make_client, open_collection, with_retries
 
 from .records import Hit

@@ -35,7 +35,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import yaml
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 SUPPORT_PATH = Path(__file__).with_name("support.yaml")
 DRUGS_PATH = Path(__file__).with_name("support_drugs.yaml")

@@ -15,7 +15,7 @@ from typing import Iterable
 
 import yaml
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 from .negation import negated_before
 

@@ -93,7 +93,7 @@ def ask_loop(assistant, n_threads: int, phase: dict, out: list, errors: list) ->
 def worker_main(n_threads: int, stop: Path, out_file: Path) -> None:
     """--worker: one asker process (spawned by --processes)."""
     from assistant.pipeline import Assistant
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     a = Assistant(load_settings())
     a.warm()
@@ -132,7 +132,7 @@ def main() -> int:
     from ingest import versions
     from ingest.embed import get_embedder
     from ingest.index import run_ingest
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     try:

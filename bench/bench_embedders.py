@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from bench_ingest import passage_texts
-    from ingest.settings import Settings
+    from core.settings import Settings
     from questions import QUESTIONS
     from scifact import make_embedder
 

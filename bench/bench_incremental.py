@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ingest.embed import get_embedder
     from ingest.index import run_ingest
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     root = CACHE / "incremental"
     corpus_dir = root / "corpus"

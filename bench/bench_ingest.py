@@ -47,7 +47,7 @@ def _raw_in_this_process(engine: str, corpus_dir: Path) -> dict:
     """(internal) Load one engine, then time one batch call over every passage text."""
     from ingest.embed import get_embedder
     from ingest.query_model import verified_query_embedder
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     settings = Settings(corpus_dir=corpus_dir)
     texts = passage_texts(corpus_dir, settings)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from ingest.index import run_ingest
-    from ingest.settings import Settings
+    from core.settings import Settings
     from ingest.embed import get_embedder
 
     corpus, _, _ = load_scifact(args.data)

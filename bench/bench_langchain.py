@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     from evals.schema import load_set
     from ingest.embed import get_embedder
     from ingest.index import run_ingest
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     cases = [c for c in load_set(args.set) if c.expect.sources]
     gold = [{s.split("#", 1)[0] for s in c.expect.sources} for c in cases]

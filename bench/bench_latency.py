@@ -53,7 +53,7 @@ def measure(data_dir: Path, corpus_dir: Path, chroma_url: str | None, rounds: in
     """Runs inside a fresh process: load, warm up, time."""
     from assistant.pipeline import Assistant
     from assistant import retrieve
-    from ingest.settings import Settings
+    from core.settings import Settings
     from questions import QUESTIONS
     from scifact import make_embedder
 

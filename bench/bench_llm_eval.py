@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     from assistant.pipeline import Assistant
     from evals.runner import run_eval
     from evals.schema import load_set
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings()
     if not settings.llm:

@@ -197,7 +197,7 @@ def raw_rates(data_dir: Path, sample: int) -> dict:
     from ingest.embed import get_embedder
     from ingest.query_model import verified_query_embedder
     from ingest.records import Chunk
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     s = Settings(data_dir=data_dir, model_dir=CACHE / "models")
     vid = versions.current_version(s)
@@ -226,7 +226,7 @@ def raw_rates(data_dir: Path, sample: int) -> dict:
 
 def answer_latency(data_dir: Path, corpus_dir: Path, n: int) -> dict:
     from assistant.pipeline import Assistant
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     s = Settings(data_dir=data_dir, corpus_dir=corpus_dir, model_dir=CACHE / "models")
     a = Assistant(s)

@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     from ingest.chunk import chunk_document
     from ingest.embed import get_embedder
     from ingest.load import load_corpus
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     s = Settings(corpus_dir=ROOT / "corpus")
     docs, errors = load_corpus(s.corpus_dir, s)

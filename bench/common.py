@@ -46,7 +46,7 @@ def prepare_query_model(emb=None) -> dict:
     """Export and verify the ONNX query model once (not timed); its record as a dict."""
     from ingest import query_model
     from ingest.embed import get_embedder
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     s = Settings()
     emb = emb or get_embedder(s.embed_batch_size)

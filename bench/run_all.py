@@ -92,7 +92,7 @@ def _estimate(name: str) -> float:
         if name == "tune":
             from common import CACHE, SCIFACT_DEFAULT
             from scifact import index_root, make_embedder
-            from ingest.settings import Settings
+            from core.settings import Settings
 
             _, key = index_root(SCIFACT_DEFAULT, make_embedder("torch").fingerprint, Settings().chunk_size)
             return warm if any(CACHE.glob(f"tune-rankings-{key}-*")) else cold

@@ -67,7 +67,7 @@ def doc_ranking(hits) -> list[tuple[str, float]]:
 
 def make_embedder(kind: str, batch_size: int | None = None):
     if batch_size is None:
-        from ingest.settings import Settings
+        from core.settings import Settings
 
         batch_size = Settings().embed_batch_size  # the product's setting
     if kind == "torch":
@@ -91,7 +91,7 @@ def _bm25_code_hash() -> str:
 def index_root(data: Path, embedder_fingerprint: str, chunk_size: int, chunk_overlap: int = 0,
                limit: int | None = None) -> tuple[Path, str]:
     from ingest.chunk import chunker_fingerprint
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     probe = Settings(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     key = sha_text(sha_files(scifact_corpus_file(data)), WRITER_VERSION, str(limit),
@@ -102,7 +102,7 @@ def index_root(data: Path, embedder_fingerprint: str, chunk_size: int, chunk_ove
 
 def is_cached(kind: str, data: Path = SCIFACT_DEFAULT, chunk_size: int | None = None) -> bool:
     """Whether ``build_index`` would reuse a complete index (no embedding needed)."""
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     emb = make_embedder(kind)  # cheap: models load lazily
     root, _ = index_root(data, emb.fingerprint, chunk_size or Settings().chunk_size)
@@ -116,7 +116,7 @@ def build_index(data: Path, embedder, chunk_size: int, chunk_overlap: int = 0,
     from ingest.chunk import embed_text
     from ingest.index import run_ingest
     from ingest.serving import load_version
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     root, key = index_root(data, embedder.fingerprint, chunk_size, chunk_overlap, limit)
     settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus", chunk_size=chunk_size,
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default=None, help="result file name under bench/out/")
     args = ap.parse_args(argv)
 
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     chunk_size = args.chunk_size or Settings().chunk_size
     embedder = make_embedder(args.embedder)

@@ -48,7 +48,7 @@ def split_sentences(text: str) -> list[str]:
 
 def _real_docs():
     from ingest.load import load_corpus
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     settings = Settings(corpus_dir=ROOT / "corpus")
     docs, errors = load_corpus(settings.corpus_dir, settings)
@@ -158,7 +158,7 @@ def build(target_chunks: int, seed: int = 0, rebuild: bool = False) -> dict:
     """A complete data dir with about ``target_chunks`` passages; cached by fingerprint."""
     from ingest.chunk import chunk_document
     from ingest.index import run_ingest
-    from ingest.settings import Settings
+    from core.settings import Settings
     from ingest import versions
 
     docs, base_settings = _real_docs()

@@ -91,7 +91,7 @@ def eval_set_check(emb, variants: list[tuple[float, float, float]]) -> list[dict
     from common import ROOT, reset_dir
     from evals.schema import load_set
     from ingest.index import run_ingest
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     cases = [c for c in load_set(ROOT / "evals" / "sets" / "core.jsonl") if c.expect.sources]
     gold = [{x.split("#", 1)[0] for x in c.expect.sources} for c in cases]
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import assistant.retrieve as R
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     chunk_size = args.chunk_size or Settings().chunk_size
     emb = make_embedder(args.embedder)

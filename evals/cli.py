@@ -41,7 +41,7 @@ def _check_gold_sources(numbered, set_path, settings) -> None:
     from .schema import check_sources
 
     if settings is None:
-        from ingest.settings import load_settings
+        from core.settings import load_settings
 
         settings = load_settings()
     version = current_version(settings)
@@ -53,7 +53,7 @@ def _check_gold_sources(numbered, set_path, settings) -> None:
 
 def _default_out_dir(settings) -> Path:
     if settings is None:
-        from ingest.settings import load_settings
+        from core.settings import load_settings
 
         settings = load_settings()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -83,7 +83,7 @@ def run_command(set_path, out_dir=None, compare_dir=None, as_json: bool = False,
     """Run a test set, write results.jsonl / summary.json / report.md, check the gates.
 
     ``check_sources``: refuse gold sources naming nothing in the served corpus (exit 2)."""
-    from ingest.errors import AssistantError
+    from core.errors import AssistantError
 
     from .gates import DEFAULT_GATES, evaluate_gates, gates_passed, load_config
     from .metrics import HEADLINE, fmt
@@ -183,7 +183,7 @@ def _print_summary(summary: dict, out: Path, headline, fmt) -> None:
 
 def export_command(set_path, fmt: str, out=None, *, file_format: str | None = None, run_dir=None) -> int:
     """Write the set as Ragas samples or DeepEval goldens into directory ``out`` (default '.')."""
-    from ingest.errors import AssistantError
+    from core.errors import AssistantError
 
     from .export import export_set
     from .report import load_run

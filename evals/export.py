@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 from .schema import EvalCase
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_GATES = Path(__file__).resolve().parent / "gates.yaml"
 TOP_KEYS = ("version", "gates", "fail_on_regression")

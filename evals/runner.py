@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
-from ingest.errors import ConfigError, IndexMissingError, RetrievalError
+from core.errors import ConfigError, IndexMissingError, RetrievalError
 
 from .checks import CheckResult, Observation, evaluate
 from .metrics import CaseOutcome, compute

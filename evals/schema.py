@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.records import RED_FLAG_CATEGORIES, Turn
-from ingest.errors import AssistantError
+from core.errors import AssistantError
 
 CATEGORIES = (
     "core",

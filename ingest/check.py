@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from .errors import FileError, IngestError
+from core.errors import FileError, IngestError
+from core.settings import Settings
+
 from .load import load_corpus
 from .records import SourceDoc
-from .settings import Settings
 
 MIN_BODY_CHARS = 200
 MAX_REVIEW_AGE_YEARS = 3

@@ -19,12 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.settings import Settings
+
 from .parse.recs import answer_text, normalised, paragraphs, recommendation
 from .parse.rules import rules
 from .parse.refs import cites_by_parenthesis, drop_pointer_sentences, is_non_answer, label_of, strip_refs
 from .parse.tables import find_tables, row_text, strength_of_row
 from .records import Chunk, SourceDoc, sha256
-from .settings import Settings
 
 CONTEXT_CHARS = 600
 """How much of a recommendation's rationale is searched with it (about one paragraph)."""

@@ -13,7 +13,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from core.errors import ConfigError
 
 # Belt and braces: a hub name must never trigger a download attempt.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

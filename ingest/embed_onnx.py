@@ -27,8 +27,9 @@ from typing import Sequence
 
 import numpy as np
 
+from core.errors import ConfigError
+
 from .embed import MODEL_NAME
-from .errors import ConfigError
 
 MAX_TOKENS = 256
 """The model's max_seq_length: longer passages are truncated, as in sentence-transformers."""
@@ -49,7 +50,7 @@ def _model_path() -> Path:
 
 
 def default_model_dir() -> Path:
-    from .settings import Settings
+    from core.settings import Settings
 
     return Settings().query_model_dir
 

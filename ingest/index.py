@@ -17,11 +17,12 @@ from typing import Callable
 
 import numpy as np
 
+from core.errors import ConfigError, IngestError, RetrievalError
+from core.settings import Settings
+
 from . import bm25, versions
 from .chunk import chunk_document, chunker_fingerprint, embed_text
-from .errors import ConfigError, IngestError, RetrievalError
 from .records import Chunk, SourceDoc
-from .settings import Settings
 from .store import make_client, open_collection, with_retries
 
 Progress = Callable[[str, int, int], None]
@@ -136,7 +137,7 @@ def load_and_check(settings: Settings, progress: Progress | None = None) -> tupl
     if not settings.corpus_dir.is_dir():
         raise IngestError(f"Corpus directory {settings.corpus_dir} does not exist.")
     from .check import content_problems, content_warnings
-    from .errors import FileError
+    from core.errors import FileError
     from .load import load_corpus
 
     docs, errors = load_corpus(settings.corpus_dir, settings,
@@ -218,7 +219,7 @@ def _deletion_guard(settings: Settings, old_docs: dict, changes: dict, allow: bo
     share = len(deleted) / len(old_docs)
     if share <= settings.max_deletion_share + 1e-12:
         return
-    from .errors import DeletionGuardError
+    from core.errors import DeletionGuardError
 
     names = ", ".join(deleted[:8]) + (f" and {len(deleted) - 8} more" if len(deleted) > 8 else "")
     raise DeletionGuardError(

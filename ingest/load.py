@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import FileError
+from core.errors import FileError
 from .parse.meta import (
     DATE_FIELDS,
     FIELDS,
@@ -32,7 +32,7 @@ from .parse.meta import (
 from .records import STATUSES, SourceDoc
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from core.settings import Settings
 
 FORMATS = {
     ".md": "markdown",

@@ -14,8 +14,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from core.settings import Settings
+
 from . import versions
-from .settings import Settings
 
 PIN_FILE = "PINNED"
 

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import Settings
+
 from . import versions
-from .settings import Settings
 
 MIN_COSINE = 0.99999
 """fp32 export vs sentence-transformers measures ~1 - 1e-7; anything lower is a different model."""

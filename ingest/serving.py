@@ -12,11 +12,12 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+from core.errors import IndexMissingError
+from core.settings import Settings
+
 from . import versions
 from .bm25 import Bm25Index
-from .errors import IndexMissingError
 from .records import Chunk, group_by_doc
-from .settings import Settings
 
 
 @dataclass

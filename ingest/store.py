@@ -10,8 +10,8 @@ import time
 from typing import Callable, TypeVar
 from urllib.parse import urlparse
 
-from .errors import RetrievalError
-from .settings import Settings
+from core.errors import RetrievalError
+from core.settings import Settings
 
 T = TypeVar("T")
 

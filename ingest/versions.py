@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IndexMissingError, IngestError, IngestLockedError, RetrievalError
-from .settings import Settings
+from core.errors import IndexMissingError, IngestError, IngestLockedError, RetrievalError
+from core.settings import Settings
 
 MANIFEST = "manifest.json"
 

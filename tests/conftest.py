@@ -65,7 +65,7 @@ class FakeEmbedder:
 def make_settings(tmp: Path, corpus: Path | None = None, **kw):
     """Settings in a tmp dir. With GUIDELINE_TEST_CHROMA_URL set (``make test`` does this for a
     second pass), the index lives on that `chroma run` server instead of embedded Chroma."""
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     url = os.environ.get("GUIDELINE_TEST_CHROMA_URL")
     if url and "chroma_url" not in kw:

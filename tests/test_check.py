@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import IngestError
+from core.settings import PROJECT_ROOT, Settings
 from ingest.check import CheckReport, check_corpus
-from ingest.errors import IngestError
-from ingest.settings import PROJECT_ROOT, Settings
 
 FILLER = (
     "Baclofen is a first-line oral drug for spasticity-related pain in multiple sclerosis.\n"

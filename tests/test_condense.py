@@ -7,7 +7,7 @@ import pytest
 
 from assistant.condense import condense, is_follow_up, load_vocabulary, vocabulary
 from assistant.records import Turn
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 SEED = "What is the best approach for treating back pain in a patient with Multiple Sclerosis (MS)?"
 

@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 
 from assistant.cues import cues, load_cues
-from assistant.errors import ConfigError
 from assistant.negation import negated_before, negated_main_clause, strip_negated_clauses
 from assistant.weights import WEIGHTS, Weights
+from core.errors import ConfigError
 
 
 def test_every_cue_compiles_and_intents_have_sentence_patterns():

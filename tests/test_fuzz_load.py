@@ -10,10 +10,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from ingest.errors import FileError
+from core.errors import FileError
+from core.settings import Settings
 from ingest.load import FIELDS, load_file
 from ingest.records import STATUSES, SourceDoc
-from ingest.settings import Settings
 
 FUZZ = hsettings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from assistant.retrieve import HybridSearcher
+from core.errors import IngestError
 from ingest import versions
-from ingest.errors import IngestError
 from ingest.chunk import embed_text
 from ingest.index import index_is_stale, run_ingest
 from ingest.serving import load_version
@@ -156,7 +156,7 @@ def test_fake_embedder_embeds_its_own_passages(settings, fake_embedder, tmp_path
 
 
 def test_passage_embedder_onnx_without_a_verified_copy_is_a_clear_error(settings, fake_embedder, tmp_path):
-    from ingest.errors import ConfigError
+    from core.errors import ConfigError
 
     good = _ingest(settings, fake_embedder)
     strict = settings.model_copy(update={"model_dir": tmp_path / "empty", "passage_embedder": "onnx"})

@@ -17,9 +17,9 @@ from assistant.llm import (
 from assistant.records import Hit, SafetyVerdict, Turn
 from assistant.render import render
 from assistant.support import SupportChecker
-from ingest.errors import AssistantError, ConfigError
+from core.errors import AssistantError, ConfigError
+from core.settings import Settings
 from ingest.records import Chunk
-from ingest.settings import Settings
 
 SEED = "What is the best approach for treating back pain in a patient with Multiple Sclerosis (MS)?"
 TITLE = "Back pain in multiple sclerosis: assessment and treatment"

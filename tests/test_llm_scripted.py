@@ -33,8 +33,8 @@ from assistant.llm import (
 from assistant.records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence, Turn
 from assistant.render import render
 from assistant.support import SupportChecker, rewrite_problems
+from core.settings import Settings
 from ingest.records import Chunk
-from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLE = "Spasticity in multiple sclerosis: management"
@@ -339,8 +339,8 @@ import time
 from assistant.llm import compose_with_llm, LLMTimeout, make_chat_model
 from assistant.records import Hit
 from assistant.support import SupportChecker
+from core.settings import Settings
 from ingest.records import Chunk
-from ingest.settings import Settings
 import numpy as np
 class E:
     fingerprint = 'fake'

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import FileError
+from core.errors import FileError
+from core.settings import Settings
 from ingest.load import iter_corpus_files, load_corpus, load_file
-from ingest.settings import Settings
 
 BODY = (
     "# Spasticity in multiple sclerosis\n\n"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from assistant.errors import InputError
 from assistant.records import Turn
+from core.errors import InputError
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingest.chunk import chunk_document
 from ingest.load import load_file
 from ingest.parse.refs import strip_refs
-from ingest.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "published"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from assistant.retrieve import HybridSearcher
+from core.errors import ConfigError
 from ingest import query_model
 from ingest.embed_onnx import OnnxEmbedder
-from ingest.errors import ConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +132,7 @@ def test_a_cold_answer_process_never_imports_torch(real_index):
     code = (
         "import sys\n"
         "from assistant.pipeline import Assistant\n"
-        "from ingest.settings import Settings\n"
+        "from core.settings import Settings\n"
         "a = Assistant(Settings(), audit=False)\n"
         "ans = a.answer('urinary retention and saddle numbness with back pain in MS')\n"
         "assert ans.safety.escalated and ans.citations, ans\n"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.compose import assess_relevance, compose
-from assistant.errors import ConfigError
 from assistant.records import Hit, SafetyVerdict, Turn
+from core.errors import ConfigError
 from assistant.request import (load_intents, recognise_intents, retrieval_text, split_request,
                                treatment_state, understand)
 from tests.test_compose import ALL, MS_TITLE, assert_grounded, chunk, hits_of

@@ -14,7 +14,7 @@ from assistant.support import (
     numbers,
     split_sentences,
 )
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 
 def test_numbers_carry_normalised_units():

@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ingest.errors import FileError
+from core.errors import FileError
+from core.settings import Settings
 from ingest.load import SUPPORTED_EXTENSIONS, load_file
-from ingest.settings import Settings
 
 EVAL_RUNS = "eval_runs"
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from ingest.errors import AssistantError, DeletionGuardError, IngestError, IngestLockedError
+from core.errors import AssistantError, DeletionGuardError, IngestError, IngestLockedError
 from ingest.load import SUPPORTED_EXTENSIONS
 from ingest.versions import current_version, list_versions, rollback
 from ui import actions, admin_panels, admin_review, jobs, resources, views

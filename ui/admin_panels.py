@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from ingest.settings import Settings
+from core.settings import Settings
 
 DELETION_REASON = "would be deleted by this re-ingest"
 """The ``details`` reason of a re-ingest stopped by the mass-deletion guard."""

@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from ingest.errors import AssistantError, FileError
+from core.errors import AssistantError, FileError
 from ingest.records import STATUSES
 from ui import actions, review
 

@@ -23,7 +23,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ingest.errors import AssistantError  # noqa: E402
+from core.errors import AssistantError  # noqa: E402
 from ui import resources  # noqa: E402
 
 _HERE = Path(__file__).resolve().parent

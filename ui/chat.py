@@ -7,7 +7,7 @@ import logging
 import streamlit as st
 
 from assistant.records import AUDIENCES, Answer
-from ingest.errors import AssistantError, InputError
+from core.errors import AssistantError, InputError
 from ui import resources, views
 
 log = logging.getLogger("ui.chat")

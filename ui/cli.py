@@ -19,7 +19,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _settings():
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     return load_settings()
 
@@ -215,7 +215,7 @@ def cmd_search(args) -> int:
 
 
 def _load_history(path: str | None) -> list[dict]:
-    from ingest.errors import InputError
+    from core.errors import InputError
 
     if not path:
         return []
@@ -262,7 +262,7 @@ def cmd_ask(args) -> int:
 
 def cmd_chat(args) -> int:
     from assistant.pipeline import get_assistant
-    from ingest.errors import AssistantError
+    from core.errors import AssistantError
 
     con = _console()
     a = get_assistant(_settings())
@@ -507,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from ingest.errors import AssistantError
+    from core.errors import AssistantError
 
     as_json = "--json" in argv
     try:

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.errors import AssistantError
+from core.settings import PROJECT_ROOT
 from evals.metrics import HEADLINE, LOWER_IS_BETTER, fmt, kind_of
 from evals.report import REPORT, load_run
 from evals.schema import EvalSetError, Expect, parse_lines, parse_lines_numbered
-from ingest.errors import AssistantError
-from ingest.settings import PROJECT_ROOT
 from ui import actions, jobs, resources, views
 
 SETS_DIR = PROJECT_ROOT / "evals" / "sets"

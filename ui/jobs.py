@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ingest.errors import AssistantError
+from core.errors import AssistantError
 
 log = logging.getLogger("ui.jobs")
 

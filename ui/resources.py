@@ -10,7 +10,7 @@ import os
 
 import streamlit as st
 
-from ingest.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 
 def _env_key() -> tuple:

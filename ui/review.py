@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from ingest.chunk import chunk_document
+from core.settings import Settings
 from ingest.check import house_style_advice
+from ingest.chunk import chunk_document
 from ingest.load import check_fields, load_file
 from ingest.parse.meta import FIELDS, SIDECAR_SUFFIX
-from ingest.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.matcher.levenshtein import levenshtein
 from spacy.tokens import Doc, Span
 
-from ingest.errors import InputError
+from core.errors import InputError
 
 from .grades import declines
 from .concepts import PartHit, combine
@@ -89,7 +89,7 @@ def placeholder_phrases(phrase: str, placeholders: dict[str, str]) -> list[str]:
         for m in re.finditer(r"\{([a-z]+)\}", p):
             name = m.group(1)
             if name not in placeholders:
-                from ingest.errors import ConfigError
+                from core.errors import ConfigError
 
                 raise ConfigError(f"safety policy: phrase {phrase!r} uses unknown placeholder "
                                   f"{{{name}}}; define it under placeholders")

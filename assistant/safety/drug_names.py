@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_FILE = Path(__file__).with_name("drug_names.yaml")
 # A usable name: letters (and inner spaces, hyphens, apostrophes), no digits or commas: chemical

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from assistant.records import Answer, RuleFired, SafetyVerdict, Section, Sentence, Turn
 from assistant.render import render
-from ingest.errors import InputError
+from core.errors import InputError
 
 from .opioids import has_framing, mentions_opioid, reservation_chunk, reserves, restricts, violations
 from .policy import OPIOID, Policy, load_policy

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 QUANTITIES = ("volume", "temperature", "age", "plain", "weight_change")
 

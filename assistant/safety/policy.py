@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from assistant.records import RED_FLAG_CATEGORIES
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 from .concepts import Concepts, parse_concepts
 from .measures import MeasurementRule, parse_measurements

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from core.errors import ConfigError
 from evals.cli import EXIT_ERROR, EXIT_OK, cli_main, export_command, run_command
 from evals.export import deepeval_goldens, export_set, ragas_samples
 from evals.schema import parse_lines
-from ingest.errors import ConfigError
 
 LINES = [
     {"id": "single", "category": "core", "question": "max tizanidine dose?",

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from core.errors import ConfigError
 from evals.cli import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_OK, cli_main, run_command
 from evals.gates import DEFAULT_GATES, evaluate_gates, gates_passed, load_gates, parse_gates
 from evals.metrics import compute
 from evals.report import load_run
-from ingest.errors import ConfigError
 
 CASES = [
     {"id": "tiz", "category": "core", "question": "max tizanidine dose?",

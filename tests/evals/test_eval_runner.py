@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import IndexMissingError, InputError
 from evals.runner import run_eval
-from ingest.errors import IndexMissingError, InputError
 
 
 class ScriptedAnswers:

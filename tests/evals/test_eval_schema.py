@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant.records import RED_FLAG_CATEGORIES
+from core.errors import AssistantError
 from evals.checks import normalize
 from evals.schema import CATEGORIES, EvalSetError, load_set, parse_lines
-from ingest.errors import AssistantError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "evals" / "sets" / "core.jsonl"

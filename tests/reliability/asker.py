@@ -41,7 +41,7 @@ DEADLINE_S = float(os.environ.get("ASKER_DEADLINE_S", "300"))
 
 def run_child(n_threads: int, stop: Path, out_dir: Path) -> int:
     from assistant.pipeline import Assistant
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     a = Assistant(load_settings())  # its own searcher, Chroma client and serving cache
     answers: list[dict] = []

@@ -39,9 +39,9 @@ import bm25s  # noqa: E402,F401
 import langchain_text_splitters  # noqa: E402,F401
 
 from tests.conftest import FakeEmbedder  # noqa: E402
-from ingest.errors import AssistantError  # noqa: E402
+from core.errors import AssistantError  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from ingest.index import run_ingest  # noqa: E402
-from ingest.settings import Settings  # noqa: E402
 
 
 def emit(obj: dict) -> None:

@@ -12,8 +12,8 @@ import pytest
 
 from assistant.audit import SCHEMA, AuditLog
 from assistant.pipeline import Assistant
+from core.errors import DeletionGuardError, IngestError
 from ingest import pin, versions
-from ingest.errors import DeletionGuardError, IngestError
 from ingest.index import run_ingest
 from ui.cli import main as cli
 

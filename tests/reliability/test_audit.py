@@ -12,7 +12,7 @@ import pytest
 
 from assistant.audit import AuditLog
 from assistant.pipeline import Assistant
-from ingest.errors import InputError
+from core.errors import InputError
 from ingest.index import run_ingest
 from ui.cli import main as cli
 

@@ -11,8 +11,8 @@ import pytest
 from assistant.pipeline import Assistant
 from assistant.retrieve import HybridSearcher
 from assistant.safety import load_policy
+from core.errors import IngestError, InputError
 from ingest import versions
-from ingest.errors import IngestError, InputError
 from ingest.index import run_ingest
 from ingest.store import make_client
 from ui.cli import main as cli

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from assistant.pipeline import validate_history, validate_question
 from assistant.records import Turn
 from assistant.safety import check_input
-from ingest.errors import InputError
-from ingest.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 FUZZ = hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

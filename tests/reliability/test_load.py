@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from assistant.pipeline import Assistant
+from core.settings import Settings
 from ingest import versions
 from ingest.index import run_ingest
-from ingest.settings import Settings
 
 from tests.conftest import CORPUS, make_settings
 

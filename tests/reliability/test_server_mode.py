@@ -14,8 +14,8 @@ import pytest
 
 from assistant.pipeline import Assistant
 from assistant.retrieve import HybridSearcher
+from core.errors import RetrievalError
 from ingest import versions
-from ingest.errors import RetrievalError
 from ingest.index import run_ingest
 from ingest.store import make_client
 from ui.cli import main as cli

@@ -9,8 +9,8 @@ import signal
 import pytest
 
 from assistant.retrieve import HybridSearcher
+from core.errors import IngestError, IngestLockedError
 from ingest import versions
-from ingest.errors import IngestError, IngestLockedError
 from ingest.index import index_is_stale, run_ingest
 from ingest.store import make_client
 from ui.cli import main as cli

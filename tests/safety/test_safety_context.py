@@ -9,7 +9,7 @@ from safety_helpers import policy  # noqa: F401  (fixture)
 from assistant.records import Turn
 from assistant.safety import check_input
 from assistant.safety.context import CONTEXT_NAMES, analyze, get_nlp
-from ingest.errors import InputError
+from core.errors import InputError
 
 
 def mentions(policy, text):
@@ -227,7 +227,7 @@ def test_trigger_scope_is_validated(policy):
     import yaml
 
     from assistant.safety import DEFAULT_POLICY_PATH, parse_policy
-    from ingest.errors import ConfigError
+    from core.errors import ConfigError
 
     raw = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
     raw["context"]["historical"]["scope"]["preceding"]["not a trigger"] = 3

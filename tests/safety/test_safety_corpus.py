@@ -10,9 +10,9 @@ from safety_helpers import hits_of, make_answer, policy  # noqa: F401
 from assistant.records import Section, Sentence, Turn
 from assistant.safety import check_input, complies, enforce, mentions_opioid, reservation_chunk
 from assistant.safety.redflags import red_flag_chunk
+from core.settings import Settings
 from ingest.chunk import chunk_document
 from ingest.load import load_corpus
-from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

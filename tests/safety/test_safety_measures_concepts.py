@@ -10,7 +10,7 @@ from assistant.records import Turn
 from assistant.safety import check_input
 from assistant.safety.measures import MeasurementRule, readings
 from assistant.safety.policy import parse_policy, DEFAULT_POLICY_PATH
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 
 def cats(text, policy, *more):

@@ -11,7 +11,7 @@ from safety_helpers import policy  # noqa: F401  (fixture)
 from assistant.records import RED_FLAG_CATEGORIES, Turn
 from assistant.safety import DEFAULT_POLICY_PATH, check_input, load_policy, parse_policy
 from assistant.safety.policy import expand_phrase
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 RAW = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
 

@@ -10,7 +10,7 @@ from assistant.records import Turn
 from assistant.safety import DEFAULT_POLICY_PATH, check_input, parse_policy
 from assistant.safety.context import CLAUSE_BREAKS_EXT, analyze, get_nlp
 from assistant.safety.grades import declines
-from ingest.errors import ConfigError
+from core.errors import ConfigError
 
 
 def contexts_of(policy, text, label):

@@ -48,7 +48,7 @@ def _reingest(at):
 
 def _env_settings():
     """The settings the app under test reads from the (monkeypatched) environment."""
-    from ingest.settings import load_settings
+    from core.settings import load_settings
 
     return load_settings()
 

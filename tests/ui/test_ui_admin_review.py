@@ -9,7 +9,7 @@ import pytest
 import yaml
 from uikit import PASSWORD, app_env, new_app, texts
 
-from ingest.errors import FileError
+from core.errors import FileError
 from ingest.load import load_file
 from ui import review
 

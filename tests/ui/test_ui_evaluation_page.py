@@ -9,9 +9,9 @@ import shutil
 import pytest
 from uikit import app_env, new_app, texts
 
+from core.settings import PROJECT_ROOT
 from evals.report import load_run
 from evals.schema import load_set, parse_lines
-from ingest.settings import PROJECT_ROOT
 from ui import actions, jobs
 
 SETS = PROJECT_ROOT / "evals" / "sets"

@@ -35,7 +35,7 @@ Poor sleep caused by night-time pain or spasms makes fatigue worse, so treating 
 
 
 def make_settings(tmp: Path, corpus: Path, **kw):
-    from ingest.settings import Settings
+    from core.settings import Settings
 
     return Settings(data_dir=tmp / "data", corpus_dir=corpus, **kw)
 

@@ -1,7 +1,7 @@
 """The project's error hierarchy.
 
-It lives in the bottom layer (``ingest``) so that every layer above can raise
-and catch the same types; ``assistant.errors`` re-exports it. Third-party
+It lives in the bottom package (``core``, which imports nothing of ours) so that
+every layer raises and catches the same types, imported from here. Third-party
 exceptions are mapped to these at the boundary, and the UI and CLI only ever
 show ``str(err)`` of one of them: a plain sentence.
 """

@@ -1,7 +1,8 @@
 """One settings object for the whole product, read from ``GUIDELINE_*`` env vars.
 
-Load it once (``Settings()``) at the entry point and pass it down; tests build
-their own pointing at ``tmp_path``.
+Load it once (``Settings()``, or ``load_settings()`` for a ``ConfigError`` instead of
+pydantic's) at the entry point and pass it down; tests build their own pointing at
+``tmp_path``. It lives in ``core``, the bottom package every layer imports from.
 """
 
 from __future__ import annotations
