@@ -159,7 +159,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     if opioid_notice:
         # ...and the answer leads with the cited first-line options for the pain described.
         options += I.opioid_alternatives(cands, q, picked, patient=audience == "patient" or q.patient_language)
-    if q.breadth == "narrow" and q.agents:
+    if q.breadth == "narrow" and q.agents and not wants_opioid:
         # "max tizanidine dose" is answered by tizanidine sentences only.
         about = [c for c in cands if _about_agents(q, c.about, c.direct)]
         if about:

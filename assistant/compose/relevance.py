@@ -41,9 +41,7 @@ _TAKING = cues().patterns["ts_taking"]
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
-_GENERIC_HEADS = frozenset(_stems("pain pains symptom symptoms problem problems issue issues it this that them "
-                                  "patient patients person people condition conditions thing things difficulty difficulties "
-                                  "treatment treatments therapy management"))
+_GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
 
 
 def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
