@@ -108,11 +108,13 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         toks = drug_tokens(request)
         absent = [d.written for d in drugs_named(request)
                   if not names_opioid(d.written) and not names_opioid(d.generic)
+                  and not _stems(d.written) <= _GENERIC_HEADS  # "analgesic", "painkiller": no drug of its own
                   and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
                   and not named_in(d, text_lower, words)]
         topic = _uncovered_object(request, p_stems, p_concepts)
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
-                 if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words]
+                 if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words
+                 and not _stems(m.group(1)) <= _GENERIC_HEADS]
         missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
     return Relevance(ok and not missing, best, lexical, clinical, missing)
