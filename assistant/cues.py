@@ -35,6 +35,9 @@ class Cues:
     question_noise: tuple[str, ...]
     """Question words that carry no topic of their own (stemmed by the caller)."""
     side_effect_words: tuple[str, ...]
+    generic_heads: tuple[str, ...]
+    """Head words of what a request asks about that name no topic of their own ("options",
+    "painkillers"): they are not checked for coverage (stemmed by the caller)."""
     suggest_rules: tuple[SuggestRule, ...]
     negation: Mapping[str, object]
     """Negation cue patterns and settings (see assistant/negation.py)."""
@@ -75,6 +78,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         stop_words=frozenset(str(w) for w in data.get("stop_words") or ()),
         question_noise=tuple(str(w) for w in data.get("question_noise") or ()),
         side_effect_words=tuple(str(w) for w in data.get("side_effect_words") or ()),
+        generic_heads=tuple(str(w) for w in data.get("generic_heads") or ()),
         suggest_rules=tuple(rules), negation=neg_out,
     )
 

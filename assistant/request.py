@@ -39,7 +39,8 @@ NEW_REQUEST_INTENTS = frozenset({"patient_advice", "imaging_referral", "non_drug
 
 _P = cues().patterns
 _IMPERATIVE_END = re.compile(
-    r"^\s*(?:please\s+)?(?:advise|suggest|recommend|outline|describe|explain|list|summari[sz]e|tell me|"
+    r"^\s*(?:please\s+)?(?:advise|suggest|recommend|outline|describe|explain|list|summari[sz]e|tell me|set out|"
+    r"give me|write|draft|help me|talk me through|walk me through|"
     r"what|how|which|when|should|can|could|would|is|are|does|do|any)\b", re.IGNORECASE)
 _DOSE_AFTER = re.compile(r"^\W{0,3}(\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g))\b", re.IGNORECASE)
 
@@ -137,7 +138,13 @@ def split_request(text: str) -> tuple[str, str]:
     elif _IMPERATIVE_END.search(sents[-1]):
         end = len(sents) - 1
     else:
-        return "", text.strip()  # a case presented without a question
+        # "Please set out a plan: ... Write it up as a clinic letter.": a request shortly before
+        # the end, with what follows it.
+        back = [i for i in range(len(sents) - 2, max(-1, len(sents) - 4), -1) if _IMPERATIVE_END.search(sents[i])]
+        if not back:
+            return "", text.strip()  # a case presented without a question
+        request = " ".join(sents[back[0]:])
+        return request, " ".join(sents[:back[0]])
     start = end
     # Adjacent questions ask together ("Which drug? At what dose?").
     while start - 1 >= 0 and start - 1 in asks and end - start < 2:
@@ -235,7 +242,8 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
                embed: Callable[[str], np.ndarray] | None = None) -> Request:
     request, vignette = split_request(text)
     intents = recognise_intents(request, embed)
-    if vignette and set(intents) & _TREATMENT_ASKS:
+    if vignette and (set(intents) & _TREATMENT_ASKS or _P["broad"].search(request)):
+        # "What's the overall plan?" after a vignette of four months' pain asks the chronic plan.
         # "Three months now ... what else should we do?": the vignette says which plan applies.
         cat = intent_catalogue()
         extra = [i for i, d in cat.items() if d.state and any(c.search(vignette) for c in d.cues)]
@@ -251,9 +259,11 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
 def retrieval_text(text: str, max_chars: int) -> str:
     """The text retrieval searches with: the text itself when short enough; for a long note,
     its request followed by the vignette's clinical entities, within ``max_chars``."""
-    if len(text) <= max_chars:
+    if len(text) <= min(max_chars, WEIGHTS.vignette_search_chars):
         return text
     request, vignette = split_request(text)
+    if len(text) <= max_chars and not (request and vignette):
+        return text
     vocab = vocabulary()
     names: list[str] = []
     for m in vocab.mentions(vignette):

@@ -72,14 +72,15 @@ _INTERROGATIVE = cues().patterns["interrogative"]
 
 
 def _framed_alone(text: str) -> bool:
-    """The opioid sentence can be shown as written: it carries the whole reservation framing and
-    no first-line wording. Any other the safety layer would drop or complete with framing
-    spliced in or appended, which an answer to an opioid request does not need."""
-    from ..safety.opioids import has_framing, violations
+    """The opioid sentence can be shown as written, as the safety layer keeps it: it carries the
+    whole reservation framing, reserves opioids for severe pain, or is a caution; none presents
+    an opioid as first-line. Any other the safety layer would drop."""
+    from ..safety.opioids import complies, reserves, restricts
     from ..safety.policy import load_policy
 
     policy = load_policy()
-    return has_framing(text, policy) and not violations(text, policy)
+    # A caution ("fentanyl patches are not for opioid-naive patients") is kept as written too.
+    return complies(text, policy) or restricts(text, policy) or reserves(text, policy)
 
 
 def _disclaimer(audience: str) -> Section:
@@ -159,7 +160,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     if opioid_notice:
         # ...and the answer leads with the cited first-line options for the pain described.
         options += I.opioid_alternatives(cands, q, picked, patient=audience == "patient" or q.patient_language)
-    if q.breadth == "narrow" and q.agents:
+    if q.breadth == "narrow" and q.agents and not wants_opioid:
         # "max tizanidine dose" is answered by tizanidine sentences only.
         about = [c for c in cands if _about_agents(q, c.about, c.direct)]
         if about:

@@ -12,11 +12,13 @@ from typing import Mapping, Sequence
 
 from ingest.records import Chunk, group_by_doc
 
+from ..cues import cues
 from ..opioid_terms import names_opioid
 from ..records import Hit
 from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
+from .intents import title_diseases
 from .query import PATIENT_HINT, question_breadth
 from .score import plain_doc
 
@@ -28,6 +30,7 @@ def _heading_mechanisms(heading: str) -> frozenset[str]:
 
 
 _FIRST_LINE_HEADING = re.compile(r"\bfirst[- ]line\b", re.IGNORECASE)
+_TREATMENT_HEADING = cues().patterns["treatment_heading"]
 _FIRST_LINE_CACHE: list = [None, {}]
 """[the corpus mapping it was built from, {doc_id: first-line passages}]: one corpus at a time."""
 _FIRST_LINE_LOCK = threading.Lock()
@@ -126,10 +129,23 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         # An opioid asked about: the answer offers the first-line options for the pain described,
         # which opioid passages do not hold; add the sections that do, retrieved documents first.
         ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)))
+        added = 0
+        # First the treatment sections of the guideline the question is about (the best-ranked
+        # document that is not about opioids): its own first options.
+        named = vocabulary().concept_ids(query or question)
+        cond = next((h.chunk for h in sorted(hits, key=lambda h: h.rank)
+                     if not names_opioid(h.chunk.title) and not plain_doc(h.chunk)
+                     and title_diseases(h.chunk.title) <= named), None)
+        if cond is not None:
+            for c in by_doc.get(cond.doc_id, ()):
+                head = c.section.split(" > ", 1)[-1]
+                if (added < WEIGHTS.expand_max_first_line and c.chunk_id not in have
+                        and _TREATMENT_HEADING.search(head) and not names_opioid(head)):
+                    add(c)
+                    added += 1
         with_first_line = first_line_index(by_doc)
         docs = [d for d in ranked_docs if d in with_first_line]
         docs += [d for d in with_first_line if d not in ranked_docs][:WEIGHTS.expand_max_first_line]
-        added = 0
         for doc in docs:
             for c in with_first_line[doc]:
                 if added < WEIGHTS.expand_max_first_line and c.chunk_id not in have:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..cues import cues
+from ..opioid_terms import names_opioid
+from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .layout import Picked
 from .query import Query
@@ -25,6 +27,8 @@ FIRST_LINE_BY_MECHANISM = {
 """Per pain mechanism, the first-line options an opioid request is answered with: a cited
 sentence for each pattern (NSAID and activity/physiotherapy for musculoskeletal pain)."""
 _NOT_FIRST_LINE = _P["not_first_line"]
+_RECOMMENDS = _P["recommends"]
+_TREATMENT_HEADING = _P["treatment_heading"]
 _TITRATES = _P["titrates"]
 _FIRST_LINE_HEADING = _P["first_line"]
 _TREATMENT_ASKS = frozenset({"first_choice", "how_to_prescribe", "next_step", "alternative", "plan_acute",
@@ -82,10 +86,62 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
     return out
 
 
-def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False) -> list[Cand]:
-    """One cited first-line option per pain mechanism described (all when none is)."""
-    mechs = sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()) or sorted(FIRST_LINE_BY_MECHANISM)
+def condition_doc(cands: Sequence[Cand], named: frozenset[str] = frozenset()) -> str | None:
+    """The guideline the question is about: the best-ranked retrieved document that is not
+    about opioids (chronic low back pain, sciatica, neuropathic pain in MS ...) and whose title
+    names no disease the conversation does not (``named``: the concepts it names)."""
+    best: tuple[int, str] | None = None
+    for c in cands:
+        ch = c.hit.chunk
+        if c.hit.score <= 0 or names_opioid(ch.title) or plain_doc(ch):
+            continue  # an added passage (score 0), an opioid guideline, a patient leaflet
+        if not title_diseases(ch.title) <= named:
+            continue  # "back pain in multiple sclerosis" is not about a patient without MS
+        if best is None or c.hit.rank < best[0]:
+            best = (c.hit.rank, ch.doc_id)
+    return best[1] if best else None
+
+
+def title_diseases(title: str) -> frozenset[str]:
+    vocab = vocabulary()
+    return frozenset(c for c in vocab.concept_ids(title, with_classes=False)
+                     if vocab.concepts[c].category == "disease")
+
+
+def _names_drug(c: Cand) -> bool:
+    concepts = vocabulary().concepts
+    return any(concepts[x].category == "agent" for x in c.sent.direct if x in concepts)
+
+
+def _condition_options(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool) -> list[Cand]:
+    """The condition's own first options, from its guideline: one non-drug and one drug
+    statement that recommend something, best scored first."""
+    doc = condition_doc(cands, q.concepts)
+    if doc is None:
+        return []
+    pool = [c for c in cands if c.hit.chunk.doc_id == doc and not c.sent.opioid and not picked.has(c)
+            and c.role != "pitfall" and not _NOT_FIRST_LINE.search(c.sent.text)
+            and not _NOT_FIRST_LINE.search(c.hit.chunk.section)
+            and (patient or not plain_doc(c.hit.chunk)) and _RECOMMENDS.search(c.sent.text)]
     out: list[Cand] = []
+    for kind in ("non_drug", "drug"):
+        opts = [c for c in pool if (answers(c.sent, "non_drug") if kind == "non_drug"
+                                    else _names_drug(c) and not answers(c.sent, "non_drug"))]
+        if opts:
+            best = max(opts, key=lambda c: (bool(_TREATMENT_HEADING.search(c.hit.chunk.section)), c.score))
+            if picked.add(best):
+                out.append(best)
+    return out
+
+
+def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False) -> list[Cand]:
+    """The first-line options for the pain described, each cited: the condition's own first
+    options from its guideline (exercise and an NSAID for chronic low back pain), then one per
+    pain mechanism described; every mechanism's when nothing else is found."""
+    out = _condition_options(cands, q, picked, patient)
+    mechs = sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys())
+    if not mechs and not out:
+        mechs = sorted(FIRST_LINE_BY_MECHANISM)
     for mech in mechs:
         for pat in FIRST_LINE_BY_MECHANISM[mech]:
             if any(pat.search(c.sent.text) for c in out):

@@ -41,9 +41,7 @@ _TAKING = cues().patterns["ts_taking"]
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
-_GENERIC_HEADS = frozenset(_stems("pain pains symptom symptoms problem problems issue issues it this that them "
-                                  "patient patients person people condition conditions thing things difficulty difficulties "
-                                  "treatment treatments therapy management"))
+_GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
 
 
 def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
@@ -91,8 +89,14 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         ok = clinical and lexical >= W.min_lexical_overlap
     # An answer about back pain in general is not an answer for a pregnant patient: a named
     # population or condition the passages never mention puts the question out of scope.
+    # A vignette's background conditions ("depression (stable)", "knee OA") are context, not
+    # what is asked: only the request's own conditions must be covered; a population (pregnant,
+    # a child) counts wherever it is named.
+    in_request = (vocab.concept_ids(request, with_classes=False, affirmed=True)
+                  if request and len(request) < len(query) else None)
     named = [c for c in vocab.concept_ids(query, with_classes=False, affirmed=True)
-             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"]
+             if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"
+             and (in_request is None or c in in_request or vocab.concepts[c].category == "population")]
     missing = tuple(sorted(vocab.concepts[c].name for c in named
                            if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
     if request:
@@ -104,11 +108,13 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         toks = drug_tokens(request)
         absent = [d.written for d in drugs_named(request)
                   if not names_opioid(d.written) and not names_opioid(d.generic)
+                  and not _stems(d.written) <= _GENERIC_HEADS  # "analgesic", "painkiller": no drug of its own
                   and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
                   and not named_in(d, text_lower, words)]
         topic = _uncovered_object(request, p_stems, p_concepts)
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
-                 if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words]
+                 if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words
+                 and not _stems(m.group(1)) <= _GENERIC_HEADS]
         missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
     return Relevance(ok and not missing, best, lexical, clinical, missing)

@@ -239,7 +239,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                 _found(_STARTS_DRUG, s.text)
                 or (s.dose_number and not s.direct.isdisjoint(q.intolerant))
                 or (s.dose_number and not _found(_TITRATES, s.text) and not _DOSE_ASKS & set(q.asks))):
-            score *= W.tried_as_new  # the drug already taken is not recommended as if new
+            continue  # the drug already taken is never recommended as if new
         if s.idx < 2 and s.step is None:
             score += W.opening_sentence  # a section's opening sentences usually state its point
         first_line_answer = (q.asks_first_line and bool(_found(_FIRST_LINE, s.text))
