@@ -50,7 +50,7 @@ EXACT = [
     ("isc_known", "She does ISC three times a day because of incomplete emptying, residuals around 300 mL.", []),
     ("retention_new", "Since this morning she has incomplete emptying, residual 450 mL on the scanner.", ["cauda_equina"]),
     # Lay retention, sexual function, bilateral pain in regional terms.
-    ("no_wee_hours", "My partner hasn't had a wee since yesterday, about 16 hours, with bad back pain.", ["cauda_equina"]),
+    ("no_wee_hours", "My partner (47) hasn't had a wee since yesterday, about 16 hours, and he has bad back pain.", ["cauda_equina"]),
     ("no_urge", "Back pain down both legs and he doesn't even feel like he needs to go.", ["cauda_equina"]),
     ("erection_lost", "Pain in both buttocks; he hasn't been able to get an erection since the weekend.", ["cauda_equina"]),
     ("bilat_thigh", "Now bilat thigh pain and his bladder feels different this week.", ["cauda_equina"]),
