@@ -36,6 +36,18 @@ EXACT = [
     ("spine_not_cleared", "Post-RTC, thoracic spine not yet cleared, awaiting CT.", ["fracture"]),
     ("remote_fall_height", "He fell off a roof in 1998 and has had no back trouble since.", []),
     ("ladder_hypothetical", "If he fell off a ladder, would he need an X-ray?", []),
+    # Dangerous mechanisms (NICE NG41): a fall down a flight of stairs, a road collision.
+    ("stairs_fall", "Tumbled down a flight of stairs last night, 81, now severe pain in the lower back.", ["fracture"]),
+    ("rta_driver", "Driver in an RTA this morning, now midline lumbar pain.", ["fracture"]),
+    # A minor slip with back pain in someone without fragile bone is not a fracture red flag.
+    ("minor_slip_young", "31M plumber, slipped on a wet floor at work 3 days ago, now acute low back pain, walking normally.", []),
+    ("minor_slip_steroids", "On prednisolone for years; slipped on a wet floor, now sudden back pain.", ["fracture"]),
+    # A bare ': no' or ': none' needs an end: it does not negate across a note without full stops.
+    ("bare_no_no_reach", "Back pain for 3 days. Saddle numbness since this morning REPEAT REVIEW: No", ["cauda_equina"]),
+    # What a drug should not do, and the heat-related worsening of MS symptoms, are not new deficits.
+    ("wont_make_weaker", "He would like something for the spasms that won't make his legs weaker.", []),
+    ("heat_weaker", "My legs feel weaker when I get hot on a run, then it settles when I cool down.", []),
+    ("new_weaker_hot", "Legs have become weaker over the last week and she is now falling, worse when hot.", ["progressive_neuro_deficit"]),
     # A non-metastasising skin cancer is not a cancer history for malignancy.
     ("bcc_history", "Recent back pain. Had a BCC removed from his cheek in 2015.", []),
     ("melanoma_history", "Recent back pain. Had a melanoma removed from his back in 2015.", ["malignancy"]),
