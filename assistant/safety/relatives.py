@@ -44,7 +44,7 @@ def _alt(words: tuple[str, ...]) -> str:
 
 @lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
-    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:,?\s+\d{2,3},?)?\s+(?:"
+    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:,?\s+\(?\d{2,3}\)?,?)?\s+(?:"
                          + _alt(rp.present_state) + r")(?![\w])", re.I)
     history = re.compile(r"(?<![\w])(?:" + _alt(rp.history_cues) + r")(?![\w])", re.I)
     third = re.compile(r"(?<![\w'])(?:" + _alt(rp.third_person) + r")(?![\w'])", re.I)
