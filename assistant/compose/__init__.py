@@ -197,9 +197,12 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             # Algorithm before pitfalls reads as "what to do", then "what to avoid".
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
+    top = max(c.score for c in cands)
+    more = L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:
         blocks.append(L.Block("In short" if patient else "Bottom line", "bottom_line", False, bl))
     blocks.extend(body)
+    blocks.extend(more)
     blocks.extend(extra)
     L.attach_antecedents(blocks, cands, picked)
     L.dedupe_titles(blocks)
