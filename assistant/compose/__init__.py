@@ -198,7 +198,8 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
     top = max(c.score for c in cands)
-    more = L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
+    # A plain-language answer stays with the plain-language passages it was built from.
+    more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:
         blocks.append(L.Block("In short" if patient else "Bottom line", "bottom_line", False, bl))
     blocks.extend(body)
