@@ -214,6 +214,9 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[a:(min(bs) if bs else len(text))]
 
 
+_DETERMINER_END = re.compile(r"\b(?:the|his|her|their|my|your|this|that|a|an)\s*$", re.IGNORECASE)
+
+
 def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
     """Drugs the patient takes or took, from the user turns (latest statement wins)."""
     vocab = vocabulary()
@@ -223,7 +226,8 @@ def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
             c = vocab.concepts[m.concept]
             if c.category != "agent" or m.negated:
                 continue
-            before = text[max(0, m.start - 40):m.start]
+            # "could not tolerate the gabapentin", "on her baclofen": a determiner is not a word of its own here.
+            before = _DETERMINER_END.sub("", text[max(0, m.start - 40):m.start])
             sent = _sentence_around(text, m.start, m.end)
             taking = bool(_P["ts_taking"].search(before))
             if _P["ts_intolerant"].search(sent):
