@@ -33,6 +33,8 @@ from .weights import WEIGHTS
 INTENTS_PATH = Path(__file__).with_name("intents.yaml")
 _TREATMENT_ASKS = frozenset({"first_choice", "how_to_prescribe", "next_step", "alternative", "non_drug",
                              "plan_acute", "plan_chronic"})
+_STATE_ASKS = _TREATMENT_ASKS | {"titration", "max_dose", "combination"}
+"""Requests that the vignette's own state (how long, getting worse) adds intents to."""
 NEW_REQUEST_INTENTS = frozenset({"patient_advice", "imaging_referral", "non_drug", "mechanisms", "pitfalls",
                                  "plan_acute", "plan_chronic"})
 """A follow-up asking one of these is a new request: it does not inherit the earlier drug."""
@@ -149,6 +151,9 @@ def split_request(text: str) -> tuple[str, str]:
     # Adjacent questions ask together ("Which drug? At what dose?").
     while start - 1 >= 0 and start - 1 in asks and end - start < 2:
         start -= 1
+    # "Should I?", "Is that OK?": a request of a few words asks about the sentence before it.
+    while start > 0 and len(re.findall(r"[A-Za-z]{3,}", " ".join(sents[start:end + 1]))) < 4:
+        start -= 1
     request = " ".join(sents[start:end + 1])
     vignette = " ".join(sents[:start] + sents[end + 1:])
     return request, vignette
@@ -209,6 +214,9 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[a:(min(bs) if bs else len(text))]
 
 
+_DETERMINER_END = re.compile(r"\b(?:the|his|her|their|my|your|this|that|a|an)\s*$", re.IGNORECASE)
+
+
 def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
     """Drugs the patient takes or took, from the user turns (latest statement wins)."""
     vocab = vocabulary()
@@ -218,7 +226,8 @@ def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
             c = vocab.concepts[m.concept]
             if c.category != "agent" or m.negated:
                 continue
-            before = text[max(0, m.start - 40):m.start]
+            # "could not tolerate the gabapentin", "on her baclofen": a determiner is not a word of its own here.
+            before = _DETERMINER_END.sub("", text[max(0, m.start - 40):m.start])
             sent = _sentence_around(text, m.start, m.end)
             taking = bool(_P["ts_taking"].search(before))
             if _P["ts_intolerant"].search(sent):
@@ -242,7 +251,7 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
                embed: Callable[[str], np.ndarray] | None = None) -> Request:
     request, vignette = split_request(text)
     intents = recognise_intents(request, embed)
-    if vignette and (set(intents) & _TREATMENT_ASKS or _P["broad"].search(request)):
+    if vignette and (set(intents) & _STATE_ASKS or _P["broad"].search(request)):
         # "What's the overall plan?" after a vignette of four months' pain asks the chronic plan.
         # "Three months now ... what else should we do?": the vignette says which plan applies.
         cat = intent_catalogue()

@@ -134,6 +134,11 @@ class Weights:
     broad_floor: float = 0.35
     """Broad body: section strength share kept, cap 3 for strong sections (else 2), at most
     three sections from other documents, sentence floor share within a section. Fitted: core."""
+    also_relevant_max: int = 5
+    also_relevant_share: float = 0.3
+    """"Also relevant": the best statement of up to this many passages the answer has not drawn
+    on, scoring at least this share of the best. Fitted: blind answer rounds 1-3 after their first
+    try (facts in retrieved but uncited passages were the largest loss)."""
     algorithm_blocks: int = 2
     """Design."""
 

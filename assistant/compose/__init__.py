@@ -197,9 +197,13 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             # Algorithm before pitfalls reads as "what to do", then "what to avoid".
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
+    top = max(c.score for c in cands)
+    # A plain-language answer stays with the plain-language passages it was built from.
+    more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:
         blocks.append(L.Block("In short" if patient else "Bottom line", "bottom_line", False, bl))
     blocks.extend(body)
+    blocks.extend(more)
     blocks.extend(extra)
     L.attach_antecedents(blocks, cands, picked)
     L.dedupe_titles(blocks)

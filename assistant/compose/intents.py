@@ -49,6 +49,19 @@ def _mechanism_of(c: Cand, mech: str) -> bool:
     return mech in c.about
 
 
+_INSTEAD_ASKS = frozenset({"alternative", "next_step"})
+
+
+def _other_agents(c: Cand, tried: frozenset[str]) -> bool:
+    """The statement is about another drug: the first drug it names is not one already tried
+    ("Gabapentin is an alternative to a tricyclic" is about gabapentin)."""
+    vocab = vocabulary()
+    for m in sorted(vocab.mentions(c.sent.text), key=lambda m: m.start):
+        if vocab.concepts[m.concept].category == "agent":
+            return m.concept not in tried and not (set(vocab.concepts[m.concept].classes) & tried)
+    return False
+
+
 def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False) -> list[Cand]:
     """Sentences that answer the request's intents and cover its pain mechanisms."""
     W = WEIGHTS
@@ -76,7 +89,14 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
         # Stepped care: first, how far the drug already taken can still be raised.
         take([c for c in pool if not c.sent.direct.isdisjoint(helping) and _TITRATES.search(c.sent.text)])
     for a in q.asks:
-        take([c for c in pool if answers(c.sent, a)])
+        options = [c for c in pool if answers(c.sent, a)]
+        if a in _INSTEAD_ASKS and q.tried:
+            # "What are the alternatives?" after a drug failed: a statement that names another drug,
+            # about the pain mechanism in play when one is.
+            options = [c for c in options if _other_agents(c, q.tried)] or options
+            if q.mechanisms:
+                options = [c for c in options if q.mechanisms & c.about] or options
+        take(options)
     if set(q.asks) & _TREATMENT_ASKS:
         for mech in sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()):
             if any(_mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text) for c in out):

@@ -54,6 +54,27 @@ class Block:
     cands: list[Cand]
 
 
+def also_relevant(cands: Sequence[Cand], picked: Picked, max_n: int, floor: float) -> list[Block]:
+    """The best statement of each passage the answer has not drawn on yet, best-ranked passage
+    first: what the guidance says nearby that the sections above left out."""
+    used = {cid for c, chunks in picked.items for cid in chunks}
+    best: dict[str, Cand] = {}
+    for c in cands:
+        cid = c.sent.chunk_id
+        if cid in used or c.score < floor or picked.has(c) or c.role in ("algorithm", "pitfall") \
+                or c.sent.step is not None:
+            continue
+        if cid not in best or c.score > best[cid].score:
+            best[cid] = c
+    out: list[Cand] = []
+    for c in sorted(best.values(), key=lambda c: (c.hit.rank, -c.score)):
+        if len(out) >= max_n:
+            break
+        if picked.add(c):
+            out.append(c)
+    return [Block("Also relevant", "body", False, out)] if out else []
+
+
 def doc_rank(cands: Sequence[Cand], q: Query) -> dict[str, float]:
     """Documents by how much of the relevant material they hold and how well their title fits."""
     best: dict[str, list[float]] = {}

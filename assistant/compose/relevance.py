@@ -48,6 +48,9 @@ def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> 
     """What the request asks to treat or manage, when its head word is in no retrieved passage
     and it names no vocabulary entity they cover ("cognitive fog", "bladder urgency", "tremor")."""
     vocab = vocabulary()
+    # What is asked is in the question sentences ("NSAIDs help a lot. What should I do?").
+    asked = [x for x in re.split(r"(?<=[.!?])\s+", request) if x.rstrip().endswith("?")]
+    request = " ".join(asked) or request
     found = [m.group(1) for m in _ASKED_OBJECT.finditer(request)]
     found += [m.group(1) or m.group(2) for m in _ASKED_SUBJECT.finditer(request)]
     for phrase in found:
