@@ -170,6 +170,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     patient = audience == "patient"
     patient_sel = patient or q.patient_language  # select plain-language statements
     lead = options + I.lead(cands, q, picked, patient_sel)
+    top = max(c.score for c in cands)
 
     if q.breadth == "narrow":
         bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_short - len(lead)), docs, patient_sel)
@@ -180,7 +181,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_short - len(lead)), docs, patient_sel)
         body = L.body(cands, q, picked, audience, W.focused_max_sentences, W.focused_per_section,
                       W.focused_body_threshold)[:W.focused_max_sections]
-        extra = (L.pitfalls(cands, picked, docs, W.focused_pitfalls, W.focused_pitfall_share * max(c.score for c in cands))
+        extra = (L.pitfalls(cands, picked, docs, W.focused_pitfalls, W.focused_pitfall_share * top)
                  if not patient_sel else [])
         top_algo = [c for c in cands if c.role == "algorithm" and c.sent.step is not None and c.hit.rank <= W.next_step_pathway_rank
                     and "second_line" in q.intents]
@@ -197,7 +198,6 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             # Algorithm before pitfalls reads as "what to do", then "what to avoid".
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
-    top = max(c.score for c in cands)
     # A plain-language answer stays with the plain-language passages it was built from.
     more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:

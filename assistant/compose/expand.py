@@ -18,7 +18,7 @@ from ..records import Hit
 from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
-from .intents import title_diseases
+from .intents import about_condition
 from .query import PATIENT_HINT, question_breadth
 from .score import plain_doc
 
@@ -43,15 +43,11 @@ def first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[C
         if _FIRST_LINE_CACHE[0] is not by_doc:
             index: dict[str, tuple[Chunk, ...]] = {}
             for doc, chunks in by_doc.items():
-                found = tuple(c for c in chunks if _FIRST_LINE_HEADING.search(c.section) and not _plain_section(c))
+                found = tuple(c for c in chunks if _FIRST_LINE_HEADING.search(c.section) and not plain_doc(c))
                 if found:
                     index[doc] = found
             _FIRST_LINE_CACHE[:] = [by_doc, index]
         return _FIRST_LINE_CACHE[1]
-
-
-def _plain_section(c: Chunk) -> bool:
-    return plain_doc(c)
 
 
 def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
@@ -87,8 +83,9 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
             extra.append(c)
 
     by_doc = chunks if isinstance(chunks, Mapping) else group_by_doc(chunks)
+    ranked = sorted(hits, key=lambda h: h.rank)
     children = 0
-    for h in sorted(hits, key=lambda h: h.rank)[:WEIGHTS.expand_parents_from_top]:
+    for h in ranked[:WEIGHTS.expand_parents_from_top]:
         prefix = h.chunk.section + " > "
         for c in by_doc.get(h.chunk.doc_id, ()):
             if children >= WEIGHTS.expand_max_children:
@@ -97,45 +94,40 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                 add(c)
                 children += 1
     vocab = vocabulary()
+    top_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked[:WEIGHTS.expand_parents_from_top]))
+
+    def add_sections(limit: int, wanted) -> None:
+        """Passages of the best-ranked documents whose section is ``wanted``, up to ``limit``."""
+        added = 0
+        for doc in top_docs:
+            for c in by_doc.get(doc, ()):
+                if added >= limit:
+                    return
+                if c.chunk_id not in have and wanted(c.section):
+                    add(c)
+                    added += 1
+
     asked = frozenset(c for c in vocab.concept_ids(query or question, with_classes=False, affirmed=True)
                       if vocab.concepts[c].category == "mechanism")
     if asked:
-        named = 0
-        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
-                                  [:WEIGHTS.expand_parents_from_top]))
-        for doc in docs:
-            for c in by_doc.get(doc, ()):
-                if named >= WEIGHTS.expand_max_named:
-                    break
-                if c.chunk_id not in have and asked & _heading_mechanisms(c.section.rsplit(" > ", 1)[-1]):
-                    add(c)
-                    named += 1
+        add_sections(WEIGHTS.expand_max_named,
+                     lambda sec: bool(asked & _heading_mechanisms(sec.rsplit(" > ", 1)[-1])))
     # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
     # therapy" for non-drug care of chronic pain), in the documents retrieved.
     req = understand(question)
     patterns = [d.sections for a, d in intent_catalogue().items() if a in req.intents and d.sections is not None]
     if patterns:
-        named = 0
-        docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)
-                                  [:WEIGHTS.expand_parents_from_top]))
-        for doc in docs:
-            for c in by_doc.get(doc, ()):
-                if named >= WEIGHTS.expand_max_intent:
-                    break
-                if c.chunk_id not in have and any(p.search(c.section.split(" > ", 1)[-1]) for p in patterns):
-                    add(c)
-                    named += 1
+        add_sections(WEIGHTS.expand_max_intent,
+                     lambda sec: any(p.search(sec.split(" > ", 1)[-1]) for p in patterns))
     if names_opioid(question):
         # An opioid asked about: the answer offers the first-line options for the pain described,
         # which opioid passages do not hold; add the sections that do, retrieved documents first.
-        ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in sorted(hits, key=lambda h: h.rank)))
+        ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked))
         added = 0
         # First the treatment sections of the guideline the question is about (the best-ranked
         # document that is not about opioids): its own first options.
-        named = vocabulary().concept_ids(query or question)
-        cond = next((h.chunk for h in sorted(hits, key=lambda h: h.rank)
-                     if not names_opioid(h.chunk.title) and not plain_doc(h.chunk)
-                     and title_diseases(h.chunk.title) <= named), None)
+        named = vocab.concept_ids(query or question)
+        cond = next((h.chunk for h in ranked if about_condition(h.chunk, named)), None)
         if cond is not None:
             for c in by_doc.get(cond.doc_id, ()):
                 head = c.section.split(" > ", 1)[-1]

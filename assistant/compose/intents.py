@@ -7,6 +7,7 @@ first-line options for the pain mechanism described (all three when none is name
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 from ..cues import cues
@@ -112,17 +113,23 @@ def condition_doc(cands: Sequence[Cand], named: frozenset[str] = frozenset()) ->
     names no disease the conversation does not (``named``: the concepts it names)."""
     best: tuple[int, str] | None = None
     for c in cands:
-        ch = c.hit.chunk
-        if c.hit.score <= 0 or names_opioid(ch.title) or plain_doc(ch):
-            continue  # an added passage (score 0), an opioid guideline, a patient leaflet
-        if not title_diseases(ch.title) <= named:
-            continue  # "back pain in multiple sclerosis" is not about a patient without MS
+        if c.hit.score <= 0 or not about_condition(c.hit.chunk, named):
+            continue  # an added passage (score 0) is not what the question retrieved
         if best is None or c.hit.rank < best[0]:
-            best = (c.hit.rank, ch.doc_id)
+            best = (c.hit.rank, c.hit.chunk.doc_id)
     return best[1] if best else None
 
 
-def title_diseases(title: str) -> frozenset[str]:
+def about_condition(chunk, named: frozenset[str]) -> bool:
+    """Can the passage's guideline be the one about the patient's condition? Not an opioid
+    guideline, not a patient leaflet, and its title names no disease the conversation does not
+    ("back pain in multiple sclerosis" is not about a patient without MS)."""
+    return (not names_opioid(chunk.title) and not plain_doc(chunk)
+            and _title_diseases(chunk.title) <= named)
+
+
+@lru_cache(maxsize=1024)
+def _title_diseases(title: str) -> frozenset[str]:
     vocab = vocabulary()
     return frozenset(c for c in vocab.concept_ids(title, with_classes=False)
                      if vocab.concepts[c].category == "disease")
