@@ -37,6 +37,9 @@ class Concepts:
     """Tokens that end a clause: no combination spans one."""
     inner_negations: tuple[str, ...] = ()
     """Words that, between two parts, make the combination not a positive statement."""
+    fillers: tuple[str, ...] = ()
+    """Intensifiers skipped when parts are matched ("nothing really comes out", "I haven't
+    actually been"): a part's phrase matches with or without them."""
 
     def phrases(self) -> list[str]:
         return [p for _, ps in self.parts for p in ps]
@@ -69,7 +72,8 @@ def parse_concepts(raw, finding_ids: set[str], expand_all) -> Concepts:
         combos.append(Combination(c["finding"], tuple(ps), int(c.get("window", default_window))))
     return Concepts(parts=parts, combinations=tuple(combos),
                     breaks=tuple(str(b).lower() for b in raw.get("breaks") or ()),
-                    inner_negations=tuple(str(b).lower() for b in raw.get("inner_negations") or ()))
+                    inner_negations=tuple(str(b).lower() for b in raw.get("inner_negations") or ()),
+                    fillers=tuple(str(b).lower() for b in raw.get("fillers") or ()))
 
 
 @dataclass(frozen=True)

@@ -116,26 +116,35 @@ def literal_placeholders(phrases) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency  # loaded only when a near-miss needs checking
+
+    return zipf_frequency(word, "en")
+
+
 @Language.factory(
     "safety_spelling",
     default_config={"variants": {}, "lexicon": [], "min_length": 6, "two_edits_from": 10, "exclude": [],
-                    "classes": {}},
+                    "classes": {}, "known_word_zipf": None},
 )
 class SpellingNormalizer:
     """Sets ``token.norm_`` to the policy's spelling of a word, tolerating small misspellings.
 
     Order: explicit variant map, exact policy word, then the closest policy word of at least
     ``min_length`` letters with the same first letter within 1 edit (2 from ``two_edits_from``
-    letters). Patterns are normalised by the same component, so both sides agree.
+    letters). Patterns are normalised by the same component, so both sides agree. A word that
+    English usage knows (``known_word_zipf``, from the wordfreq library) is never corrected.
     """
 
-    def __init__(self, nlp, name, variants, lexicon, min_length, two_edits_from, exclude, classes):
+    def __init__(self, nlp, name, variants, lexicon, min_length, two_edits_from, exclude, classes,
+                 known_word_zipf=None):
         self.classes = [(n, re.compile(rx)) for n, rx in sorted(classes.items())]
         self.variants = dict(variants)
         self.lexicon = set(lexicon)
         self.min_length = min_length
         self.two_edits_from = two_edits_from
         self.exclude = set(exclude)
+        self.known_word_zipf = known_word_zipf
         self.by_initial: dict[str, list[str]] = {}
         for w in sorted(self.lexicon):
             if len(w) >= min_length:
@@ -172,6 +181,8 @@ class SpellingNormalizer:
             d = levenshtein(low, w, k)
             if d <= k and (best is None or (d, w) < best):
                 best = (d, w)
+        if best and self.known_word_zipf is not None and _zipf(low) >= self.known_word_zipf:
+            return low  # a real word, not a misspelling
         return best[1] if best else low
 
     def __call__(self, doc: Doc) -> Doc:
@@ -348,6 +359,7 @@ class SafetyNLP:
         self.speller: SpellingNormalizer = nlp.add_pipe("safety_spelling", config={
             "variants": dict(sp.variants), "lexicon": lexicon, "min_length": sp.fuzzy_min_length,
             "two_edits_from": sp.fuzzy_two_edits_from, "exclude": sorted(sp.fuzzy_exclude),
+            "known_word_zipf": sp.fuzzy_known_word_zipf,
             "classes": dict(policy.placeholders)})
         self.placeholders = dict(policy.placeholders)
         self.nlp = nlp
@@ -415,14 +427,39 @@ class SafetyNLP:
         self.current_words = tuple(policy.termset("current").preceding_negations)
         # Concept parts (concepts.py): one label per part, on NORM like the findings.
         self.concept_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.concept_fillers = frozenset(policy.concepts.fillers)
         for part, phrases in policy.concepts.parts:
             texts = []
             for p in phrases:
                 pat = self._pattern(p)
                 texts.extend([pat] if isinstance(pat, str) else pat)
-            self.concept_matcher.add(part, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
+            docs = {}
+            for t in dict.fromkeys(texts):
+                d = self._without_fillers(self.normalised_doc(t))[0]
+                if len(d):
+                    docs.setdefault(tuple(tok.norm_ for tok in d), d)
+            self.concept_matcher.add(part, list(docs.values()))
         self.concept_breaks = frozenset(policy.concepts.breaks)
         self.concept_negations = frozenset(policy.concepts.inner_negations)
+
+    def _without_fillers(self, doc: Doc) -> tuple[Doc, list[int] | None]:
+        """``doc`` without its filler words, and the original index of each kept token (None
+        when nothing was dropped)."""
+        keep = [i for i, t in enumerate(doc) if t.lower_ not in self.concept_fillers]
+        if len(keep) == len(doc):
+            return doc, None
+        out = Doc(doc.vocab, words=[doc[i].text for i in keep])
+        for j, i in enumerate(keep):
+            out[j].norm_ = doc[i].norm_
+        return out, keep
+
+    def concept_hits(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """Concept-part matches as (match id, start, end) in ``doc``'s token offsets."""
+        small, keep = self._without_fillers(doc)
+        found = self.concept_matcher(small)
+        if keep is None:
+            return list(found)
+        return [(mid, keep[s], keep[e - 1] + 1) for mid, s, e in found]
 
     def normalised_doc(self, text: str) -> Doc:
         return self.speller(self.nlp.make_doc(text))
@@ -628,7 +665,10 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     general_turn = [any(lbl == GENERAL_TURN for lbl, _ in aux) for aux in aux_by_turn]
     anchored = [any(lbl == ANCHOR for lbl, _ in aux) and not general_turn[k] for k, aux in enumerate(aux_by_turn)]
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
+    refers = _generic_referents(doc, sent_starts, policy)
     for ent in doc.spans[SPAN_KEY]:
+        if refers and _refers_elsewhere(ent, refers, sent_starts, policy):
+            continue
         k = turn_of(ent.start_char)
         ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
         sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text
@@ -659,6 +699,31 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     return out
 
 
+def _generic_referents(doc: Doc, sent_starts: list[int], policy: Policy) -> dict[int, list[str]]:
+    """Sentence index -> lower-case texts of the not-findings in it that a generic word may mean."""
+    if not policy.generic_mentions:
+        return {}
+    specifics = set().union(*(g.specifics for g in policy.generic_mentions))
+    out: dict[int, list[str]] = {}
+    for e in doc.ents:
+        if e.label_ == NOT_FINDING:
+            low = " ".join(e.text.lower().split())
+            if low in specifics:
+                out.setdefault(bisect.bisect_right(sent_starts, e.start) - 1, []).append(low)
+    return out
+
+
+def _refers_elsewhere(ent: Span, refers: dict[int, list[str]], sent_starts: list[int],
+                      policy: Policy) -> bool:
+    """A generic word ("cancer") in a sentence that names a not-finding it may mean ("a BCC")."""
+    named = refers.get(bisect.bisect_right(sent_starts, ent.start) - 1)
+    if not named:
+        return False
+    word = " ".join(ent.text.lower().strip("'\"‘’“”").split())
+    return any(ent.label_ == g.finding and word in g.words and any(n in g.specifics for n in named)
+               for g in policy.generic_mentions)
+
+
 def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
                  details: dict[tuple[int, int, str], str]) -> list[Span]:
     """Spans of the document where a graded finding falls (``grades.declines``), per turn."""
@@ -685,7 +750,11 @@ def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
 def _concept_spans(snlp: SafetyNLP, doc: Doc, sents, found: list[Span],
                    details: dict[tuple[int, int, str], str]) -> list[Span]:
     """Spans where the parts of a concept combination occur together (``concepts.combine``)."""
-    hits = [PartHit(snlp.nlp.vocab.strings[mid], s, e) for mid, s, e in snlp.concept_matcher(doc)]
+    hits = [PartHit(snlp.nlp.vocab.strings[mid], s, e) for mid, s, e in snlp.concept_hits(doc)]
+    # A part inside a not-finding ("his weaker right leg") is not a part of anything.
+    nots = [(e.start, e.end) for e in doc.ents if e.label_ == NOT_FINDING]
+    if nots:
+        hits = [h for h in hits if not any(a < h.end and h.start < b for a, b in nots)]
     if not hits:
         return []
     blocked = [t.lower_ in snlp.concept_breaks or t.norm_ in snlp.concept_negations

@@ -9,6 +9,8 @@ grade is read with the words around it:
 - two grades are compared when one is earlier and the other later (in any order, anywhere in the
   turn), or when a connector stands between them in one sentence ("4/5 -> 2/5", "then", "from
   5/5 to 3/5"), which orders them as written;
+- grades on lines headed by different times of day ("08:30: power 5/5", "14:30: hip flexion
+  3/5") are ordered by them;
 - grades side by side without a time word or connector ("4/5 left, 5/5 right") are not compared;
 - a fall is not counted when the sentences of the two grades name another scale (``not_about``:
   "pain 4/5 last week, 2/5 today") and no word of ``about`` ("power", "MRC", "dorsiflexion").
@@ -116,6 +118,21 @@ def _connected(gap: str, c: _Compiled) -> bool:
     return bool(c.last and c.last.search(gap) and not (c.not_last and c.not_last.search(gap)))
 
 
+# A time of day heading an examination's line ("- 14:30 (F1): hip flexion 3/5", "0830 hrs").
+_CLOCK = re.compile(r"(?<![\d:./])([01]?\d|2[0-3])[:h]([0-5]\d)(?![\d:./])|(?<![\d:./])([01]\d|2[0-3])([0-5]\d)\s?(?:hrs|h)\b", re.I)
+
+
+def _clock(text: str, pos: int) -> int | None:
+    """Minutes after midnight of the last time of day on the grade's line, before it."""
+    line = text[text.rfind("\n", 0, pos) + 1:pos]
+    found = list(_CLOCK.finditer(line))
+    if not found:
+        return None
+    m = found[-1]
+    h, mi = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    return int(h) * 60 + int(mi)
+
+
 def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> list[Decline]:
     """Every fall in grade in one turn. ``sentences`` are (start, end) character ranges."""
     c = _compiled(gc)
@@ -150,11 +167,15 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             right = after[:m.start()] if m else after
         times.append(_time(left + " " + right, c))
 
+    clocks = [_clock(text, g.start) for g in grades]
     pairs: list[tuple[int, int]] = []  # (earlier index, later index)
     for i in range(len(grades)):
         for j in range(i + 1, len(grades)):
             ti, tj = times[i], times[j]
-            if ti and tj and ti != tj:
+            ci, cj = clocks[i], clocks[j]
+            if ci is not None and cj is not None and ci != cj and not (ti and tj and ti != tj):
+                pairs.append((i, j) if ci < cj else (j, i))  # "08:30: 5/5 ... 14:30: 3/5"
+            elif ti and tj and ti != tj:
                 pairs.append((i, j) if ti == "earlier" else (j, i))
             elif j == i + 1 and sent[i] == sent[j] and _connected(text[grades[i].end:grades[j].start], c):
                 backwards = (ti == "later" and tj != "later") or (tj == "earlier" and ti != "earlier")
@@ -173,6 +194,13 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             continue  # another scale ("pain 4/5 last week, 2/5 today")
         seen.add((a, b))
         scale = f"{gc.scale} " if gc.scale else ""
-        out.append(Decline(min(ea.start, lb.start), max(ea.end, lb.end), ea, lb, gc.finding,
+        start, end = min(ea.start, lb.start), max(ea.end, lb.end)
+        if clocks[a] is not None and clocks[b] is not None and "\n" in text[start:end]:
+            # Lines of a timed record: quote the later line ("14:30 (F1): hip flexion R 3/5").
+            line = text.rfind("\n", 0, lb.start) + 1
+            start, end = line + _CLOCK.search(text[line:lb.start]).start(), lb.end
+            if any(d.start == start for d in out):
+                continue  # one quote per later line
+        out.append(Decline(start, end, ea, lb, gc.finding,
                            f"{gc.label}: {scale}{ea.text} \u2192 {lb.text}"))
     return out

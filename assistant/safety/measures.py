@@ -70,6 +70,7 @@ _VOLUME_BARE = re.compile(_NUM + r"(?![\d.,/]|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|h\b|
 _TEMP = re.compile(_NUM + r"\s?" + _TEMP_UNIT, re.I)
 _TEMP_BARE = re.compile(_NUM + r"(?![\d.,/]|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
                         re.I)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _WORD = re.compile(r"[\w°/+-]+")
 # A signed number for plain values ("T-score -3.1", "CRP 180", "Ca 2.92").
 _SIGNED = re.compile(r"(?<![\w.])(?P<sign>-|−|minus\s)?(?P<num>\d{1,4}(?:[.,]\d{1,2})?)(?![\d/])", re.I)
@@ -183,6 +184,8 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
             for m, unit in found:
                 if m.start() in taken or not _cue_near(text, m.start(), m.end(), rule):
                     continue
+                if unit is None and _YEAR.fullmatch(m.group("num")):
+                    continue  # "a DEXA scan in 2022": a year, not a volume
                 if unit is None and not _cue_adjacent(text, m.start(), rule):
                     continue  # a bare number needs its cue right before it ("PVR 450")
                 ml = _volume_ml(m.group("num"), unit)

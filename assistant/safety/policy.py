@@ -44,6 +44,14 @@ class Category:
     actions: tuple[str, ...]
     retrieval_query: str
     passage_keywords: tuple[str, ...]
+    excluded_by: tuple[str, ...] = ()
+    """Findings naming this category's diagnosis: a definite negation of one of them, backed by an
+    investigation in its sentence ("CT: no fracture") after everything that made a rule of this
+    category fire, resolves that rule."""
+    cleared_by: tuple[str, ...] = ()
+    """Findings of a normal examination ("power 5/5 throughout"): stated after everything that
+    made a rule of this category fire, they resolve it (a complaint the examination did not
+    bear out)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,34 @@ class Finding:
     phrases: tuple[str, ...]
     """Expanded phrases (placeholders like ``{num}`` kept as written)."""
     ignore_in: frozenset[str]
+    diagnosis: bool = False
+    """Names a suspected diagnosis ("?CES", "discitis"): a later definite exclusion of the same
+    finding in the conversation ("CES excluded") resolves it."""
+
+
+@dataclass(frozen=True)
+class RemoteHistory:
+    """A risk factor dated long ago ("ductal carcinoma in 2006", "remote history of") counts as
+    another finding, which the rules combine with fewer signs."""
+
+    years: int = 10
+    findings: tuple[tuple[str, str], ...] = ()
+    """(finding, the finding it becomes when remote)."""
+    words: tuple[str, ...] = ()
+    """Words that date it as remote on their own ("remote", "decades ago")."""
+    recent_words: tuple[str, ...] = ()
+    """Words that keep it current whatever its date ("recurrence", "metastatic")."""
+
+
+@dataclass(frozen=True)
+class GenericMention:
+    """A generic word for a finding ("cancer") that refers to a specific thing named in the same
+    sentence which is not the finding ("Only 'cancer' history is a BCC"): not counted there."""
+
+    finding: str
+    words: frozenset[str]
+    specifics: frozenset[str]
+    """Expanded phrases (lower case), each also a not-finding."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +196,9 @@ class Spelling:
     fuzzy_min_length: int
     fuzzy_two_edits_from: int
     fuzzy_exclude: frozenset[str]
+    fuzzy_known_word_zipf: float | None = None
+    """A word at least this frequent in English (wordfreq Zipf scale) is a real word and is never
+    corrected to a policy word ("neurogenic" is not "neutropenic")."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,6 +230,10 @@ class Policy:
     relative_as_patient: RelativeAsPatient = RelativeAsPatient()
     general_turn_markers: tuple[str, ...] = ()
     """A turn saying it is about no particular patient is not anchored to one."""
+    generic_mentions: tuple[GenericMention, ...] = ()
+    exclusion_evidence: tuple[str, ...] = ()
+    remote_history: RemoteHistory = RemoteHistory()
+    """Words of an investigation ("CT", "MRI", "x-ray") that make a negation an exclusion."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -405,7 +448,9 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         categories.append(Category(
             id=cid, label=_req(c, "label", w), actions=_strs_keep(_req(c, "actions", w, list), w),
             retrieval_query=_req(c, "retrieval_query", w),
-            passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w)))
+            passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w),
+            excluded_by=_strs(c.get("excluded_by") or [], f"{w}.excluded_by"),
+            cleared_by=_strs(c.get("cleared_by") or [], f"{w}.cleared_by")))
 
     defaults = _req(raw, "finding_defaults", "policy", dict)
     drug_phrases = _drug_phrases(raw, path)
@@ -431,8 +476,16 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
                 raise ConfigError(f"safety policy: phrase {p!r} is listed under both "
                                   f"{seen_phrases[p]!r} and {fid!r}")
             seen_phrases[p] = fid
-        findings.append(Finding(fid, kind, phrases, frozenset(ignore)))
+        diagnosis = f.get("diagnosis", False)
+        if not isinstance(diagnosis, bool):
+            raise ConfigError(f"safety policy: {w}.diagnosis must be true or false, got {diagnosis!r}")
+        findings.append(Finding(fid, kind, phrases, frozenset(ignore), diagnosis))
     finding_ids = {f.id for f in findings}
+    for c in categories:
+        for key in ("excluded_by", "cleared_by"):
+            bad = [f for f in getattr(c, key) if f not in finding_ids]
+            if bad:
+                raise ConfigError(f"safety policy: categories.{c.id}.{key} names unknown findings {bad}")
 
     rules = []
     for i, r in enumerate(_req(raw, "rules", "policy", list)):
@@ -486,6 +539,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         fuzzy_min_length=int(fz.get("min_length", 6)),
         fuzzy_two_edits_from=int(fz.get("two_edits_from", 10)),
         fuzzy_exclude=frozenset(_strs(fz.get("exclude") or [], "spelling.fuzzy.exclude")),
+        fuzzy_known_word_zipf=_opt_float(fz.get("known_word_zipf"), "spelling.fuzzy.known_word_zipf"),
     )
 
     op = _req(raw, "opioids", "policy", dict)
@@ -555,7 +609,55 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         concepts=concepts,
         relative_as_patient=parse_relatives(raw.get("relative_as_patient")),
         general_turn_markers=expand_all(raw.get("general_turn_markers") or [], "general_turn_markers"),
+        generic_mentions=_generic_mentions(raw, finding_ids),
+        remote_history=_remote_history(raw.get("remote_history"), finding_ids),
+        exclusion_evidence=tuple(w.lower() for w in _strs(raw.get("exclusion_evidence") or [], "exclusion_evidence")),
     )
+
+
+def _remote_history(raw, finding_ids: set[str]) -> RemoteHistory:
+    if raw is None:
+        return RemoteHistory()
+    if not isinstance(raw, dict):
+        raise ConfigError("safety policy: remote_history must be a mapping")
+    years = raw.get("years", 10)
+    if isinstance(years, bool) or not isinstance(years, int) or years < 1:
+        raise ConfigError(f"safety policy: remote_history.years must be a whole number of years, got {years!r}")
+    pairs = []
+    for src, dst in (raw.get("findings") or {}).items():
+        for f in (src, dst):
+            if f not in finding_ids:
+                raise ConfigError(f"safety policy: remote_history.findings names unknown finding {f!r}")
+        pairs.append((src, dst))
+    return RemoteHistory(years=years, findings=tuple(pairs),
+                         words=_strs(raw.get("words") or [], "remote_history.words"),
+                         recent_words=_strs(raw.get("recent_words") or [], "remote_history.recent_words"))
+
+
+def _opt_float(v, where: str) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ConfigError(f"safety policy: {where} must be a number, got {v!r}")
+    return float(v)
+
+
+def _generic_mentions(raw: dict, finding_ids: set[str]) -> tuple[GenericMention, ...]:
+    out = []
+    not_findings = set(expand_all(raw.get("not_findings") or [], "not_findings"))
+    for i, g in enumerate(raw.get("generic_mentions") or []):
+        w = f"generic_mentions[{i}]"
+        fid = _req(g, "finding", w)
+        if fid not in finding_ids:
+            raise ConfigError(f"safety policy: {w}.finding {fid!r} is not under findings")
+        specifics = expand_all(_req(g, "specifics", w, list), f"{w}.specifics")
+        missing = [p for p in specifics if p not in not_findings]
+        if missing:
+            raise ConfigError(f"safety policy: {w}.specifics must also be not_findings; "
+                              f"{missing[0]!r} is not")
+        out.append(GenericMention(fid, frozenset(expand_all(_req(g, "words", w, list), f"{w}.words")),
+                                  frozenset(specifics)))
+    return tuple(out)
 
 
 def _drug_phrases(raw: dict, path: str) -> dict[str, list[str]]:

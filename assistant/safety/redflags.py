@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from assistant.records import Citation, Hit, RedFlag, RuleFired, SafetyVerdict, Section, Sentence
@@ -24,19 +28,90 @@ def ignoring_contexts(m: Mention, policy: Policy) -> frozenset[str]:
     return ctx
 
 
+# A later mention in one of these contexts does not settle anything about the patient.
+_NOT_AN_EXCLUSION = frozenset({"possible", "hypothetical", "family", "general"})
+
+
+def _excluded_later(m: Mention, mentions: Sequence[Mention]) -> Mention | None:
+    """A later, definite negation of the same finding (``mentions`` in conversation order)."""
+    for later in mentions:
+        if (later.label == m.label and (later.turn_index, later.start) > (m.turn_index, m.start)
+                and "negated" in later.contexts and not later.contexts & _NOT_AN_EXCLUSION):
+            return later
+    return None
+
+
+def _ruled_out(category, contributing: Sequence[Mention], mentions: Sequence[Mention],
+               policy: Policy) -> Mention | None:
+    """A definite negation of the category's diagnosis, with an investigation in its sentence
+    ("76M tripped ... CT: no fracture"), or a normal examination ("power 5/5 throughout"), after
+    every mention that made the rule fire."""
+    last = max((m.turn_index, m.start) for m in contributing)
+    for m in mentions:
+        if (m.turn_index, m.start) <= last or m.contexts & _NOT_AN_EXCLUSION:
+            continue
+        if (m.label in category.excluded_by and "negated" in m.contexts and policy.exclusion_evidence
+                and _evidence_re(policy.exclusion_evidence).search(m.sentence)):
+            return m
+        if m.label in category.cleared_by and not m.contexts & {"negated", "historical"}:
+            return m
+    return None
+
+
+@lru_cache(maxsize=8)
+def _evidence_re(words: tuple[str, ...]) -> re.Pattern:
+    alts = sorted((re.escape(w).replace(r"\ ", r"\s+") for w in words), key=len, reverse=True)
+    return re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])", re.I)
+
+
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
+_YEARS_AGO = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:years?|yrs?|y)\s*(?:ago|previously|before|earlier)\b", re.I)
+
+
+def _remote_label(m: Mention, rh) -> str | None:
+    """The finding ``m`` becomes when its sentence dates it long ago, or None."""
+    remote = dict(rh.findings).get(m.label)
+    if remote is None:
+        return None
+    low = " " + " ".join(m.sentence.lower().split()) + " "
+    if any(f" {w} " in low for w in rh.recent_words):
+        return None
+    this_year = date.today().year
+    years = [int(y) for y in _YEAR.findall(m.sentence) if int(y) <= this_year]
+    if years:
+        return remote if max(years) <= this_year - rh.years else None
+    ago = [int(n) for n in _YEARS_AGO.findall(m.sentence)]
+    if ago:
+        return remote if min(ago) >= rh.years else None
+    return remote if any(f" {w} " in low for w in rh.words) else None
+
+
 def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[RedFlag, ...], tuple[RuleFired, ...]]:
     """Apply the policy's combination rules to every counted finding of every user turn."""
     v = policy.version
     counted: dict[str, list[Mention]] = {}
     trace: list[RuleFired] = []
+    every = [m for ta in analyses for m in ta.mentions if m.label != OPIOID]
     for ta in analyses:
         for m in ta.mentions:
             if m.label == OPIOID:
                 continue
             ctx = ignoring_contexts(m, policy)
+            if not ctx and ("possible" in m.contexts or policy.finding(m.label).diagnosis):
+                later = _excluded_later(m, every)
+                if later is not None:
+                    trace.append(RuleFired("context.resolved", v, m.text,
+                                           f"{m.label} in turn {m.turn_index} was later excluded "
+                                           f"(\u201c{later.text}\u201d, turn {later.turn_index})"))
+                    continue
             if not ctx and "possible" in m.contexts:
                 trace.append(RuleFired("context.possible", v, m.text,
                                        f"{m.label} in turn {m.turn_index} is uncertain, not excluded: counted as possible"))
+            remote = _remote_label(m, policy.remote_history) if not ctx else None
+            if remote:
+                trace.append(RuleFired("context.remote", v, m.text,
+                                       f"{m.label} in turn {m.turn_index} is dated long ago: counted as {remote}"))
+                m = replace(m, label=remote)
             if ctx:
                 trace.append(RuleFired(
                     f"context.{sorted(ctx)[0]}", v, m.text,
@@ -58,6 +133,13 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
             contributing.extend(got)
         else:
             contributing.sort(key=lambda m: (m.turn_index, m.start))
+            ruled_out = _ruled_out(policy.category(rule.category), contributing, every, policy)
+            if ruled_out is not None:
+                trace.append(RuleFired(
+                    "context.resolved", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
+                    f"{rule.category} ({rule.id}) later excluded by investigation or examination "
+                    f"(\u201c{ruled_out.sentence[:120]}\u201d, turn {ruled_out.turn_index})"))
+                continue
             trace.append(RuleFired(
                 f"redflag.{rule.id}", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
                 f"{rule.category}: {rule.description}"))
