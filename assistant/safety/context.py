@@ -683,6 +683,9 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
         low = " " + ent.text.lower() + " "
         current = bool(ent._.get(ext_name("current"))) or any(f" {w} " in low for w in snlp.current_words)
+        if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
+            ctx.add("historical")
+            current = False  # "in May 2019, when she had acute retention": acute then, not now
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,
                                            sent.strip(), ent.start_char - bounds[k][0],
                                            details.get((ent.start, ent.end, ent.label_), "")))

@@ -233,6 +233,8 @@ class Policy:
     generic_mentions: tuple[GenericMention, ...] = ()
     exclusion_evidence: tuple[str, ...] = ()
     remote_history: RemoteHistory = RemoteHistory()
+    dated_episode: re.Pattern | None = None
+    """A past episode dated and then described: findings after it in the sentence are history."""
     """Words of an investigation ("CT", "MRI", "x-ray") that make a negation an exclusion."""
 
     def __eq__(self, other: object) -> bool:
@@ -611,6 +613,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         general_turn_markers=expand_all(raw.get("general_turn_markers") or [], "general_turn_markers"),
         generic_mentions=_generic_mentions(raw, finding_ids),
         remote_history=_remote_history(raw.get("remote_history"), finding_ids),
+        dated_episode=_regex(raw.get("dated_episode"), "dated_episode"),
         exclusion_evidence=tuple(w.lower() for w in _strs(raw.get("exclusion_evidence") or [], "exclusion_evidence")),
     )
 
@@ -632,6 +635,15 @@ def _remote_history(raw, finding_ids: set[str]) -> RemoteHistory:
     return RemoteHistory(years=years, findings=tuple(pairs),
                          words=_strs(raw.get("words") or [], "remote_history.words"),
                          recent_words=_strs(raw.get("recent_words") or [], "remote_history.recent_words"))
+
+
+def _regex(v, where: str) -> re.Pattern | None:
+    if v is None:
+        return None
+    try:
+        return re.compile(str(v))
+    except re.error as e:
+        raise ConfigError(f"safety policy: {where} is not a valid regular expression ({e}): {v!r}") from None
 
 
 def _opt_float(v, where: str) -> float | None:

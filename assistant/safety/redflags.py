@@ -68,22 +68,34 @@ _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")
 _YEARS_AGO = re.compile(r"(?<![\w.])(\d{1,2})\s*(?:years?|yrs?|y)\s*(?:ago|previously|before|earlier)\b", re.I)
 
 
-def _remote_label(m: Mention, rh) -> str | None:
-    """The finding ``m`` becomes when its sentence dates it long ago, or None."""
-    remote = dict(rh.findings).get(m.label)
-    if remote is None:
-        return None
+def _dated(m: Mention, rh) -> str | None:
+    """"remote", "recent" or None (undated), from the mention's sentence."""
     low = " " + " ".join(m.sentence.lower().split()) + " "
     if any(f" {w} " in low for w in rh.recent_words):
-        return None
+        return "recent"
     this_year = date.today().year
     years = [int(y) for y in _YEAR.findall(m.sentence) if int(y) <= this_year]
     if years:
-        return remote if max(years) <= this_year - rh.years else None
+        return "remote" if max(years) <= this_year - rh.years else "recent"
     ago = [int(n) for n in _YEARS_AGO.findall(m.sentence)]
     if ago:
-        return remote if min(ago) >= rh.years else None
-    return remote if any(f" {w} " in low for w in rh.words) else None
+        return "remote" if min(ago) >= rh.years else "recent"
+    return "remote" if any(f" {w} " in low for w in rh.words) else None
+
+
+def _remote_labels(mentions: Sequence[Mention], rh) -> dict[int, str]:
+    """id(mention) -> the finding it becomes when dated long ago. An undated mention ("worth
+    imaging because of the cancer history?") is remote when every dated one is."""
+    kinds = dict(rh.findings)
+    out: dict[int, str] = {}
+    for label, remote in kinds.items():
+        ms = [m for m in mentions if m.label == label]
+        dated = {id(m): _dated(m, rh) for m in ms}
+        all_remote = "remote" in dated.values() and "recent" not in dated.values()
+        for m in ms:
+            if dated[id(m)] == "remote" or (dated[id(m)] is None and all_remote):
+                out[id(m)] = remote
+    return out
 
 
 def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[RedFlag, ...], tuple[RuleFired, ...]]:
@@ -92,6 +104,7 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
     counted: dict[str, list[Mention]] = {}
     trace: list[RuleFired] = []
     every = [m for ta in analyses for m in ta.mentions if m.label != OPIOID]
+    remote_of = _remote_labels([m for m in every if not ignoring_contexts(m, policy)], policy.remote_history)
     for ta in analyses:
         for m in ta.mentions:
             if m.label == OPIOID:
@@ -107,7 +120,7 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
             if not ctx and "possible" in m.contexts:
                 trace.append(RuleFired("context.possible", v, m.text,
                                        f"{m.label} in turn {m.turn_index} is uncertain, not excluded: counted as possible"))
-            remote = _remote_label(m, policy.remote_history) if not ctx else None
+            remote = remote_of.get(id(m)) if not ctx else None
             if remote:
                 trace.append(RuleFired("context.remote", v, m.text,
                                        f"{m.label} in turn {m.turn_index} is dated long ago: counted as {remote}"))

@@ -23,7 +23,7 @@ EXACT = [
     # A combination investigated and excluded afterwards, with the investigation named.
     ("fall_then_ct_clear", "81F on alendronate, tripped on the rug and landed on her back. X-ray lumbar spine: no fracture. Walking with her frame.", []),
     ("fall_then_opinion", "81F on alendronate, tripped on the rug and landed on her back. I don't think there's a fracture.", ["fracture"]),
-    ("ct_clear_then_new_fall", "CT spine last month showed no fracture. Yesterday the 84-year-old slipped again and landed on her bottom, now can't get comfortable.", ["fracture"]),
+    ("ct_clear_then_new_fall", "CT spine last month showed no fracture. Yesterday the 84-year-old slipped again and landed on her bottom, now her back is agony.", ["fracture"]),
     ("sciatica_retention_mri_clear", "Both legs sciatica and a bladder scan of 450 mL after voiding. MRI: no cauda equina compression.", []),
     # Weakness complained of, then a full motor examination.
     ("heavy_legs_then_full_power", "On tizanidine, says her legs feel heavy and like jelly in the afternoons. Examined: power 5/5 throughout, reflexes unchanged.", []),
