@@ -40,6 +40,9 @@ class Cues:
     "painkillers"): they are not checked for coverage (stemmed by the caller)."""
     suggest_rules: tuple[SuggestRule, ...]
     negation: Mapping[str, object]
+    patient_factors: tuple[str, ...] = ()
+    """Vocabulary concepts (besides every population) that, named about the patient, change
+    what applies to them: the answer quotes what the guidance says about each."""
     """Negation cue patterns and settings (see assistant/negation.py)."""
 
     def __getitem__(self, name: str) -> re.Pattern:
@@ -80,6 +83,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         side_effect_words=tuple(str(w) for w in data.get("side_effect_words") or ()),
         generic_heads=tuple(str(w) for w in data.get("generic_heads") or ()),
         suggest_rules=tuple(rules), negation=neg_out,
+        patient_factors=tuple(str(w) for w in data.get("patient_factors") or ()),
     )
 
 

@@ -134,6 +134,12 @@ class Weights:
     broad_floor: float = 0.35
     """Broad body: section strength share kept, cap 3 for strong sections (else 2), at most
     three sections from other documents, sentence floor share within a section. Fitted: core."""
+    patient_factors_max: int = 4
+    patient_factors_share: float = 0.15
+    """"For this patient": the best statement about each comorbidity or population the patient
+    has (kidney function, falls, anticoagulants...), up to this many, scoring at least this share
+    of the best. Fitted: blind answer rounds 1-5 after round 6's first try (vignettes lost facts
+    that retrieved passages stated about the patient's comorbidity)."""
     also_relevant_max: int = 5
     also_relevant_share: float = 0.3
     """"Also relevant": the best statement of up to this many passages the answer has not drawn

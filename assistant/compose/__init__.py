@@ -83,6 +83,17 @@ def _framed_alone(text: str) -> bool:
     return complies(text, policy) or restricts(text, policy) or reserves(text, policy)
 
 
+def _patient_factors(question: str, history: Sequence[Turn]) -> list[str]:
+    """Populations and listed comorbidities named about the patient (in this turn or the user's
+    earlier ones), in a fixed order."""
+    vocab = vocabulary()
+    said = " ".join([t.content for t in history if t.role == "user"] + [question])
+    told = vocab.concept_ids(said, with_classes=False, affirmed=True)
+    listed = set(cues().patient_factors)
+    return sorted(c for c in told if c in vocab.concepts
+                  and (vocab.concepts[c].category == "population" or c in listed))
+
+
 def _disclaimer(audience: str) -> Section:
     text = DISCLAIMER_PATIENT if audience == "patient" else DISCLAIMER_CLINICIAN
     return Section("", (Sentence(text),), kind="disclaimer")
@@ -198,11 +209,15 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             # Algorithm before pitfalls reads as "what to do", then "what to avoid".
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
+    # What the guidance says about the patient's own comorbidities, before anything else is added.
+    mine = [] if patient_sel else L.for_this_patient(cands, _patient_factors(question, history), picked,
+                                                     W.patient_factors_max, W.patient_factors_share * top)
     # A plain-language answer stays with the plain-language passages it was built from.
     more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:
         blocks.append(L.Block("In short" if patient else "Bottom line", "bottom_line", False, bl))
     blocks.extend(body)
+    blocks.extend(mine)
     blocks.extend(more)
     blocks.extend(extra)
     L.attach_antecedents(blocks, cands, picked)

@@ -54,6 +54,24 @@ class Block:
     cands: list[Cand]
 
 
+def for_this_patient(cands: Sequence[Cand], factors: Sequence[str], picked: Picked, max_n: int,
+                     floor: float) -> list[Block]:
+    """For each comorbidity or population named about the patient, the best statement that names
+    it in its own words and is not in the answer yet ("gabapentin doses are reduced when creatinine
+    clearance is below ..." for CKD)."""
+    out: list[Cand] = []
+    for f in factors:
+        if len(out) >= max_n:
+            break
+        if any(f in c.sent.direct for c in out):
+            continue  # this block already says something about it
+        about = [c for c in cands if f in c.sent.direct and c.score >= floor and not c.sent.dependent
+                 and c.sent.step is None and not picked.has(c)]
+        if about and picked.add(best := max(about, key=lambda c: c.score)):
+            out.append(best)
+    return [Block("For this patient", "body", False, out)] if out else []
+
+
 def also_relevant(cands: Sequence[Cand], picked: Picked, max_n: int, floor: float) -> list[Block]:
     """The best statement of each passage the answer has not drawn on yet, best-ranked passage
     first: what the guidance says nearby that the sections above left out."""

@@ -354,6 +354,9 @@ class SafetyNLP:
     def __init__(self, policy: Policy):
         self.policy = policy
         nlp = spacy.blank("en")
+        # "?discitis/?epidural collection": a slash before a query mark separates two words.
+        infixes = list(nlp.Defaults.infixes) + [r"(?<=[A-Za-z])/(?=\?)"]
+        nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
         sp = policy.spelling
         lexicon = sorted(all_phrase_words(policy))
         self.speller: SpellingNormalizer = nlp.add_pipe("safety_spelling", config={
