@@ -653,3 +653,31 @@ def test_a_follow_up_naming_a_mechanism_leads_with_how_to_treat_it(real_assistan
     ans = real_assistant.answer(follow_up, history)
     bottom = ans.markdown.split("\n\n", 1)[0]
     assert bottom.startswith("**Bottom line:**") and re.search(drug, bottom, re.I), bottom
+
+
+# --------------------------------------------------------------------------- the patient's comorbidities
+
+NEURO_DRUGS = chunk("ms-neuropathic-pain", "Neuropathic pain in multiple sclerosis", "Choosing an initial drug", """
+Amitriptyline, duloxetine, gabapentin or pregabalin can be offered as initial treatment for neuropathic pain.
+Amitriptyline is usually started at 10 mg at night and increased slowly.
+Duloxetine is usually given at 60 mg once daily for neuropathic pain.
+Gabapentin is started at 300 mg on the first day and increased in steps to an effective dose.
+Pregabalin is started at 75 mg twice a day.
+Each drug should be given an adequate trial before it is judged to have failed.
+""".strip())
+NEURO_RENAL = chunk("ms-neuropathic-pain", "Neuropathic pain in multiple sclerosis", "Renal dose adjustment", """
+Gabapentin and pregabalin doses must be reduced when creatinine clearance is below 60 mL/min.
+""".strip())
+
+
+def test_a_comorbidity_named_about_the_patient_brings_the_guidance_about_it():
+    q = ("68F, MS for 20 years, CKD stage 3b, on ramipril. Burning feet for months, worse at night. "
+         "Which drug would you start for the foot pain and how?")
+    ans = compose(q, hits_of([NEURO_DRUGS, NEURO, NEURO_RENAL]), query=q)
+    assert_grounded(ans)
+    mine = [s for s in ans.sections if s.heading == "For this patient"]
+    assert mine and any("creatinine clearance" in s.text for s in mine[0].sentences)
+    # Without the comorbidity the block is not there.
+    q2 = "68F, MS for 20 years. Burning feet for months, worse at night. Which drug would you start and how?"
+    ans2 = compose(q2, hits_of([NEURO_DRUGS, NEURO, NEURO_RENAL]), query=q2)
+    assert not [s for s in ans2.sections if s.heading == "For this patient"]
