@@ -671,13 +671,13 @@ Gabapentin and pregabalin doses must be reduced when creatinine clearance is bel
 
 
 def test_a_comorbidity_named_about_the_patient_brings_the_guidance_about_it():
+    hits = hits_of([NEURO_DRUGS, NEURO, KEY, SPAS, MSK, NONDRUG, SECOND, NEURO_RENAL])
     q = ("68F, MS for 20 years, CKD stage 3b, on ramipril. Burning feet for months, worse at night. "
          "Which drug would you start for the foot pain and how?")
-    ans = compose(q, hits_of([NEURO_DRUGS, NEURO, NEURO_RENAL]), query=q)
+    ans = compose(q, hits, query=q)
     assert_grounded(ans)
-    mine = [s for s in ans.sections if s.heading == "For this patient"]
-    assert mine and any("creatinine clearance" in s.text for s in mine[0].sentences)
-    # Without the comorbidity the block is not there.
-    q2 = "68F, MS for 20 years. Burning feet for months, worse at night. Which drug would you start and how?"
-    ans2 = compose(q2, hits_of([NEURO_DRUGS, NEURO, NEURO_RENAL]), query=q2)
-    assert not [s for s in ans2.sections if s.heading == "For this patient"]
+    assert "creatinine clearance is below 60 mL/min" in ans.markdown
+    # The same case without the kidney disease does not get the renal statement.
+    q2 = "68F, MS for 20 years. Burning feet for months, worse at night. Which drug would you start for the foot pain and how?"
+    assert "creatinine clearance" not in compose(q2, hits, query=q2).markdown
+    assert C._patient_factors(q, ()) == ["renal"] and C._patient_factors(q2, ()) == []
