@@ -670,14 +670,14 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
     refers = _generic_referents(doc, sent_starts, policy)
     for ent in doc.spans[SPAN_KEY]:
-        if refers and _refers_elsewhere(ent, refers, sent_starts, policy):
+        sent_i = bisect.bisect_right(sent_starts, ent.start) - 1
+        if refers and _refers_elsewhere(ent, refers.get(sent_i), policy):
             continue
         k = turn_of(ent.start_char)
         ctx = {c for c in CONTEXTS if ent._.get(ext_name(c))}
-        sent = sents[bisect.bisect_right(sent_starts, ent.start) - 1].text
+        sent = sents[sent_i].text
         # A general question ("Is CES hereditary?") stays general unless its own sentence speaks of
         # a real patient ("she has numbness - is that CES?") in a turn not marked as general.
-        sent_i = bisect.bisect_right(sent_starts, ent.start) - 1
         if "general" in ctx and ((sent_i in anchored_sents and not general_turn[k]) or not any(m in sent for m in marks)):
             ctx.discard("general")
         if "possible" in ctx:
@@ -719,10 +719,9 @@ def _generic_referents(doc: Doc, sent_starts: list[int], policy: Policy) -> dict
     return out
 
 
-def _refers_elsewhere(ent: Span, refers: dict[int, list[str]], sent_starts: list[int],
-                      policy: Policy) -> bool:
-    """A generic word ("cancer") in a sentence that names a not-finding it may mean ("a BCC")."""
-    named = refers.get(bisect.bisect_right(sent_starts, ent.start) - 1)
+def _refers_elsewhere(ent: Span, named: list[str] | None, policy: Policy) -> bool:
+    """A generic word ("cancer") in a sentence that names a not-finding it may mean ("a BCC");
+    ``named``: the not-findings of its sentence (``_generic_referents``)."""
     if not named:
         return False
     word = " ".join(ent.text.lower().strip("'\"‘’“”").split())

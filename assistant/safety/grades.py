@@ -52,7 +52,9 @@ class Decline:
     """E.g. "worsening weakness: MRC 4/5 → 2/5"."""
 
 
-def _alternation(phrases) -> re.Pattern | None:
+def alternation(phrases) -> re.Pattern | None:
+    """One case-insensitive pattern for the phrases, longest first, whole words, any spacing
+    (None for none). Also used for the policy's investigation words (redflags)."""
     parts = []
     for p in sorted(set(phrases), key=len, reverse=True):
         rx = r"\s+".join(re.escape(w) for w in p.split())
@@ -79,12 +81,12 @@ class _Compiled:
 @lru_cache(maxsize=16)
 def _compiled(gc: GradeChange) -> _Compiled:
     def at_end(phrases):
-        rx = _alternation(phrases)
+        rx = alternation(phrases)
         return re.compile(r"(?:" + rx.pattern + r")\s*$", re.IGNORECASE) if rx else None
 
-    return _Compiled(re.compile(gc.grade), _alternation(gc.earlier), _alternation(gc.later),
-                     _alternation(gc.connectors), at_end(gc.connectors_last), at_end(gc.not_connectors),
-                     _alternation(gc.about), _alternation(gc.not_about))
+    return _Compiled(re.compile(gc.grade), alternation(gc.earlier), alternation(gc.later),
+                     alternation(gc.connectors), at_end(gc.connectors_last), at_end(gc.not_connectors),
+                     alternation(gc.about), alternation(gc.not_about))
 
 
 def _value(m: re.Match) -> float:

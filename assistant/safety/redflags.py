@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from assistant.records import Citation, Hit, RedFlag, RuleFired, SafetyVerdict, Section, Sentence
 
+from .grades import alternation
 from .policy import OPIOID, Category, Policy, load_policy
 
 if TYPE_CHECKING:  # spaCy is imported only when a conversation is first checked
@@ -32,11 +33,15 @@ def ignoring_contexts(m: Mention, policy: Policy) -> frozenset[str]:
 _NOT_AN_EXCLUSION = frozenset({"possible", "hypothetical", "family", "general"})
 
 
+def _definitely_negated(m: Mention) -> bool:
+    return "negated" in m.contexts and not m.contexts & _NOT_AN_EXCLUSION
+
+
 def _excluded_later(m: Mention, mentions: Sequence[Mention]) -> Mention | None:
     """A later, definite negation of the same finding (``mentions`` in conversation order)."""
     for later in mentions:
         if (later.label == m.label and (later.turn_index, later.start) > (m.turn_index, m.start)
-                and "negated" in later.contexts and not later.contexts & _NOT_AN_EXCLUSION):
+                and _definitely_negated(later)):
             return later
     return None
 
@@ -47,11 +52,12 @@ def _ruled_out(category, contributing: Sequence[Mention], mentions: Sequence[Men
     ("76M tripped ... CT: no fracture"), or a normal examination ("power 5/5 throughout"), after
     every mention that made the rule fire."""
     last = max((m.turn_index, m.start) for m in contributing)
+    evidence = _evidence_re(policy.exclusion_evidence)
     for m in mentions:
         if (m.turn_index, m.start) <= last or m.contexts & _NOT_AN_EXCLUSION:
             continue
-        if (m.label in category.excluded_by and "negated" in m.contexts and policy.exclusion_evidence
-                and _evidence_re(policy.exclusion_evidence).search(m.sentence)):
+        if (m.label in category.excluded_by and _definitely_negated(m)
+                and evidence is not None and evidence.search(m.sentence)):
             return m
         if m.label in category.cleared_by and not m.contexts & {"negated", "historical"}:
             return m
@@ -59,9 +65,8 @@ def _ruled_out(category, contributing: Sequence[Mention], mentions: Sequence[Men
 
 
 @lru_cache(maxsize=8)
-def _evidence_re(words: tuple[str, ...]) -> re.Pattern:
-    alts = sorted((re.escape(w).replace(r"\ ", r"\s+") for w in words), key=len, reverse=True)
-    return re.compile(r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])", re.I)
+def _evidence_re(words: tuple[str, ...]) -> re.Pattern | None:
+    return alternation(words)
 
 
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20\d\d)(?!\d)")

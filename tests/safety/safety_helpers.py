@@ -15,6 +15,16 @@ HERE = Path(__file__).resolve().parent
 VIGNETTES = HERE / "vignettes.yaml"
 
 
+def categories(turns, policy) -> list[str]:
+    """The red-flag categories a conversation of user turns (or one text) escalates, sorted."""
+    from assistant.records import Turn
+    from assistant.safety import check_input
+
+    if isinstance(turns, str):
+        turns = [turns]
+    return sorted({r.category for r in check_input([Turn("user", t) for t in turns], policy).red_flags})
+
+
 def load_vignettes() -> list[dict]:
     return yaml.safe_load(VIGNETTES.read_text(encoding="utf-8"))
 

@@ -6,16 +6,7 @@ tackles and falls from shoulder height, repeated steroid courses, an expected po
 from __future__ import annotations
 
 import pytest
-from safety_helpers import policy  # noqa: F401
-
-from assistant.records import Turn
-from assistant.safety import check_input
-
-
-def cats(turns, policy):
-    if isinstance(turns, str):
-        turns = [turns]
-    return sorted({r.category for r in check_input([Turn("user", t) for t in turns], policy).red_flags})
+from safety_helpers import categories, policy  # noqa: F401
 
 
 EXACT = [
@@ -38,4 +29,4 @@ EXACT = [
 
 @pytest.mark.parametrize("name,turns,expected", EXACT, ids=[e[0] for e in EXACT])
 def test_general_fix(name, turns, expected, policy):
-    assert cats(turns, policy) == expected
+    assert categories(turns, policy) == expected
