@@ -36,6 +36,9 @@ def app_server(tmp_path, real_index, top_conftest):
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDELINE_")}
+    # The session's exported query model (real_index prepared it), as `make run`'s first
+    # ingest leaves one: without it the app's re-ingest would export and verify it first.
+    env["GUIDELINE_MODEL_DIR"] = os.environ["GUIDELINE_MODEL_DIR"]
     env.update(GUIDELINE_DATA_DIR=str(settings.data_dir), GUIDELINE_CORPUS_DIR=str(settings.corpus_dir),
                GUIDELINE_ADMIN_PASSWORD=PASSWORD, HOME=str(home), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false")
