@@ -21,7 +21,7 @@ from typing import Sequence
 from .negation import strip_negated_clauses
 from .records import Turn
 from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request
-from .vocab import CATEGORIES, VOCAB_PATH, Concept, Mention, Vocabulary, load_vocabulary, vocabulary  # noqa: F401
+from .vocab import CATEGORIES, NEGATABLE, VOCAB_PATH, Concept, Mention, Vocabulary, load_vocabulary, vocabulary  # noqa: F401
 
 # Order of the carried entities in the context tail of a condensed query.
 _CONTEXT_ORDER = ("topic", "agent", "mechanism", "complaint", "disease", "population", "finding")
@@ -47,14 +47,11 @@ class _State:
     unrelated turn ("max tizanidine dose?" -> "imaging?" -> "how high can I titrate it?")."""
 
 
-_NEGATABLE = ("finding", "topic", "population")
-
-
 def _by_category(vocab: Vocabulary, mentions: Sequence[Mention]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     for m in mentions:
         cat = vocab.concepts[m.concept].category
-        if m.negated and cat in _NEGATABLE:
+        if m.negated and cat in NEGATABLE:
             continue  # "no red flags", "denies weight loss": not context to carry
         if m.concept not in out[cat]:
             out[cat].append(m.concept)

@@ -24,11 +24,23 @@ MENTION_WINDOW: int = int(_N["mention_window"])
 _NEGATED_CLAUSE: re.Pattern = _N["negated_clause"]
 _MAIN_CLAUSE_CUE: re.Pattern = _N["main_clause_cue"]
 _CLAUSE_BREAK: re.Pattern = _N["clause_break"]
+_LIST_ITEM_WORDS: int = int(_N["list_item_words"])
+"""Words allowed before a mention after a comma for a negation cue to reach it."""
 
 
 def negated_before(text: str, start: int) -> bool:
     before = _MENTION_BREAK.split(text[max(0, start - MENTION_WINDOW):start])[-1]
-    return bool(_MENTION_CUE.search(before))
+    m = _MENTION_CUE.search(before)
+    if m is None:
+        return False
+    # Across a comma the cue reaches only the next item of a list ("no fever, chills or
+    # weight loss"), not a new clause ("no MS, 8 months of back pain", "no sciatica, did PT").
+    after_cue = before[m.start():]
+    if "," in after_cue:
+        item = after_cue.rsplit(",", 1)[1]
+        if re.search(r"\d", item) or len(re.findall(r"[A-Za-z']+", item)) > _LIST_ITEM_WORDS:
+            return False
+    return True
 
 
 def negated_main_clause(text: str) -> bool:

@@ -21,6 +21,9 @@ from .negation import negated_before
 
 VOCAB_PATH = Path(__file__).with_name("vocab.yaml")
 CATEGORIES = ("agent", "mechanism", "complaint", "disease", "population", "finding", "topic")
+NEGATABLE = ("finding", "topic", "population", "disease")
+"""Categories a negation removes from what a text is about ("no fever", "no MS"). A negated
+drug stays: "no NSAIDs (CKD)" still says which drug is in question."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,11 @@ class Vocabulary:
     def concept_ids(self, text: str, *, with_classes: bool = True, affirmed: bool = False) -> frozenset[str]:
         """Concept ids mentioned in text, plus the classes of mentioned drugs.
 
-        ``affirmed`` leaves out negated findings and topics ("no fever", "no red flags").
+        ``affirmed`` leaves out negated mentions of the ``NEGATABLE`` categories ("no fever", "no MS").
         """
         ids: set[str] = set()
         for m in self.mentions(text):
-            if affirmed and m.negated and self.concepts[m.concept].category in ("finding", "topic", "population"):
+            if affirmed and m.negated and self.concepts[m.concept].category in NEGATABLE:
                 continue
             ids.add(m.concept)
             if with_classes:

@@ -36,6 +36,22 @@ def test_one_negation_detector_three_readings():
     assert "fever" not in strip_negated_clauses("back pain, no fever")
 
 
+def test_a_negation_reaches_the_items_of_its_list_not_the_next_clause():
+    listed = "No fever, chills or weight loss"
+    assert negated_before(listed, listed.index("weight loss"))
+    for text, word in [("Different pt - no MS, 8 months of axial back pain", "back pain"),
+                       ("no sciatica, did PT and NSAIDs", "NSAIDs")]:
+        assert negated_before(text, text.index(word.split()[0])) is False, text
+
+
+def test_a_negated_condition_is_not_what_the_question_is_about():
+    from assistant.vocab import vocabulary
+
+    ids = vocabulary().concept_ids("Different pt - no MS, 8 months of axial LBP. Is duloxetine ok?",
+                                   with_classes=False, affirmed=True)
+    assert "ms" not in ids and {"back_pain", "duloxetine"} <= ids
+
+
 def test_weights_are_frozen_and_documented():
     with pytest.raises(dataclasses.FrozenInstanceError):
         WEIGHTS.lexical = 1.0  # type: ignore[misc]
