@@ -25,6 +25,10 @@ class Weights:
     reach 0.31-0.43 with no such entity, terse in-scope notes sit at 0.27-0.30 with one)."""
     min_lexical_overlap: float = 0.5
     """Without dense scores: share of the query's content words found in the passages. Fitted: core."""
+    opening_topic_words: int = 3
+    """Longest opening noun phrase read as the condition a question is about ("Plantar fasciitis
+    8 months, ..."): its head word must be in a retrieved passage. Design; checked on core, dev
+    and blind answer rounds 1-6 (fitted on), then answer round 7."""
 
     # ---- answer size per question type (assistant/compose/__init__.py) ----------------------
     narrow_max_sentences: int = 12

@@ -589,6 +589,17 @@ def test_a_population_no_passage_mentions_is_out_of_scope_and_named():
     assert not ans2.out_of_scope and "chronic kidney disease" in ans2.markdown
 
 
+def test_a_question_opening_with_a_condition_no_passage_names_is_out_of_scope():
+    inj = chunk("nondrug", "Injections", "Steroid injections",
+                "Epidural steroid injections may be considered for acute sciatica; heat and insoles are other options.")
+    q = "Plantar fasciitis 8 months, tried insoles and stretches. Is a steroid injection or shockwave better?"
+    ans = compose(q, hits_of([inj, NONDRUG]), query=q)
+    assert ans.out_of_scope and "Plantar fasciitis" in ans.markdown
+    # An opening that is not a condition ("Office worker, ...") leaves the question in scope.
+    q2 = "Office worker, 3 weeks of sciatica. Is a steroid injection worth it?"
+    assert not compose(q2, hits_of([inj, NONDRUG]), query=q2).out_of_scope
+
+
 # --------------------------------------------------------------------------- real model and index
 
 @pytest.mark.integration

@@ -65,6 +65,27 @@ def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> 
     return None
 
 
+_OPENING = re.compile(r"^\s*([A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*){0,%d})\s*(?:[,.:;(-]|\d|$)")
+
+
+def _uncovered_opening(query: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
+    """A question that opens by naming its condition in clinical form ("Plantar fasciitis 8
+    months, tried insoles ...") is about that condition: when it names no vocabulary entity
+    and no retrieved passage uses the term, the question is not covered."""
+    m = re.compile(_OPENING.pattern % (WEIGHTS.opening_topic_words - 1)).match(query)
+    if m is None:
+        return None
+    phrase = m.group(1)
+    if vocabulary().concept_ids(phrase):
+        return None
+    # Only a condition named by its clinical form ("fasciitis", "tendinopathy"): an opening
+    # such as "Office worker", "Different pt" or "Ward nurse asks" is not a topic.
+    term = _MEDICAL_TERM.search(phrase)
+    if term is None or (_stems(term.group(1)) & p_stems):
+        return None
+    return phrase
+
+
 def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None) -> Relevance:
     """Is anything retrieved relevant enough to answer from? (see ``Weights``)"""
     if not hits:
@@ -114,7 +135,8 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                   and not _stems(d.written) <= _GENERIC_HEADS  # "analgesic", "painkiller": no drug of its own
                   and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
                   and not named_in(d, text_lower, words)]
-        topic = _uncovered_object(request, p_stems, p_concepts)
+        topic = (_uncovered_object(request, p_stems, p_concepts)
+                 or _uncovered_opening(query, p_stems, p_concepts))
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
                  if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words

@@ -137,7 +137,8 @@ def _number(s: str) -> float:
 
 
 def _cue_near(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
-    """A cue within ``cue_window`` words before the value, or right after its unit."""
+    """A cue within ``cue_window`` words before the value, at the start of the value's labelled
+    line, or right after its unit."""
     before = text[max(0, start - 120):start]
     words = _WORD.findall(before)
     window = " ".join(words[-rule.cue_window:]) if words else ""
@@ -145,6 +146,10 @@ def _cue_near(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
     tail = re.split(r"[.;\n]", before)[-1]
     cue = _cue_regex(rule.cues)
     if cue.search(window) and cue.search(tail):
+        return True
+    # A labelled field: the line starts with the cue and the value follows its colon, however
+    # long the note in between ("Bladder scan (HCA, 22:15, after she had voided): 520 ml").
+    if re.search(r":\s*$", tail) and cue.match(tail.lstrip(" \t-*•>")):
         return True
     after = text[end:end + 40]
     after = re.split(r"[.;,\n]", after)[0]
