@@ -302,7 +302,7 @@ class Assistant:
 
         def grounded():
             return compose(q, hits, query=query, audience=audience, verdict=verdict, covered_topics=covered,
-                           history=turns)
+                           history=turns, vectors=self.support_checker().vectors)
 
         if draft is None:
             draft = grounded()

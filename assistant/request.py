@@ -214,6 +214,8 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[a:(min(bs) if bs else len(text))]
 
 
+_LIST_GLUE = re.compile(r"^\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|/\s*|\+\s*|&\s*)$", re.IGNORECASE)
+"""Between two drugs of one list ("ibuprofen and paracetamol", "baclofen, tizanidine or ...")."""
 _DETERMINER_END = re.compile(r"\b(?:the|his|her|their|my|your|this|that|a|an)\s*$", re.IGNORECASE)
 
 
@@ -222,10 +224,12 @@ def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
     vocab = vocabulary()
     found: dict[str, TreatmentState] = {}
     for text in texts:
+        prev_end = -1  # end of the last drug taken or tried: "tried ibuprofen and paracetamol"
         for m in vocab.mentions(text):
             c = vocab.concepts[m.concept]
             if c.category != "agent" or m.negated:
                 continue
+            listed = prev_end >= 0 and bool(_LIST_GLUE.match(text[prev_end:m.start]))
             # "could not tolerate the gabapentin", "on her baclofen": a determiner is not a word of its own here.
             before = _DETERMINER_END.sub("", text[max(0, m.start - 40):m.start])
             sent = _sentence_around(text, m.start, m.end)
@@ -238,10 +242,11 @@ def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
                 response = "none"
             else:
                 response = "unknown"
-            if not taking and not (response != "unknown" and (
+            if not taking and not listed and not (response != "unknown" and (
                     _P["ts_response_before"].search(before)
                     or _P["ts_response_after"].search(text[m.end:m.end + 40]))):
                 continue
+            prev_end = m.end
             dose = _DOSE_AFTER.match(text[m.end:m.end + 16])
             found[c.id] = TreatmentState(c.id, c.name, dose.group(1) if dose else "", response)
     return tuple(found.values())

@@ -330,6 +330,10 @@ class SupportChecker:
         with self._lock:
             return {t: self._vecs[t] for t in texts}
 
+    def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Unit vectors of ``texts`` (cached per process)."""
+        return self._embed(texts)
+
     def check(self, sentence: str, passages: Sequence[str]) -> SupportResult:
         return self.check_many([(sentence, passages)])[0]
 

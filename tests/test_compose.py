@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from assistant import compose as C
@@ -692,3 +693,29 @@ def test_a_comorbidity_named_about_the_patient_brings_the_guidance_about_it():
     q2 = "68F, MS for 20 years. Burning feet for months, worse at night. Which drug would you start for the foot pain and how?"
     assert "creatinine clearance" not in compose(q2, hits, query=q2).markdown
     assert C._patient_factors(q, ()) == ["renal"] and C._patient_factors(q2, ()) == []
+
+
+def test_a_sentence_about_the_question_in_meaning_is_chosen_by_the_model():
+    # The question describes tonic spasms without naming them; only the model's vectors
+    # connect it to the sentence that answers it.
+    q = "Her leg locks into a painful cramp for a minute, ten times a day. What helps the leg?"
+    tonic = chunk("ms-pain", "Pain in MS", "Paroxysmal symptoms",
+                  "Paroxysmal tonic spasms usually respond to carbamazepine.")
+    other = chunk("ms-pain", "Pain in MS", "Leg pain",
+                  "A cramp in the leg is common.")
+    hits = hits_of([other, tonic])
+
+    def vectors(texts):
+        # A fake model: the question and the tonic-spasm sentence point the same way.
+        out = {}
+        for t in texts:
+            v = np.zeros(3, dtype=np.float32)
+            v[0 if (t == q or "tonic" in t) else 1] = 1.0
+            out[t] = v
+        return out
+
+    without = compose(q, hits, query=q)
+    with_model = compose(q, hits, query=q, vectors=vectors)
+    first = lambda a: a.markdown.split("\n\n", 1)[0].split("[", 1)[0]  # noqa: E731  (the bottom line's first sentence)
+    assert "carbamazepine" not in first(without), first(without)
+    assert "carbamazepine" in first(with_model), first(with_model)

@@ -194,3 +194,10 @@ def test_what_a_question_asks_about_must_be_covered_in_passive_frames_too(q, mis
 def test_covered_subjects_stay_in_scope():
     for q in ("When is physiotherapy indicated for back pain in MS?", "How should spasticity be managed in MS?"):
         assert assess_relevance(q, hits_of(ALL), request=q).in_scope, q
+
+
+def test_drugs_listed_together_share_what_was_said_of_them():
+    state = {s.drug: s.response for s in treatment_state(["Tried ibuprofen and paracetamol, no effect at all."])}
+    assert state == {"ibuprofen": "none", "acetaminophen": "none"}
+    # Drugs asked about, not taken, are no treatment state.
+    assert treatment_state(["Should I use baclofen or tizanidine?"]) == ()

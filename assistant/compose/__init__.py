@@ -7,7 +7,7 @@ composer only chooses and arranges. The package follows the stages:
 * ``sentences``  passage -> annotated sentences (cached per chunk id)
 * ``query``      the question -> what it asks (concepts, intents, breadth)
 * ``relevance``  is anything retrieved relevant enough to answer from?
-* ``score``      each sentence scored against the question
+* ``score``      each sentence scored against the question (``semantic``: by meaning too)
 * ``layout``     bottom line, sections under the guideline's own headings, then
                  (broad questions) algorithm and pitfalls, then a disclaimer
 * ``suggest``    suggested follow-up questions
@@ -46,6 +46,7 @@ from .score import FOR_PATIENTS as _FOR_PATIENTS
 from .score import LATER_LINE as _LATER_LINE  # noqa: F401  (tests)
 from .score import about_agents as _about_agents
 from .score import score_all as _score_all
+from .semantic import Vectors, semantic_query, sentence_similarities
 from .sentences import sentences as _sentences  # noqa: F401  (tests)
 from .suggest import suggestions as _suggestions
 
@@ -121,11 +122,13 @@ def out_of_scope_answer(question: str, hits: Sequence[Hit], *, query: str | None
 
 def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, audience: str = "clinician",
             verdict: SafetyVerdict | None = None, covered_topics: Sequence[str] | None = None,
-            history: Sequence[Turn] = (), embed: Callable[[str], np.ndarray] | None = None) -> Answer:
+            history: Sequence[Turn] = (), embed: Callable[[str], np.ndarray] | None = None,
+            vectors: Vectors | None = None) -> Answer:
     """A structured, cited answer made only of sentences of the retrieved passages.
 
     ``history`` (earlier turns) gives the treatment state; ``embed`` (the query embedder)
-    lets the request's intents be recognised by meaning as well as by cue words."""
+    lets the request's intents be recognised by meaning as well as by cue words; ``vectors``
+    (sentence vectors of the same model) lets sentences be scored by meaning as well."""
     W = WEIGHTS
     req = understand(question, [t.content for t in history if t.role == "user"], embed)
     hits = tuple(hits)
@@ -146,7 +149,11 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics, missing=rel.missing)
     q = _parse_query(question, text, req)
-    cands = _score_all(q, list(uniq.values()), audience, verdict)
+    sims = None
+    if vectors is not None and W.semantic > 0:
+        sem_q = semantic_query(question, query, req.request, W.semantic_request_chars)
+        sims = sentence_similarities(vectors, sem_q, [s.text for h in uniq.values() for s in _sentences(h.chunk)])
+    cands = _score_all(q, list(uniq.values()), audience, verdict, sims)
     cands = [c for c in cands if c.score > 0]
     if not cands:
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,

@@ -141,8 +141,9 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
                       if t.response != "unknown" or {"next_step", "alternative"} & set(req.intents)
                       ) if req is not None else frozenset()
     intolerant = frozenset(t.drug for t in req.treatment if t.response == "intolerant") if req else frozenset()
-    if tried and set(asks) & {"next_step", "alternative"}:
-        # "Already on amitriptyline, what next?" is not a question about amitriptyline.
+    if tried and set(asks) & {"next_step", "alternative", "first_choice"}:
+        # "Already on amitriptyline, what next?" is not a question about amitriptyline, nor
+        # "tried ibuprofen, no effect ... which drug would you start?" about ibuprofen.
         agents = agents - tried
         focus = focus - tried
     for a in asks:

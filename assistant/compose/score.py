@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ingest.records import Chunk
 
@@ -125,10 +125,14 @@ def via_class(agent: str, s: Sent) -> bool:
     return not s.direct.isdisjoint(vocabulary().concepts[agent].classes)
 
 
-def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdict | None) -> list[Cand]:
+def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdict | None,
+              similarity: Mapping[str, float] | None = None) -> list[Cand]:
+    """Each sentence of ``hits`` scored against ``q``; ``similarity`` maps a sentence's text to
+    its cosine with the question (``semantic.sentence_similarities``), when a model is at hand."""
     pairs: list[tuple[Hit, Sent]] = [(h, s) for h in hits for s in _sentences(h.chunk)]
     if not pairs:
         return []
+    similarity = similarity or {}
     W = WEIGHTS
     catalogue = intent_catalogue()
     drugs_unasked = "non_drug" in q.asks and not (_DRUG_ASKS & set(q.asks)) and not q.agents
@@ -186,6 +190,9 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                       else W.concept_in_context * v if x in ctx else 0.0
                       for x, v in weights.items()) / sum(weights.values())
         score = W.lexical * lex + W.concept * con + W.heading * head
+        sim = similarity.get(s.text)
+        if sim is not None and sim > W.semantic_floor:
+            score += W.semantic * (sim - W.semantic_floor)  # about the question in meaning, whatever its words
         for intent in sorted(q.intents):
             if intent == "dose":
                 # The numbers answer a dose question; the word "dose" alone hardly does.
