@@ -20,6 +20,7 @@ from core.errors import AssistantError, InputError
 from core.settings import Settings, load_settings
 
 from .records import AUDIENCES, Answer, Hit, SafetyVerdict, Turn
+from .weights import WEIGHTS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 MAX_HISTORY_CHARS = 50_000
@@ -177,8 +178,11 @@ class Assistant:
         check_input((Turn("user", "warm up"),))
         warm_drug_names()  # the drug-name dictionaries take seconds to load
         warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
-        if self.chat_model is not None:
-            self.support_checker().check("warm up", ["warm up"])
+        if WEIGHTS.semantic > 0 or self.chat_model is not None:
+            # The composer scores passage sentences by meaning: their vectors, once (~3 s here).
+            from .compose.sentences import sentences
+
+            self.support_checker().vectors([s.text for c in ix.chunks for s in sentences(c)])
 
     def support_checker(self):
         """The LLM support check on the embedder queries use (one per embedder)."""
