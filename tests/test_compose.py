@@ -719,3 +719,27 @@ def test_a_sentence_about_the_question_in_meaning_is_chosen_by_the_model():
     first = lambda a: a.markdown.split("\n\n", 1)[0].split("[", 1)[0]  # noqa: E731  (the bottom line's first sentence)
     assert "carbamazepine" not in first(without), first(without)
     assert "carbamazepine" in first(with_model), first(with_model)
+
+
+def test_a_statement_about_another_pain_mechanism_yields_to_one_about_the_mechanism_asked(monkeypatch):
+    import dataclasses
+
+    from assistant.compose import score as S
+    from assistant.request import understand
+
+    tn = chunk("ms-neuro", "Neuropathic pain in MS", "Trigeminal neuralgia",
+               "Oxcarbazepine is an alternative to carbamazepine for trigeminal neuralgia.")
+    legs = chunk("ms-neuro", "Neuropathic pain in MS", "Combination therapy",
+                 "A tricyclic is an alternative or add-on for neuropathic pain that responds only partly to gabapentin.")
+    q = "She's on gabapentin with partial relief of her neuropathic pain. Alternative?"
+    query = C._parse_query(q, q, understand(q, []))
+    assert query.mechanisms == {"neuropathic"}
+
+    def scores():
+        return {c.sent.text.split()[0]: c.score for c in S.score_all(query, hits_of([tn, legs]), "clinician", None)}
+
+    damped = scores()
+    monkeypatch.setattr(S, "WEIGHTS", dataclasses.replace(S.WEIGHTS, other_mechanism=1.0))
+    plain = scores()
+    assert damped["Oxcarbazepine"] == pytest.approx(plain["Oxcarbazepine"] * C.WEIGHTS.other_mechanism)
+    assert damped["A"] == pytest.approx(plain["A"])  # the mechanism asked about is not damped

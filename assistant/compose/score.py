@@ -256,6 +256,11 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             # "max tizanidine dose": a sentence about another drug does not answer it.
             # "Is tramadol first-line?" is answered by what is first-line, whatever the drug.
             score *= W.other_agent
+        s_mech = frozenset(x for x in s.direct if vocab.concepts[x].category == "mechanism") if q.mechanisms else ()
+        if s_mech and s_mech.isdisjoint(q.mechanisms):
+            # A statement about another pain mechanism (trigeminal neuralgia when neuropathic
+            # leg pain is in question) answers another question.
+            score *= W.other_mechanism
         if red and _found(INTENT_SENTENCE["red_flags"], s.text):
             score += W.red_flag
         prior = 1.0 / (1.0 + W.rank_decay * (h.rank - 1))
