@@ -165,6 +165,15 @@ class Assistant:
             self._audit = AuditLog(self.settings)
         return self._audit
 
+    def sentence_vectors(self, index):
+        """What scores passage sentences by meaning (``compose``'s ``vectors``), or None when the
+        corpus has more passages than ``WEIGHTS.semantic_max_passages``: their sentences would not
+        stay in the vector cache, and embedding a hundred new sentences per answer would cost
+        about half a second. Decided by the corpus alone, so answers stay deterministic."""
+        if WEIGHTS.semantic <= 0 or len(index.chunks) > WEIGHTS.semantic_max_passages:
+            return None
+        return self.support_checker().vectors
+
     def warm(self) -> None:
         """Load model and index now, so the first question is not the slow one."""
         ix = self.searcher.index()
@@ -178,11 +187,13 @@ class Assistant:
         check_input((Turn("user", "warm up"),))
         warm_drug_names()  # the drug-name dictionaries take seconds to load
         warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
-        if WEIGHTS.semantic > 0 or self.chat_model is not None:
+        if self.sentence_vectors(ix) is not None:
             # The composer scores passage sentences by meaning: their vectors, once (~3 s here).
             from .compose.sentences import sentences
 
             self.support_checker().vectors([s.text for c in ix.chunks for s in sentences(c)])
+        elif self.chat_model is not None:
+            self.support_checker().check("warm up", ["warm up"])
 
     def support_checker(self):
         """The LLM support check on the embedder queries use (one per embedder)."""
@@ -306,7 +317,7 @@ class Assistant:
 
         def grounded():
             return compose(q, hits, query=query, audience=audience, verdict=verdict, covered_topics=covered,
-                           history=turns, vectors=self.support_checker().vectors)
+                           history=turns, vectors=self.sentence_vectors(index))
 
         if draft is None:
             draft = grounded()

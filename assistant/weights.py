@@ -125,6 +125,11 @@ class Weights:
     blind answer rounds 1-7 together (609 cases; passed 487 at 0, 495 at 0.2, 494 at 0.3 and
     0.4, 493 at 0.6, 492 at 1.0, where core starts to lose a follow-up): the middle of the
     plateau."""
+    semantic_max_passages: int = 2000
+    """Sentences are scored by meaning only in corpora up to this many passages (about 16,000
+    sentences, within the sentence-vector cache of 20,000): a larger corpus would embed ~100
+    new sentences per answer (~0.3-0.7 s on 2 cores) and miss the 150 ms answer target.
+    Design, until sentence vectors are stored at ingest."""
     semantic_floor: float = 0.2
     """Cosines below this say nothing about relevance (unrelated clinical sentences sit at
     0.1-0.3 with this model). Design."""

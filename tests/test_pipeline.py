@@ -74,3 +74,18 @@ def test_a_long_note_is_answered_from_its_question(real_assistant):
     assert "baclofen" in ans.markdown.lower()
     flagged = real_assistant.answer(note.replace("Lives with partner", "New saddle anaesthesia. Lives with partner", 1))
     assert flagged.safety.escalated
+
+
+@pytest.mark.integration
+def test_sentences_are_scored_by_meaning_only_in_corpora_whose_sentences_stay_cached(real_assistant, monkeypatch):
+    import dataclasses
+
+    from assistant import pipeline
+
+    ix = real_assistant.searcher.index()
+    vectors = real_assistant.sentence_vectors(ix)
+    assert vectors is not None
+    got = vectors(["Baclofen is started at a low dose."])
+    assert abs(float(got["Baclofen is started at a low dose."] @ got["Baclofen is started at a low dose."]) - 1.0) < 1e-5
+    monkeypatch.setattr(pipeline, "WEIGHTS", dataclasses.replace(pipeline.WEIGHTS, semantic_max_passages=len(ix.chunks) - 1))
+    assert real_assistant.sentence_vectors(ix) is None

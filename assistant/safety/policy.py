@@ -37,6 +37,14 @@ NEW_SUFFIX = "@new"
 """In a rule, ``finding@new`` counts the finding only when it is described as new or changing."""
 
 
+def _explained(raw, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if raw is None:
+        return ((), ())
+    if not isinstance(raw, dict) or set(raw) != {"effects", "causes"}:
+        raise ConfigError(f"safety policy: {where} must be a mapping with exactly 'effects' and 'causes'")
+    return (_strs(raw["effects"], f"{where}.effects"), _strs(raw["causes"], f"{where}.causes"))
+
+
 @dataclass(frozen=True)
 class Category:
     id: str
@@ -52,6 +60,10 @@ class Category:
     """Findings of a normal examination ("power 5/5 throughout"): stated after everything that
     made a rule of this category fire, they resolve it (a complaint the examination did not
     bear out)."""
+    explained_by: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    """(effects, causes): when every mention that made a rule of this category fire shares its
+    sentence with an effect ("drowsy all day ... her legs give way") and the conversation names
+    a cause ("baclofen"), the rule is resolved: a known drug effect, not a progressing lesion."""
 
 
 @dataclass(frozen=True)
@@ -452,7 +464,8 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             retrieval_query=_req(c, "retrieval_query", w),
             passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w),
             excluded_by=_strs(c.get("excluded_by") or [], f"{w}.excluded_by"),
-            cleared_by=_strs(c.get("cleared_by") or [], f"{w}.cleared_by")))
+            cleared_by=_strs(c.get("cleared_by") or [], f"{w}.cleared_by"),
+            explained_by=_explained(c.get("explained_by"), f"{w}.explained_by")))
 
     defaults = _req(raw, "finding_defaults", "policy", dict)
     drug_phrases = _drug_phrases(raw, path)
@@ -488,6 +501,10 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             bad = [f for f in getattr(c, key) if f not in finding_ids]
             if bad:
                 raise ConfigError(f"safety policy: categories.{c.id}.{key} names unknown findings {bad}")
+        for part, names in zip(("effects", "causes"), c.explained_by):
+            bad = [f for f in names if f not in finding_ids]
+            if bad:
+                raise ConfigError(f"safety policy: categories.{c.id}.explained_by.{part} names unknown findings {bad}")
 
     rules = []
     for i, r in enumerate(_req(raw, "rules", "policy", list)):

@@ -64,6 +64,22 @@ def _ruled_out(category, contributing: Sequence[Mention], mentions: Sequence[Men
     return None
 
 
+def _explained(category, contributing: Sequence[Mention], mentions: Sequence[Mention]) -> Mention | None:
+    """An effect in the sentence of every contributing mention, with a cause named anywhere in
+    the conversation (``Category.explained_by``): the effect found, else None."""
+    effects, causes = category.explained_by
+    if not effects or not any(m.label in causes and "negated" not in m.contexts for m in mentions):
+        return None
+    found = None
+    for c in contributing:
+        effect = next((m for m in mentions if m.label in effects and "negated" not in m.contexts
+                       and m.turn_index == c.turn_index and m.sentence == c.sentence), None)
+        if effect is None:
+            return None
+        found = effect
+    return found
+
+
 @lru_cache(maxsize=8)
 def _evidence_re(words: tuple[str, ...]) -> re.Pattern | None:
     return alternation(words)
@@ -157,6 +173,13 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
                     "context.resolved", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
                     f"{rule.category} ({rule.id}) later excluded by investigation or examination "
                     f"(\u201c{ruled_out.sentence[:120]}\u201d, turn {ruled_out.turn_index})"))
+                continue
+            explained = _explained(policy.category(rule.category), contributing, every)
+            if explained is not None:
+                trace.append(RuleFired(
+                    "context.explained", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
+                    f"{rule.category} ({rule.id}) said with a known drug effect "
+                    f"(\u201c{explained.text}\u201d, turn {explained.turn_index}) of a drug named in the conversation"))
                 continue
             trace.append(RuleFired(
                 f"redflag.{rule.id}", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
