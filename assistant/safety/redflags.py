@@ -167,24 +167,21 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
             contributing.extend(got)
         else:
             contributing.sort(key=lambda m: (m.turn_index, m.start))
-            ruled_out = _ruled_out(policy.category(rule.category), contributing, every, policy)
+            texts = "; ".join(dict.fromkeys(m.text for m in contributing))
+            category = policy.category(rule.category)
+            ruled_out = _ruled_out(category, contributing, every, policy)
+            explained = None if ruled_out is not None else _explained(category, contributing, every)
             if ruled_out is not None:
-                trace.append(RuleFired(
-                    "context.resolved", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
-                    f"{rule.category} ({rule.id}) later excluded by investigation or examination "
-                    f"(\u201c{ruled_out.sentence[:120]}\u201d, turn {ruled_out.turn_index})"))
-                continue
-            explained = _explained(policy.category(rule.category), contributing, every)
-            if explained is not None:
-                trace.append(RuleFired(
-                    "context.explained", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
-                    f"{rule.category} ({rule.id}) said with a known drug effect "
-                    f"(\u201c{explained.text}\u201d, turn {explained.turn_index}) of a drug named in the conversation"))
-                continue
-            trace.append(RuleFired(
-                f"redflag.{rule.id}", v, "; ".join(dict.fromkeys(m.text for m in contributing)),
-                f"{rule.category}: {rule.description}"))
-            fired.setdefault(rule.category, []).extend(contributing)
+                trace.append(RuleFired("context.resolved", v, texts,
+                                       f"{rule.category} ({rule.id}) later excluded by investigation or examination "
+                                       f"(\u201c{ruled_out.sentence[:120]}\u201d, turn {ruled_out.turn_index})"))
+            elif explained is not None:
+                trace.append(RuleFired("context.explained", v, texts,
+                                       f"{rule.category} ({rule.id}) said with a known drug effect (\u201c{explained.text}"
+                                       f"\u201d, turn {explained.turn_index}) of a drug named in the conversation"))
+            else:
+                trace.append(RuleFired(f"redflag.{rule.id}", v, texts, f"{rule.category}: {rule.description}"))
+                fired.setdefault(rule.category, []).extend(contributing)
 
     flags: list[RedFlag] = []
     for cat in policy.categories:
