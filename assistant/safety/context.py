@@ -685,7 +685,9 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if "family" in ctx and relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient):
             ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
         low = " " + ent.text.lower() + " "
-        current = bool(ent._.get(ext_name("current"))) or any(f" {w} " in low for w in snlp.current_words)
+        # A change word inside the finding's own words, unless denied there ("numb, nothing new").
+        current = bool(ent._.get(ext_name("current"))) or any(
+            f" {w} " in low and not re.search(rf"\b(?:nothing|no|not) {re.escape(w)} ", low) for w in snlp.current_words)
         if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
             ctx.add("historical")
             current = False  # "in May 2019, when she had acute retention": acute then, not now

@@ -143,7 +143,7 @@ def _cue_near(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
     words = _WORD.findall(before)
     window = " ".join(words[-rule.cue_window:]) if words else ""
     # Stop at a sentence or clause end between the cue and the number.
-    tail = re.split(r"[.;\n]", before)[-1]
+    tail = re.split(r"(?<!\d)\.|\.(?!\d)|[;\n]", before)[-1]  # a decimal point is no sentence end
     cue = _cue_regex(rule.cues)
     if cue.search(window) and cue.search(tail):
         return True

@@ -44,8 +44,10 @@ def _alt(words: tuple[str, ...]) -> str:
 
 @lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
-    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:,?\s+\(?\d{2,3}\)?,?)?\s+['\"‘“]?(?:"
-                         + _alt(rp.present_state) + r")(?![\w])", re.I)
+    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?)?\s+['\"‘“]?(?:"
+                         + _alt(rp.present_state) + r")(?![\w])"
+                         # ... or with the patient's age and sex ("for her mum, 79F"): a patient's demographics
+                         + r"|,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w]))", re.I)
     history = re.compile(r"(?<![\w])(?:" + _alt(rp.history_cues) + r")(?![\w])", re.I)
     third = re.compile(r"(?<![\w'])(?:" + _alt(rp.third_person) + r")(?![\w'])", re.I)
     return subject, history, third
