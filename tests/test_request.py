@@ -201,3 +201,8 @@ def test_drugs_listed_together_share_what_was_said_of_them():
     assert state == {"ibuprofen": "none", "acetaminophen": "none"}
     # Drugs asked about, not taken, are no treatment state.
     assert treatment_state(["Should I use baclofen or tizanidine?"]) == ()
+
+
+def test_side_effects_said_to_be_fine_are_not_intolerance():
+    assert [s.response for s in treatment_state(["On gabapentin 300 mg tds, partial relief, side effects fine."])] == ["partial"]
+    assert [s.response for s in treatment_state(["On pregabalin, side effects bad, had to stop."])] == ["intolerant"]
