@@ -219,6 +219,16 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     return f"{core} (context: {', '.join(tail)})"
 
 
+_CONTEXT_TAIL = re.compile(r"\s*\(context:\s*(.*?)\)\s*$", re.I | re.S)
+
+
+def split_context(query: str) -> tuple[str, str]:
+    """(the question, its carried context) of a query ``condense`` wrote; ("query", "") when
+    it carries none."""
+    m = _CONTEXT_TAIL.search(query)
+    return (query[:m.start()], m.group(1)) if m else (query, "")
+
+
 def retrieval_query(query: str) -> str:
     """The query for search: negated findings removed (unless that leaves too little to
     search) and abbreviations spelled out ("LBP" -> "back pain"), which neither BM25 nor the

@@ -380,7 +380,6 @@ class SupportChecker:
 
 # --------------------------------------------------------------------------- does an answer still answer?
 
-_CONTEXT_TAIL = re.compile(r"\s*\(context:\s*(.*?)\)\s*$", re.I | re.S)
 _KEY_CATEGORIES = ("mechanism", "complaint", "disease", "population", "finding")
 
 
@@ -388,9 +387,10 @@ def key_entities(query: str) -> frozenset[str]:
     """The concepts an answer to ``query`` must still name: the drugs it asks about (for
     "max dose?" the drug carried from the conversation), else its condition, population or
     finding, else its subject topic. Empty when the query names nothing we know."""
+    from .condense import split_context
+
     v = _vocab()
-    m = _CONTEXT_TAIL.search(query)
-    core, tail = (query[:m.start()], m.group(1)) if m else (query, "")
+    core, tail = split_context(query)
     mentions = [x for x in v.mentions(core) if not x.negated]
     cats: dict[str, set[str]] = {}
     for x in mentions:

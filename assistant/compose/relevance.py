@@ -65,14 +65,15 @@ def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> 
     return None
 
 
-_OPENING = re.compile(r"^\s*([A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*){0,%d})\s*(?:[,.:;(-]|\d|$)")
+_OPENING = re.compile(r"^\s*([A-Za-z][A-Za-z-]*(?:\s+[A-Za-z][A-Za-z-]*){0,%d})\s*(?:[,.:;(-]|\d|$)"
+                      % (WEIGHTS.opening_topic_words - 1))
 
 
 def _uncovered_opening(query: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
     """A question that opens by naming its condition in clinical form ("Plantar fasciitis 8
     months, tried insoles ...") is about that condition: when it names no vocabulary entity
     and no retrieved passage uses the term, the question is not covered."""
-    m = re.compile(_OPENING.pattern % (WEIGHTS.opening_topic_words - 1)).match(query)
+    m = _OPENING.match(query)
     if m is None:
         return None
     phrase = m.group(1)

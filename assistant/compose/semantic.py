@@ -13,6 +13,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..condense import split_context
+
 Vectors = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
 """texts -> unit vectors, one per distinct text (``SupportChecker.vectors``)."""
 
@@ -23,8 +25,8 @@ def semantic_query(question: str, query: str | None, request: str | None, long_c
     text = query or question
     if len(question) <= long_chars or not request:
         return text
-    tail = text[text.rfind("(context:"):] if "(context:" in text else ""
-    return f"{request} {tail}".strip()
+    context = split_context(text)[1]
+    return (f"{request} (context: {context})" if context else request).strip()
 
 
 def sentence_similarities(vectors: Vectors, query: str, texts: Sequence[str]) -> dict[str, float]:

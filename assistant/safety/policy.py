@@ -37,7 +37,7 @@ NEW_SUFFIX = "@new"
 """In a rule, ``finding@new`` counts the finding only when it is described as new or changing."""
 
 
-def _explained(raw, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _parse_explained(raw, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if raw is None:
         return ((), ())
     if not isinstance(raw, dict) or set(raw) != {"effects", "causes"}:
@@ -465,7 +465,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w),
             excluded_by=_strs(c.get("excluded_by") or [], f"{w}.excluded_by"),
             cleared_by=_strs(c.get("cleared_by") or [], f"{w}.cleared_by"),
-            explained_by=_explained(c.get("explained_by"), f"{w}.explained_by")))
+            explained_by=_parse_explained(c.get("explained_by"), f"{w}.explained_by")))
 
     defaults = _req(raw, "finding_defaults", "policy", dict)
     drug_phrases = _drug_phrases(raw, path)
