@@ -595,7 +595,7 @@ def test_a_question_opening_with_a_condition_no_passage_names_is_out_of_scope():
                 "Epidural steroid injections may be considered for acute sciatica; heat and insoles are other options.")
     q = "Plantar fasciitis 8 months, tried insoles and stretches. Is a steroid injection or shockwave better?"
     ans = compose(q, hits_of([inj, NONDRUG]), query=q)
-    assert ans.out_of_scope and "Plantar fasciitis" in ans.markdown
+    assert ans.out_of_scope and "Nothing in it addresses Plantar fasciitis." in ans.markdown, ans.markdown
     # An opening that is not a condition ("Office worker, ...") leaves the question in scope.
     q2 = "Office worker, 3 weeks of sciatica. Is a steroid injection worth it?"
     assert not compose(q2, hits_of([inj, NONDRUG]), query=q2).out_of_scope

@@ -141,6 +141,7 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
                  if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words
-                 and not _stems(m.group(1)) <= _GENERIC_HEADS]
+                 and not _stems(m.group(1)) <= _GENERIC_HEADS
+                 and not (topic and m.group(1).lower() in topic.lower())]  # named once: "Plantar fasciitis"
         missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
     return Relevance(ok and not missing, best, lexical, clinical, missing)
