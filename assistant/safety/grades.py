@@ -36,6 +36,8 @@ class Grade:
     end: int
     text: str
     value: float
+    baseline: bool = False
+    """Not a grade but a statement that the examination was normal earlier."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class _Compiled:
     not_last: re.Pattern | None
     about: re.Pattern | None
     not_about: re.Pattern | None
+    timed_rows: re.Pattern | None
+    baseline: re.Pattern | None
 
 
 @lru_cache(maxsize=16)
@@ -86,7 +90,8 @@ def _compiled(gc: GradeChange) -> _Compiled:
 
     return _Compiled(re.compile(gc.grade), alternation(gc.earlier), alternation(gc.later),
                      alternation(gc.connectors), at_end(gc.connectors_last), at_end(gc.not_connectors),
-                     alternation(gc.about), alternation(gc.not_about))
+                     alternation(gc.about), alternation(gc.not_about),
+                     re.compile(gc.timed_rows) if gc.timed_rows else None, alternation(gc.baseline_full))
 
 
 def _value(m: re.Match) -> float:
@@ -135,6 +140,27 @@ def _clock(text: str, pos: int) -> int | None:
     return int(h) * 60 + int(mi)
 
 
+def _rows(text: str, grades: list[Grade], c: _Compiled) -> list[tuple[int, int] | None]:
+    """(line start, column) of each grade on a line whose label names a time ("| Tue 1400 | 2/5
+    | 2/5 |", "Day 3: 3/5"), else None. The column is the table cell, or the grade's place on
+    its line."""
+    out: list[tuple[int, int] | None] = []
+    for g in grades:
+        if c.timed_rows is None or g.baseline:
+            out.append(None)
+            continue
+        ls = text.rfind("\n", 0, g.start) + 1
+        le = text.find("\n", g.start)
+        line = text[ls:le if le >= 0 else len(text)]
+        first = c.grade.search(line)
+        if first is None or not c.timed_rows.search(line[:first.start()]):
+            out.append(None)
+            continue
+        before = line[:g.start - ls]
+        out.append((ls, before.count("|") if "|" in line else len(c.grade.findall(before))))
+    return out
+
+
 def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> list[Decline]:
     """Every fall in grade in one turn. ``sentences`` are (start, end) character ranges."""
     c = _compiled(gc)
@@ -142,6 +168,10 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
     grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", re.sub(r"\s*out of\s*(?:5|five)", "/5", m.group(0), flags=re.I)),
                     _value(m))
               for m in c.grade.finditer(text)]
+    if c.baseline and grades:
+        # "All were normal at review in March": the same examination, full, earlier.
+        grades += [Grade(m.start(), m.end(), m.group(0), 5.0, baseline=True) for m in c.baseline.finditer(text)]
+        grades.sort(key=lambda g: g.start)
     if len(grades) < 2:
         return []
 
@@ -170,9 +200,19 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
         times.append(_time(left + " " + right, c))
 
     clocks = [_clock(text, g.start) for g in grades]
+    rows = _rows(text, grades, c)
+    base = [g.baseline for g in grades]
     pairs: list[tuple[int, int]] = []  # (earlier index, later index)
     for i in range(len(grades)):
         for j in range(i + 1, len(grades)):
+            if base[i] or base[j]:
+                # A full examination said earlier, with a grade said now in a sentence of change.
+                k = j if base[i] else i
+                if not base[k] and times[k] != "earlier":
+                    s0, e0 = sentences[sent[k]] if sent[k] < len(sentences) else (0, len(text))
+                    if times[k] == "later" or (c.later and c.later.search(text[s0:e0])):
+                        pairs.append((i, j) if base[i] else (j, i))
+                continue
             ti, tj = times[i], times[j]
             ci, cj = clocks[i], clocks[j]
             if ci is not None and cj is not None and ci != cj and not (ti and tj and ti != tj):
@@ -182,6 +222,8 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             elif j == i + 1 and sent[i] == sent[j] and _connected(text[grades[i].end:grades[j].start], c):
                 backwards = (ti == "later" and tj != "later") or (tj == "earlier" and ti != "earlier")
                 pairs.append((j, i) if backwards else (i, j))
+            elif rows[i] and rows[j] and rows[i][0] != rows[j][0] and rows[i][1] == rows[j][1]:
+                pairs.append((i, j))  # a chart's rows, read down one column
     out: list[Decline] = []
     seen: set[tuple[int, int]] = set()
     for a, b in pairs:

@@ -37,6 +37,9 @@ class MeasurementRule:
     cue_window: int = 6
     at_most: float | None = None
     """For a value that is abnormal when low (a T-score): at or below it is the finding."""
+    line_cues: tuple[str, ...] = ()
+    """Companions that make a bare decimal on their line this quantity: a row of vital signs
+    ("Tue 38.1 HR 104") is a temperature whatever its header says."""
 
     def reached(self, value: float) -> bool:
         if self.at_least is not None and value < self.at_least:
@@ -71,6 +74,7 @@ _TEMP = re.compile(_NUM + r"\s?" + _TEMP_UNIT, re.I)
 _TEMP_BARE = re.compile(_NUM + r"(?![\d.,/]|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
                         re.I)
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_BODY_TEMP = re.compile(r"(?<![\w.,])(?P<num>3[5-9][.,]\d|4[0-2][.,]\d)(?![\d.,])")
 _WORD = re.compile(r"[\w°/+-]+")
 # A signed number for plain values ("T-score -3.1", "CRP 180", "Ca 2.92").
 _SIGNED = re.compile(r"(?<![\w.])(?P<sign>-|−|minus\s)?(?P<num>\d{1,4}(?:[.,]\d{1,2})?)(?![\d/])", re.I)
@@ -106,6 +110,9 @@ def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...
         cues = m.get("cues", [])
         if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
             raise ConfigError(f"{where}: cues must be a list of phrases")
+        line_cues = m.get("line_cues", [])
+        if not isinstance(line_cues, list) or not all(isinstance(c, str) and c.strip() for c in line_cues):
+            raise ConfigError(f"{where}: line_cues must be a list of phrases")
         if not cues and m["quantity"] != "age":
             raise ConfigError(f"{where}: a {m['quantity']} measurement needs cues")
         bounds = {}
@@ -122,7 +129,8 @@ def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...
         out.append(MeasurementRule(
             finding=m["finding"], label=str(m.get("label", m["finding"])), quantity=m["quantity"],
             at_least=bounds["at_least"], at_most=bounds["at_most"], source=str(m["source"]),
-            cues=tuple(c.lower().strip() for c in cues), cue_window=int(m.get("cue_window", 6))))
+            cues=tuple(c.lower().strip() for c in cues), cue_window=int(m.get("cue_window", 6)),
+            line_cues=tuple(c.lower().strip() for c in line_cues)))
     return tuple(out)
 
 
@@ -217,15 +225,20 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
         else:
             found = [(m, m.group("unit")) for m in _TEMP.finditer(text)]
             found += [(m, None) for m in _TEMP_BARE.finditer(text)]
+            if rule.line_cues:  # "38.1 HR 104": a decimal that _TEMP_BARE reads as hours
+                starts = {m.start() for m, _ in found}
+                found += [(m, None) for m in _BODY_TEMP.finditer(text) if m.start() not in starts]
             for m, unit in found:
                 if m.start() in taken:
                     continue
                 explicit = unit is not None and (any(ch in unit for ch in "°º˚") or len(unit.strip()) > 1)
+                if unit is None and _vital_row(text, m, rule):
+                    explicit = True  # a decimal in a row of vital signs ("Tue 38.1 HR 104")
                 if not explicit and not _cue_near(text, m.start(), m.end(), rule):
                     continue
                 # A bare number counts right after its cue ("T 38.6"), or as a febrile decimal with a
                 # cue in the same clause ("boiling hot then shivery, 38.4 last night").
-                if unit is None and not _cue_adjacent(text, m.start(), rule) and not (
+                if unit is None and not explicit and not _cue_adjacent(text, m.start(), rule) and not (
                         re.fullmatch(r"3[89][.,]\d|4[0-2][.,]\d", m.group("num")) and _cue_near(text, m.start(), m.end(), rule)):
                     continue
                 c = _celsius(m.group("num"), unit)
@@ -268,6 +281,16 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     a, b = sorted((heaviest[0], current[0]), key=lambda m: m.start())
     return Reading(rule.finding, a.start(), b.end(), lost,
                    f"{rule.label}: {heaviest[1]:.1f} kg -> {current[1]:.1f} kg, {lost:.0f}% lost ({rule.threshold_text('%')})")
+
+
+def _vital_row(text: str, m: re.Match, rule: MeasurementRule) -> bool:
+    """A body-temperature decimal (35.0-42.9) on a line that also holds another vital sign."""
+    if not rule.line_cues or not re.fullmatch(r"3[5-9][.,]\d|4[0-2][.,]\d", m.group("num")):
+        return False
+    ls = text.rfind("\n", 0, m.start()) + 1
+    le = text.find("\n", m.end())
+    line = text[ls:le if le >= 0 else len(text)]
+    return bool(_cue_regex(rule.line_cues).search(line))
 
 
 def _cue_adjacent(text: str, start: int, rule: MeasurementRule, words: int = 4) -> bool:

@@ -34,6 +34,8 @@ TERMSET_KEYS = ("pseudo_negations", "preceding_negations", "following_negations"
 OPIOID = "OPIOID"
 """Entity label of opioid mentions (findings use their finding id as label)."""
 NEW_SUFFIX = "@new"
+POSSIBLE_SUFFIX = "@possible"
+"""A rule term counted only when the finding is uncertain ("?vertebral #", "not yet excluded")."""
 """In a rule, ``finding@new`` counts the finding only when it is described as new or changing."""
 
 
@@ -107,6 +109,7 @@ class GenericMention:
 class RuleTerm:
     finding: str
     needs_new: bool = False
+    needs_possible: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,12 @@ class GradeChange:
     not_connectors: tuple[str, ...]
     about: tuple[str, ...] = ()
     not_about: tuple[str, ...] = ()
+    timed_rows: str = ""
+    """Regular expression for a line's label that names a time ("Mon 0800", "Day 3", "12/03"):
+    grades in the same column of such lines are read in the order of the lines (a chart)."""
+    baseline_full: tuple[str, ...] = ()
+    """Phrases that state the same examination was normal earlier ("all were normal at review
+    in March"): an earlier full grade for a reduced grade said now."""
 
 
 @dataclass(frozen=True)
@@ -524,10 +533,12 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             terms = []
             for name in g:
                 needs_new = isinstance(name, str) and name.endswith(NEW_SUFFIX)
-                fid = name[: -len(NEW_SUFFIX)] if needs_new else name
+                needs_possible = isinstance(name, str) and name.endswith(POSSIBLE_SUFFIX)
+                fid = (name[: -len(NEW_SUFFIX)] if needs_new
+                       else name[: -len(POSSIBLE_SUFFIX)] if needs_possible else name)
                 if fid not in finding_ids:
                     raise ConfigError(f"safety policy: rule {rid!r} refers to unknown finding {name!r}")
-                terms.append(RuleTerm(fid, needs_new))
+                terms.append(RuleTerm(fid, needs_new, needs_possible))
             parsed.append(tuple(terms))
         rules.append(Rule(rid, cat, str(r.get("description", "")), tuple(parsed)))
     if len({r.id for r in rules}) != len(rules):
@@ -757,8 +768,18 @@ def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
             finding=fid, label=_req(g, "label", w), scale=str(g.get("scale", "")).strip(), grade=rx,
             earlier=words("earlier"), later=words("later"), connectors=words("connectors"),
             connectors_last=words("connectors_last", False), not_connectors=words("not_connectors", False),
-            about=words("about", False), not_about=words("not_about", False)))
+            about=words("about", False), not_about=words("not_about", False),
+            timed_rows=_checked_regex(g.get("timed_rows") or "", f"{w}.timed_rows"),
+            baseline_full=words("baseline_full", False)))
     return tuple(out)
+
+
+def _checked_regex(rx: str, where: str) -> str:
+    try:
+        re.compile(rx)
+    except re.error:
+        raise ConfigError(f"safety policy: {where} has an invalid regex {rx!r}") from None
+    return rx
 
 
 def _strs_keep(v, where: str) -> tuple[str, ...]:

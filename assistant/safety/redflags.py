@@ -161,7 +161,8 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[Re
         contributing: list[Mention] = []
         for group in rule.all_of:
             got = [m for term in group for m in counted.get(term.finding, ())
-                   if m.current or not term.needs_new]
+                   if (m.current or not term.needs_new)
+                   and (not term.needs_possible or "possible" in m.contexts)]
             if not got:
                 break
             contributing.extend(got)
