@@ -202,6 +202,7 @@ def line_breaks(doc: Doc) -> Doc:
 
 
 CLAUSE_BREAKS_EXT = "safety_clause_breaks"
+_DASHES = frozenset({"-", "\u2013", "\u2014", "--"})
 if not Doc.has_extension(CLAUSE_BREAKS_EXT):
     Doc.set_extension(CLAUSE_BREAKS_EXT, default=())
 
@@ -764,8 +765,12 @@ def _concept_spans(snlp: SafetyNLP, doc: Doc, sents, found: list[Span],
         hits = [h for h in hits if not any(a < h.end and h.start < b for a, b in nots)]
     if not hits:
         return []
+    # A dash set off by spaces separates clauses ("make my MS worse - last time I got hot my
+    # legs went heavy"); a hyphen inside a word ("new-onset") does not.
     blocked = [t.lower_ in snlp.concept_breaks or t.norm_ in snlp.concept_negations
-               or t.lower_ in snlp.concept_negations for t in doc]
+               or t.lower_ in snlp.concept_negations
+               or (t.text in _DASHES and bool(t.whitespace_) and t.i > 0 and bool(doc[t.i - 1].whitespace_))
+               for t in doc]
     have = {(sp.start, sp.end, sp.label_) for sp in found}
     covered: dict[str, list[tuple[int, int]]] = {}
     for sp in found:

@@ -168,9 +168,21 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
     grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", re.sub(r"\s*out of\s*(?:5|five)", "/5", m.group(0), flags=re.I)),
                     _value(m))
               for m in c.grade.finditer(text)]
+    def sentence_of_pos(pos: int) -> int:
+        for k, (a, b) in enumerate(sentences):
+            if a <= pos < b:
+                return k
+        return len(sentences)
+
     if c.baseline and grades:
         # "All were normal at review in March": the same examination, full, earlier.
-        grades += [Grade(m.start(), m.end(), m.group(0), 5.0, baseline=True) for m in c.baseline.finditer(text)]
+        # Only about the examination: its sentence names power or muscles, or "all" refers back
+        # to the grades just listed ("U&E normal last month" is not a baseline).
+        for m in c.baseline.finditer(text):
+            k = sentence_of_pos(m.start())
+            s0, e0 = sentences[k] if k < len(sentences) else (0, len(text))
+            if re.search(r"\ball\b", m.group(0), re.I) or (c.about and c.about.search(text[s0:e0])):
+                grades.append(Grade(m.start(), m.end(), m.group(0), 5.0, baseline=True))
         grades.sort(key=lambda g: g.start)
     if len(grades) < 2:
         return []
