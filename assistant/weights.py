@@ -198,6 +198,9 @@ class Weights:
     (pitfalls, non-drug care, chronic plan ...). Design."""
     expand_max_first_line: int = 8
     """An opioid asked about: at most this many first-line passages are added. Design."""
+    expand_max_factor: int = 2
+    """At most this many passages are added for each patient factor (a population of the
+    vocabulary: kidney impairment, anticoagulation, falls) that no retrieved passage mentions."""
     expand_max_named: int = 4
     """At most this many passages are added for sections named after a pain mechanism asked about."""
 

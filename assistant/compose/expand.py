@@ -50,6 +50,32 @@ def first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[C
         return _FIRST_LINE_CACHE[1]
 
 
+_FACTOR_CACHE: list = [None, {}]
+"""[the corpus mapping it was built from, {concept: passages that mention it}]: one corpus at a time."""
+_FACTOR_LOCK = threading.Lock()
+
+
+def _factor_passages(by_doc: Mapping[str, Sequence[Chunk]], concept: str) -> tuple[Chunk, ...]:
+    """The passages that mention a patient factor (kidney impairment, anticoagulation), in corpus
+    order. Found once per corpus and factor: its aliases as a text search first, so that only
+    the few passages that may mention it are analysed."""
+    with _FACTOR_LOCK:
+        if _FACTOR_CACHE[0] is not by_doc:
+            _FACTOR_CACHE[:] = [by_doc, {}]
+        found = _FACTOR_CACHE[1].get(concept)
+    if found is not None:
+        return found
+    vocab = vocabulary()
+    names = sorted({vocab.concepts[concept].name, *vocab.concepts[concept].aliases}, key=len, reverse=True)
+    rx = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in names) + r")", re.IGNORECASE)
+    found = tuple(c for cs in by_doc.values() for c in cs
+                  if rx.search(c.text) and concept in vocab.concept_ids(c.text, with_classes=False, affirmed=True))
+    with _FACTOR_LOCK:
+        if _FACTOR_CACHE[0] is by_doc:
+            _FACTOR_CACHE[1][concept] = found
+    return found
+
+
 def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Mapping[str, Sequence[Chunk]], *,
                 audience: str = "clinician", query: str | None = None) -> tuple[Hit, ...]:
     """Add the passages a good answer needs that top-k retrieval tends to miss.
@@ -112,6 +138,23 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
     if asked:
         add_sections(WEIGHTS.expand_max_named,
                      lambda sec: bool(asked & _heading_mechanisms(sec.rsplit(" > ", 1)[-1])))
+    # What the guidance says about the patient's own factors (kidney impairment, anticoagulation,
+    # falls): a vignette retrieves its complaint's passages, while the caution for the patient's
+    # comorbidity sits in another section or document. Passages of retrieved documents and those
+    # that also name what the question names come first.
+    if WEIGHTS.expand_max_factor > 0:
+        told = vocab.concept_ids(query or question, with_classes=False, affirmed=True)
+        factors = sorted(c for c in told if vocab.concepts[c].category == "population")
+        asked_ids = vocab.concept_ids(query or question) - set(factors)
+        ranked_docs = {d: i for i, d in enumerate(dict.fromkeys(h.chunk.doc_id for h in ranked))}
+        for f in factors[:WEIGHTS.patient_factors_max]:
+            cands = [c for c in _factor_passages(by_doc, f) if c.chunk_id not in have]
+            if not cands or any(f in vocab.concept_ids(h.chunk.text, with_classes=False) for h in ranked):
+                continue  # nothing to add, or a retrieved passage already speaks to it
+            cands.sort(key=lambda c: (-len(asked_ids & vocab.concept_ids(c.text)),
+                                      ranked_docs.get(c.doc_id, len(ranked_docs))))
+            for c in cands[:WEIGHTS.expand_max_factor]:
+                add(c)
     # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
     # therapy" for non-drug care of chronic pain), in the documents retrieved.
     req = understand(question)
