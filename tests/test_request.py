@@ -110,6 +110,17 @@ def test_mechanisms_for_unknown_pain_when_an_opioid_is_asked_for():
         "amitriptyline" in lead or "gabapentin" in lead), lead
 
 
+def test_an_opioid_named_outside_the_request_still_gets_first_line_options():
+    # The pressure is in the vignette, the request names no drug: the options still lead.
+    q = ("Builder with acute back pain, says he will complain if I don't give him co-codamol. "
+         "What's the evidence-based answer?")
+    ans = compose(q, hits_of(ALL), query=q)
+    assert_grounded(ans)
+    lead = " ".join(s.text for s in ans.sections[0].sentences).lower()
+    assert "nsaid" in lead or "amitriptyline" in lead or "baclofen" in lead, lead
+    assert all(s.cites for s in ans.sections[0].sentences)
+
+
 def test_a_named_drug_no_passage_names_is_not_covered_brands_resolve():
     hits = hits_of(ALL)
     rel = assess_relevance("What dose of methylprednisolone for an MS relapse?", hits,

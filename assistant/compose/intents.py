@@ -169,6 +169,10 @@ def opioid_alternatives(cands: Sequence[Cand], q: Query, picked: Picked, patient
     mechs = sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys())
     if not mechs and not out:
         mechs = sorted(FIRST_LINE_BY_MECHANISM)
+    elif not mechs and not any(_names_drug(c) and not answers(c.sent, "non_drug") for c in out):
+        # No mechanism described and the condition's guideline gave no drug option: back pain
+        # without a described mechanism is treated as musculoskeletal (an NSAID first).
+        mechs = ["musculoskeletal"]
     for mech in mechs:
         for pat in FIRST_LINE_BY_MECHANISM[mech]:
             if any(pat.search(c.sent.text) for c in out):
