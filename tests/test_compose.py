@@ -743,3 +743,33 @@ def test_a_statement_about_another_pain_mechanism_yields_to_one_about_the_mechan
     plain = scores()
     assert damped["Oxcarbazepine"] == pytest.approx(plain["Oxcarbazepine"] * C.WEIGHTS.other_mechanism)
     assert damped["A"] == pytest.approx(plain["A"])  # the mechanism asked about is not damped
+
+
+def test_expand_hits_adds_an_asked_section_from_any_retrieved_document():
+    # "How fast should I wean?" retrieves the opioid guideline only low down; its tapering
+    # section answers the question.
+    op_title = "Opioid prescribing"
+    reserve = chunk("opioids", op_title, "Key recommendations",
+                    "Opioids are reserved for severe, disabling pain uncontrolled by other measures.")
+    taper = chunk("opioids", op_title, "Tapering and stopping",
+                  "Opioids taken for a year or longer are tapered by about 10% per month or slower.")
+    others = [KEY, NEURO, SPAS, MSK, NONDRUG]
+    corpus = others + [reserve, taper]
+    q = "Patient on oxycodone for 3 years wants to cut down. How fast should I wean?"
+    out = expand_hits(q, hits_of(others + [reserve]), corpus)
+    assert taper.chunk_id in [h.chunk.chunk_id for h in out]
+    unrelated = expand_hits("What is the maximum dose of tizanidine?", hits_of(others + [reserve]), corpus)
+    assert taper.chunk_id not in [h.chunk.chunk_id for h in unrelated]
+
+
+def test_expand_hits_adds_what_the_guidance_says_about_a_patient_factor():
+    # A vignette's comorbidity (kidney impairment) that no retrieved passage mentions brings the
+    # passage that does, so the answer can say it and the question is not declined for it.
+    kidney = chunk("analgesics", "NSAIDs", "Who should avoid them",
+                   "NSAIDs should be avoided in people with chronic kidney disease.")
+    corpus = ALL + [kidney]
+    q = "Older man with MS and chronic kidney disease, aching back. What analgesia?"
+    out = expand_hits(q, hits_of([KEY, MSK]), corpus)
+    assert kidney.chunk_id in [h.chunk.chunk_id for h in out]
+    plain = expand_hits("Older man with MS, aching back. What analgesia?", hits_of([KEY, MSK]), corpus)
+    assert kidney.chunk_id not in [h.chunk.chunk_id for h in plain]

@@ -31,6 +31,9 @@ def test_intents_are_recognised_from_the_request_in_answer_order():
     assert recognise_intents("where do people usually go wrong?") == ("pitfalls",)
     assert recognise_intents("what is actually driving the pain?") == ("mechanisms",)
     assert "non_drug" in recognise_intents("what else besides pills?")
+    assert "stopping" in recognise_intents("how fast should I wean him off the oxycodone?")
+    assert "stopping" in recognise_intents("can I just stop taking it?")
+    assert "stopping" not in recognise_intents("should he stop exercising?")
     assert recognise_intents("what is the capital of France?") == ()
 
 

@@ -122,10 +122,11 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
     vocab = vocabulary()
     top_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked[:WEIGHTS.expand_parents_from_top]))
 
-    def add_sections(limit: int, wanted) -> None:
-        """Passages of the best-ranked documents whose section is ``wanted``, up to ``limit``."""
+    def add_sections(limit: int, wanted, docs: Sequence[str] | None = None) -> None:
+        """Passages of the best-ranked documents (or ``docs``) whose section is ``wanted``, up
+        to ``limit``."""
         added = 0
-        for doc in top_docs:
+        for doc in (top_docs if docs is None else docs):
             for c in by_doc.get(doc, ()):
                 if added >= limit:
                     return
@@ -160,8 +161,14 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
     req = understand(question)
     patterns = [d.sections for a, d in intent_catalogue().items() if a in req.intents and d.sections is not None]
     if patterns:
-        add_sections(WEIGHTS.expand_max_intent,
-                     lambda sec: any(p.search(sec.split(" > ", 1)[-1]) for p in patterns))
+        # Each intent's sections, in the best-ranked documents first, then in any retrieved one
+        # ("how fast should I wean?" retrieves the opioid guideline only for its reservation
+        # statement).
+        all_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked))
+        docs = top_docs + [d for d in all_docs if d not in top_docs]
+        for pat in patterns:
+            add_sections(WEIGHTS.expand_max_intent_each,
+                         lambda sec, pat=pat: bool(pat.search(sec.split(" > ", 1)[-1])), docs=docs)
     if names_opioid(question):
         # An opioid asked about: the answer offers the first-line options for the pain described,
         # which opioid passages do not hold; add the sections that do, retrieved documents first.
