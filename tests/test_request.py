@@ -135,6 +135,18 @@ def test_a_named_drug_no_passage_names_is_not_covered_brands_resolve():
     assert ans.out_of_scope and "amantadine" in ans.markdown and ans.citations == ()
 
 
+def test_a_wish_to_avoid_a_population_and_a_covered_synonym_do_not_decline():
+    hits = hits_of(ALL)
+    q = "She is on the pill and would like to avoid pregnancy for now. Which drug for her burning legs?"
+    assert assess_relevance(q, hits, request="Which drug for her burning legs?").in_scope
+    pregnant = "She is 20 weeks pregnant. Which drug for her burning legs?"
+    assert "pregnancy" in assess_relevance(pregnant, hits, request="Which drug for her burning legs?").missing
+    liver = chunk("analgesics", "NSAIDs and acetaminophen", "Acetaminophen",
+                  "A lower maximum dose of acetaminophen is advised in liver disease.")
+    q = "She has cirrhosis. Is acetaminophen still OK?"
+    assert assess_relevance(q, hits_of([liver]), request=q).in_scope
+
+
 def test_what_a_request_asks_to_treat_must_be_covered():
     q = "How do you manage cognitive fog in MS?"
     rel = assess_relevance(q, hits_of(ALL), request=q)

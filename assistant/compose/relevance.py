@@ -142,6 +142,8 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
                  if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words
                  and not _stems(m.group(1)) <= _GENERIC_HEADS
+                 # A name of a concept the passages cover ("cirrhosis" for liver disease).
+                 and not (vocab.concept_ids(m.group(1), with_classes=False) & p_concepts)
                  and not (topic and m.group(1).lower() in topic.lower())]  # named once: "Plantar fasciitis"
         missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
     return Relevance(ok and not missing, best, lexical, clinical, missing)

@@ -202,6 +202,27 @@ def line_breaks(doc: Doc) -> Doc:
 
 
 CLAUSE_BREAKS_EXT = "safety_clause_breaks"
+_LETTER_DIGIT = re.compile(r"[a-z]\d|\d[a-z]")
+
+
+def _unchanged_table_row(text: str, pos: int) -> bool:
+    """The finding labels a Markdown table row whose later cells (two or more) are all the same:
+    a flowsheet over visits that shows no change."""
+    ls = text.rfind("\n", 0, pos) + 1
+    le = text.find("\n", pos)
+    line = text[ls:le if le >= 0 else len(text)].strip()
+    if not line.startswith("|"):
+        return False
+    cells = [c.strip().lower() for c in line.strip("|").split("|")]
+    if len(cells) < 3 or pos - ls > len(line.split("|", 2)[0]) + len(cells[0]) + 2:
+        return False  # not in the row's label cell
+    values = [c for c in cells[1:] if c]
+    return len(values) >= 2 and len(set(values)) == 1
+
+
+def _upper(phrase: str) -> str:
+    """The phrase in capitals, placeholders ("{num}") kept as written."""
+    return re.sub(r"\{[a-z_]+\}|[^{}]+", lambda m: m.group(0) if m.group(0).startswith("{") else m.group(0).upper(), phrase)
 _DASHES = frozenset({"-", "\u2013", "\u2014", "--"})
 if not Doc.has_extension(CLAUSE_BREAKS_EXT):
     Doc.set_extension(CLAUSE_BREAKS_EXT, default=())
@@ -374,6 +395,9 @@ class SafetyNLP:
         seen: set[str] = set()
 
         def add(label: str, phrases) -> None:
+            # The tokenizer splits lowercase letter-digit words ("t2dm" -> "t2", "dm") but not
+            # capitalised ones ("T2DM"): such phrases are added in capitals as well.
+            phrases = [v for p in phrases for v in ((p, _upper(p)) if _LETTER_DIGIT.search(p) else (p,))]
             for p in phrases:
                 pat = self._pattern(p)
                 for one in ([pat] if isinstance(pat, str) else pat):
@@ -692,6 +716,9 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
             ctx.add("historical")
             current = False  # "in May 2019, when she had acute retention": acute then, not now
+        if _unchanged_table_row(text, ent.start_char):
+            ctx.add("stable")  # "| Sensory level | T10 | T10 | T10 |": the same at every visit
+            current = False
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,
                                            sent.strip(), ent.start_char - bounds[k][0],
                                            details.get((ent.start, ent.end, ent.label_), "")))

@@ -38,6 +38,8 @@ class Grade:
     value: float
     baseline: bool = False
     """Not a grade but a statement that the examination was normal earlier."""
+    new: bool = False
+    """A baseline read from "new" before a grade in the same sentence."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class _Compiled:
     not_about: re.Pattern | None
     timed_rows: re.Pattern | None
     baseline: re.Pattern | None
+    new: re.Pattern | None
 
 
 @lru_cache(maxsize=16)
@@ -91,7 +94,8 @@ def _compiled(gc: GradeChange) -> _Compiled:
     return _Compiled(re.compile(gc.grade), alternation(gc.earlier), alternation(gc.later),
                      alternation(gc.connectors), at_end(gc.connectors_last), at_end(gc.not_connectors),
                      alternation(gc.about), alternation(gc.not_about),
-                     re.compile(gc.timed_rows) if gc.timed_rows else None, alternation(gc.baseline_full))
+                     re.compile(gc.timed_rows) if gc.timed_rows else None, alternation(gc.baseline_full),
+                     alternation(gc.new_words))
 
 
 def _value(m: re.Match) -> float:
@@ -174,16 +178,22 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 return k
         return len(sentences)
 
-    if c.baseline and grades:
+    if (c.baseline or c.new) and grades:
         # "All were normal at review in March": the same examination, full, earlier.
         # Only about the examination: its sentence names power or muscles, or "all" refers back
         # to the grades just listed ("U&E normal last month" is not a baseline).
-        for m in c.baseline.finditer(text):
+        for m in (c.baseline.finditer(text) if c.baseline else ()):
             k = sentence_of_pos(m.start())
             s0, e0 = sentences[k] if k < len(sentences) else (0, len(text))
             if re.search(r"\ball\b", m.group(0), re.I) or (c.about and c.about.search(text[s0:e0])):
                 grades.append(Grade(m.start(), m.end(), m.group(0), 5.0, baseline=True))
-        grades.sort(key=lambda g: g.start)
+    if c.new and grades:
+        # "NEW: L hip flexion 4-/5": full before, unless denied ("no new weakness").
+        for m in c.new.finditer(text):
+            if re.search(r"\b(?:no|not|nothing|without|nil)\s+$", text[max(0, m.start() - 12):m.start()], re.I):
+                continue
+            grades.append(Grade(m.start(), m.end(), m.group(0), 5.0, baseline=True, new=True))
+    grades.sort(key=lambda g: g.start)
     if len(grades) < 2:
         return []
 
@@ -220,6 +230,14 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             if base[i] or base[j]:
                 # A full examination said earlier, with a grade said now in a sentence of change.
                 k = j if base[i] else i
+                b = grades[i] if base[i] else grades[j]
+                if b.new:
+                    # Only the grades after it in its own sentence.
+                    if not base[k] and sent[k] == sentence_of_pos(b.start) and b.start < grades[k].start \
+                            and times[k] != "earlier" and c.about and c.about.search(
+                                text[b.start:grades[k].start]):
+                        pairs.append((i, j) if base[i] else (j, i))
+                    continue
                 if not base[k] and times[k] != "earlier":
                     s0, e0 = sentences[sent[k]] if sent[k] < len(sentences) else (0, len(text))
                     if times[k] == "later" or (c.later and c.later.search(text[s0:e0])):

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from core.errors import ConfigError
 
-QUANTITIES = ("volume", "temperature", "age", "plain", "weight_change")
+QUANTITIES = ("volume", "temperature", "age", "plain", "weight_change", "height_change")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,9 @@ _AGE = re.compile(
     r"|(?<![\w.])(?P<age2>\d{2,3})\s?(?:yo|y/o|y\.o\.|yrs?)\b"
     r"|(?<![\w./])(?P<age3>\d{2,3})\s?(?:m|f|M|F)\b(?![\w/])"
     r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
-    r"|\b(?:mr|mrs|ms|miss|mx)\.?\s+[a-z]+\.?,\s+(?P<age6>\d{2,3})\b(?![./])"
+    r"|\b(?:mr|mrs|ms|miss|mx)\.?\s+[a-z]+(?:\.[a-z]+)*\.?,\s+(?P<age6>\d{2,3})\b(?![./])"
+    # A person written with an age in brackets ("my mother-in-law (81)", "husband (52)").
+    r"|\b(?:mum|mom|mam|mother|dad|father|husband|wife|partner|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|mother-in-law|father-in-law|son|daughter|brother|sister|aunt|auntie|uncle|patient|pt|man|woman|lady|gentleman)\s*\((?P<age7>\d{2,3})\)"
     r"|(?:\b(?:is|she's|he's|i'm|i am|who is|now)|\w(?:'s|’s))\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
     re.I)
 
@@ -207,12 +209,16 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                     out.append(_reading(text, m, rule, ml, f"{rule.label}: {ml:g} mL ({rule.threshold_text(' mL')})"))
         elif rule.quantity == "age":
             for m in _AGE.finditer(text):
-                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5", "age6") if g))
+                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5", "age6", "age7") if g))
                 if 0 < age < 120 and rule.reached(age):
                     out.append(Reading(rule.finding, m.start(), m.end(), age,
                                        f"{rule.label}: {age:g} years ({rule.threshold_text(' years')})"))
         elif rule.quantity == "weight_change":
             r = _weight_change(text, rule)
+            if r is not None:
+                out.append(r)
+        elif rule.quantity == "height_change":
+            r = _height_change(text, rule)
             if r is not None:
                 out.append(r)
         elif rule.quantity == "plain":
@@ -251,6 +257,8 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
 
 _WEIGHT = re.compile(r"(?<![\w.])(?P<num>\d{2,3}(?:[.,]\d{1,2})?)\s?(?P<unit>kg|kgs|kilos|kilograms|lb|lbs|pounds)\b"
                      r"|(?<![\w.])(?P<st>\d{1,2})\s?(?:st|stone)\s?(?:(?P<stlb>\d{1,2})\s?(?:lb|lbs|pounds)?)?\b", re.I)
+_WEIGHT_RANGE = re.compile(r"(?<![\w.])(?P<a>\d{2,3}(?:[.,]\d{1,2})?)\s*(?:to|->|→|-|–)\s*(?P<b>\d{2,3}(?:[.,]\d{1,2})?)\s?"
+                           r"(?P<unit>kg|kgs|kilos|kilograms|lb|lbs|pounds)\b", re.I)
 _NOW = re.compile(r"\b(now|today|currently|current|latest|this week|this morning|on the scales today)\b", re.I)
 
 
@@ -259,6 +267,13 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     to "now"/"today", else the last), when the turn says it is a body weight (a cue)."""
     if not _cue_regex(rule.cues).search(text):
         return None
+    # "dropped from 196 to 171 lbs": two weights sharing the unit after the second.
+    for m in _WEIGHT_RANGE.finditer(text):
+        a, b = _number(m.group("a")), _number(m.group("b"))
+        f = 0.4536 if m.group("unit").lower().startswith(("lb", "p")) else 1
+        if 25 <= b * f <= a * f <= 300 and rule.reached(lost := (a - b) / a * 100):
+            return Reading(rule.finding, m.start(), m.end(), lost,
+                           f"{rule.label}: {a * f:.1f} kg -> {b * f:.1f} kg, {lost:.0f}% lost ({rule.threshold_text('%')})")
     found = []
     for m in _WEIGHT.finditer(text):
         if m.group("num"):
@@ -281,6 +296,39 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     a, b = sorted((heaviest[0], current[0]), key=lambda m: m.start())
     return Reading(rule.finding, a.start(), b.end(), lost,
                    f"{rule.label}: {heaviest[1]:.1f} kg -> {current[1]:.1f} kg, {lost:.0f}% lost ({rule.threshold_text('%')})")
+
+
+_HEIGHT = re.compile(r"(?<![\w.])(?P<ft>[4-6])\s?(?:'|’|ft|feet|foot)\s?(?P<inch>\d{1,2}(?:\.\d+)?)?\s?(?:\"|”|''|in\b|inches\b)?"
+                     r"|(?<![\w.])(?P<cm>1[2-9]\d(?:\.\d)?)\s?cm\b|(?<![\w.])(?P<m>1\.\d{2})\s?m\b", re.I)
+_DATED = re.compile(r"(?:19|20)\d\d|\b(?:was|previously|prev|before|last (?:year|visit|time)|used to be|baseline|on admission)\b", re.I)
+
+
+def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
+    """Height lost (cm) between a dated earlier height ("(2023: 5' 5.5\")", "was 165 cm") and a
+    current one in the same turn, when the turn says it is a height (a cue)."""
+    if not _cue_regex(rule.cues).search(text):
+        return None
+    found = []
+    for m in _HEIGHT.finditer(text):
+        if m.group("ft"):
+            cm = (int(m.group("ft")) * 12 + float(m.group("inch") or 0)) * 2.54
+        elif m.group("cm"):
+            cm = float(m.group("cm"))
+        else:
+            cm = float(m.group("m")) * 100
+        dated = bool(_DATED.search(text[max(0, m.start() - 14):m.start()]))
+        found.append((m, cm, dated))
+    earlier = [f for f in found if f[2]]
+    current = [f for f in found if not f[2]]
+    if not earlier or not current:
+        return None
+    before, now = max(earlier, key=lambda f: f[1]), current[0]
+    lost = before[1] - now[1]
+    if not rule.reached(lost):
+        return None
+    # The current height is the finding: the dated earlier one would make the quote historical.
+    return Reading(rule.finding, now[0].start(), now[0].end(), lost,
+                   f"{rule.label}: {before[1]:.1f} cm -> {now[1]:.1f} cm, {lost:.1f} cm lost ({rule.threshold_text(' cm')})")
 
 
 def _vital_row(text: str, m: re.Match, rule: MeasurementRule) -> bool:

@@ -173,6 +173,9 @@ class GradeChange:
     timed_rows: str = ""
     """Regular expression for a line's label that names a time ("Mon 0800", "Day 3", "12/03"):
     grades in the same column of such lines are read in the order of the lines (a chart)."""
+    new_words: tuple[str, ...] = ()
+    """Words that make a reduced grade after them in their sentence new ("NEW: L hip flexion
+    4-/5"): compared with a full grade before."""
     baseline_full: tuple[str, ...] = ()
     """Phrases that state the same examination was normal earlier ("all were normal at review
     in March"): an earlier full grade for a reduced grade said now."""
@@ -770,7 +773,7 @@ def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
             connectors_last=words("connectors_last", False), not_connectors=words("not_connectors", False),
             about=words("about", False), not_about=words("not_about", False),
             timed_rows=_checked_regex(g.get("timed_rows") or "", f"{w}.timed_rows"),
-            baseline_full=words("baseline_full", False)))
+            baseline_full=words("baseline_full", False), new_words=words("new_words", False)))
     return tuple(out)
 
 
