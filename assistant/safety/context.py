@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -80,6 +81,24 @@ def class_symbol(names) -> str:
     return PLACEHOLDER_PREFIX + "z".join(sorted(names))
 
 
+@functools.lru_cache(maxsize=8)
+def _feasible_classes(placeholders: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ...], ...]:
+    """The sets of word classes one token can belong to together ("38.5": num and temp; "2012":
+    num and year), found on probe tokens: numbers, decimals, clock times, years, counts in
+    words and numbers with units. Only these need a pattern variant; all combinations of five
+    classes would multiply every phrase with two placeholders by 256."""
+    rxs = [(n, re.compile(rx)) for n, rx in placeholders]
+    probes = [str(n) for n in range(0, 3001)]
+    probes += [f"{a}{sep}{b}" for a in range(0, 120) for sep in ".," for b in range(10)]
+    probes += [f"{h}:{m:02d}" for h in range(0, 24) for m in (0, 15, 30, 45)]
+    probes += [f"{h}.{m:02d}" for h in range(0, 24) for m in (0, 15, 30, 45)]
+    probes += [f"{n}{u}" for n in (1, 2, 3, 4, 5, 9, 10, 12, 20, 38, 100)
+               for u in ("am", "a.m.", "pm", "lb", "lbs", "kg", "kgs", "kilos", "c", "°c", "f", "°f", "mg", "ml")]
+    probes += ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    found = {tuple(n for n, rx in rxs if rx.search(p.lower())) for p in probes}
+    return tuple(sorted(c for c in found if c))
+
+
 def placeholder_phrases(phrase: str, placeholders: dict[str, str]) -> list[str]:
     """Expand groups, then replace each ``{name}`` with every class symbol that includes it."""
     names = sorted(placeholders)
@@ -93,8 +112,8 @@ def placeholder_phrases(phrase: str, placeholders: dict[str, str]) -> list[str]:
 
                 raise ConfigError(f"safety policy: phrase {phrase!r} uses unknown placeholder "
                                   f"{{{name}}}; define it under placeholders")
-            symbols = [class_symbol(c) for r in range(1, len(names) + 1)
-                       for c in itertools.combinations(names, r) if name in c]
+            symbols = [class_symbol(c) for c in _feasible_classes(tuple(sorted(placeholders.items())))
+                       if name in c]
             variants = [v.replace("{" + name + "}", sym, 1) for v in variants for sym in symbols]
         out.extend(variants)
     return list(dict.fromkeys(out))
@@ -220,9 +239,11 @@ def _unchanged_table_row(text: str, pos: int) -> bool:
     return len(values) >= 2 and len(set(values)) == 1
 
 
-def _upper(phrase: str) -> str:
-    """The phrase in capitals, placeholders ("{num}") kept as written."""
-    return re.sub(r"\{[a-z_]+\}|[^{}]+", lambda m: m.group(0) if m.group(0).startswith("{") else m.group(0).upper(), phrase)
+def _split_differs(nlp, phrase: str) -> bool:
+    """The tokenizer splits the phrase differently in capitals ("t2dm" -> "t2", "dm"; "T2DM")."""
+    return [t.text.lower() for t in nlp.tokenizer(phrase)] != [t.text.lower() for t in nlp.tokenizer(phrase.upper())]
+
+
 _DASHES = frozenset({"-", "\u2013", "\u2014", "--"})
 if not Doc.has_extension(CLAUSE_BREAKS_EXT):
     Doc.set_extension(CLAUSE_BREAKS_EXT, default=())
@@ -397,7 +418,8 @@ class SafetyNLP:
         def add(label: str, phrases) -> None:
             # The tokenizer splits lowercase letter-digit words ("t2dm" -> "t2", "dm") but not
             # capitalised ones ("T2DM"): such phrases are added in capitals as well.
-            phrases = [v for p in phrases for v in ((p, _upper(p)) if _LETTER_DIGIT.search(p) else (p,))]
+            phrases = [v for p in phrases for v in ((p, p.upper()) if "{" not in p and _LETTER_DIGIT.search(p)
+                                                    and _split_differs(nlp, p) else (p,))]
             for p in phrases:
                 pat = self._pattern(p)
                 for one in ([pat] if isinstance(pat, str) else pat):
