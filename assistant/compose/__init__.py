@@ -142,11 +142,12 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     # ("... long-term prednisolone; now severe back pain") names its drugs as context.
     rel = assess_relevance(text, list(uniq.values()),
                            request=asked if _INTERROGATIVE.search(asked) else None)
-    wants_opioid = names_opioid(question) and bool(_OPIOID_REQUEST.search(asked))
+    opioid_named = names_opioid(question)
+    wants_opioid = opioid_named and bool(_OPIOID_REQUEST.search(asked))
     # An opioid named anywhere in the question as an option for this patient (asked for, under
     # pressure, "if I don't give him co-codamol") gets the first-line alternatives too.
     opioid_notice = (wants_opioid or (verdict is not None and verdict.opioid_requested)
-                     or (W.opioid_named_alternatives and names_opioid(question)))
+                     or (W.opioid_named_alternatives and opioid_named))
     if not rel.in_scope and not (opioid_notice and not rel.missing):
         # An opioid asked for is always answered: by the rule and the first-line options.
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,

@@ -121,6 +121,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                 children += 1
     vocab = vocabulary()
     top_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked[:WEIGHTS.expand_parents_from_top]))
+    ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked))  # best-ranked first
 
     def add_sections(limit: int, wanted, docs: Sequence[str] | None = None) -> None:
         """Passages of the best-ranked documents (or ``docs``) whose section is ``wanted``, up
@@ -147,13 +148,13 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         told = vocab.concept_ids(query or question, with_classes=False, affirmed=True)
         factors = sorted(c for c in told if vocab.concepts[c].category == "population")
         asked_ids = vocab.concept_ids(query or question) - set(factors)
-        ranked_docs = {d: i for i, d in enumerate(dict.fromkeys(h.chunk.doc_id for h in ranked))}
+        doc_rank = {d: i for i, d in enumerate(ranked_docs)}
         for f in factors[:WEIGHTS.patient_factors_max]:
             cands = [c for c in _factor_passages(by_doc, f) if c.chunk_id not in have]
             if not cands or any(f in vocab.concept_ids(h.chunk.text, with_classes=False) for h in ranked):
                 continue  # nothing to add, or a retrieved passage already speaks to it
             cands.sort(key=lambda c: (-len(asked_ids & vocab.concept_ids(c.text)),
-                                      ranked_docs.get(c.doc_id, len(ranked_docs))))
+                                      doc_rank.get(c.doc_id, len(doc_rank))))
             for c in cands[:WEIGHTS.expand_max_factor]:
                 add(c)
     # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
@@ -164,15 +165,13 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         # Each intent's sections, in the best-ranked documents first, then in any retrieved one
         # ("how fast should I wean?" retrieves the opioid guideline only for its reservation
         # statement).
-        all_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked))
-        docs = top_docs + [d for d in all_docs if d not in top_docs]
+        docs = top_docs + [d for d in ranked_docs if d not in top_docs]
         for pat in patterns:
             add_sections(WEIGHTS.expand_max_intent_each,
                          lambda sec, pat=pat: bool(pat.search(sec.split(" > ", 1)[-1])), docs=docs)
     if names_opioid(question):
         # An opioid asked about: the answer offers the first-line options for the pain described,
         # which opioid passages do not hold; add the sections that do, retrieved documents first.
-        ranked_docs = list(dict.fromkeys(h.chunk.doc_id for h in ranked))
         added = 0
         # First the treatment sections of the guideline the question is about (the best-ranked
         # document that is not about opioids): its own first options.

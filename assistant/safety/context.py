@@ -28,7 +28,6 @@ per process and policy (keyed by the policy file's hash).
 from __future__ import annotations
 
 import bisect
-import itertools
 import functools
 import re
 import threading
@@ -45,7 +44,7 @@ from core.errors import InputError
 
 from .grades import declines
 from .concepts import PartHit, combine
-from .measures import readings
+from .measures import line_at, readings
 from .relatives import relative_is_patient
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
@@ -227,9 +226,8 @@ _LETTER_DIGIT = re.compile(r"[a-z]\d|\d[a-z]")
 def _unchanged_table_row(text: str, pos: int) -> bool:
     """The finding labels a Markdown table row whose later cells (two or more) are all the same:
     a flowsheet over visits that shows no change."""
-    ls = text.rfind("\n", 0, pos) + 1
-    le = text.find("\n", pos)
-    line = text[ls:le if le >= 0 else len(text)].strip()
+    ls, line = line_at(text, pos)
+    line = line.strip()
     if not line.startswith("|"):
         return False
     cells = [c.strip().lower() for c in line.strip("|").split("|")]

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .measures import line_at
 from .policy import GradeChange
 
 _SPLIT = re.compile(r"[,;:]|\band\b", re.IGNORECASE)
@@ -135,8 +136,8 @@ _CLOCK = re.compile(r"(?<![\d:./])([01]?\d|2[0-3])[:h]([0-5]\d)(?![\d:./])|(?<![
 
 def _clock(text: str, pos: int) -> int | None:
     """Minutes after midnight of the last time of day on the grade's line, before it."""
-    line = text[text.rfind("\n", 0, pos) + 1:pos]
-    found = list(_CLOCK.finditer(line))
+    start, line = line_at(text, pos)
+    found = list(_CLOCK.finditer(line[:pos - start]))
     if not found:
         return None
     m = found[-1]
@@ -153,9 +154,7 @@ def _rows(text: str, grades: list[Grade], c: _Compiled) -> list[tuple[int, int] 
         if c.timed_rows is None or g.baseline:
             out.append(None)
             continue
-        ls = text.rfind("\n", 0, g.start) + 1
-        le = text.find("\n", g.start)
-        line = text[ls:le if le >= 0 else len(text)]
+        ls, line = line_at(text, g.start)
         first = c.grade.search(line)
         if first is None or not c.timed_rows.search(line[:first.start()]):
             out.append(None)
@@ -172,18 +171,18 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
     grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", re.sub(r"\s*out of\s*(?:5|five)", "/5", m.group(0), flags=re.I)),
                     _value(m))
               for m in c.grade.finditer(text)]
-    def sentence_of_pos(pos: int) -> int:
-        for k, (a, b) in enumerate(sentences):
-            if a <= pos < b:
+    def sentence_of(pos: int) -> int:
+        for k, (s, e) in enumerate(sentences):
+            if s <= pos < e:
                 return k
         return len(sentences)
 
-    if (c.baseline or c.new) and grades:
+    if c.baseline and grades:
         # "All were normal at review in March": the same examination, full, earlier.
         # Only about the examination: its sentence names power or muscles, or "all" refers back
         # to the grades just listed ("U&E normal last month" is not a baseline).
-        for m in (c.baseline.finditer(text) if c.baseline else ()):
-            k = sentence_of_pos(m.start())
+        for m in c.baseline.finditer(text):
+            k = sentence_of(m.start())
             s0, e0 = sentences[k] if k < len(sentences) else (0, len(text))
             if re.search(r"\ball\b", m.group(0), re.I) or (c.about and c.about.search(text[s0:e0])):
                 grades.append(Grade(m.start(), m.end(), m.group(0), 5.0, baseline=True))
@@ -196,12 +195,6 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
     grades.sort(key=lambda g: g.start)
     if len(grades) < 2:
         return []
-
-    def sentence_of(pos: int) -> int:
-        for k, (s, e) in enumerate(sentences):
-            if s <= pos < e:
-                return k
-        return len(sentences)
 
     sent = [sentence_of(g.start) for g in grades]
     times: list[str | None] = []
@@ -233,7 +226,7 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 b = grades[i] if base[i] else grades[j]
                 if b.new:
                     # Only the grades after it in its own sentence.
-                    if not base[k] and sent[k] == sentence_of_pos(b.start) and b.start < grades[k].start \
+                    if not base[k] and sent[k] == sentence_of(b.start) and b.start < grades[k].start \
                             and times[k] != "earlier" and c.about and c.about.search(
                                 text[b.start:grades[k].start]):
                         pairs.append((i, j) if base[i] else (j, i))

@@ -331,14 +331,19 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
                    f"{rule.label}: {before[1]:.1f} cm -> {now[1]:.1f} cm, {lost:.1f} cm lost ({rule.threshold_text(' cm')})")
 
 
+def line_at(text: str, pos: int) -> tuple[int, str]:
+    """(start offset, text) of the line holding character ``pos``: notes, charts and tables are
+    read line by line."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    return start, text[start:end if end >= 0 else len(text)]
+
+
 def _vital_row(text: str, m: re.Match, rule: MeasurementRule) -> bool:
     """A body-temperature decimal (35.0-42.9) on a line that also holds another vital sign."""
     if not rule.line_cues or not re.fullmatch(r"3[5-9][.,]\d|4[0-2][.,]\d", m.group("num")):
         return False
-    ls = text.rfind("\n", 0, m.start()) + 1
-    le = text.find("\n", m.end())
-    line = text[ls:le if le >= 0 else len(text)]
-    return bool(_cue_regex(rule.line_cues).search(line))
+    return bool(_cue_regex(rule.line_cues).search(line_at(text, m.start())[1]))
 
 
 def _cue_adjacent(text: str, start: int, rule: MeasurementRule, words: int = 4) -> bool:

@@ -767,22 +767,15 @@ def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
             v = _req(g, key, w, list) if required else (g.get(key) or [])
             return expand_numbers(expand_all(v, f"{w}.{key}")) if v else ()
 
+        rows = _regex(g.get("timed_rows"), f"{w}.timed_rows")
         out.append(GradeChange(
             finding=fid, label=_req(g, "label", w), scale=str(g.get("scale", "")).strip(), grade=rx,
             earlier=words("earlier"), later=words("later"), connectors=words("connectors"),
             connectors_last=words("connectors_last", False), not_connectors=words("not_connectors", False),
             about=words("about", False), not_about=words("not_about", False),
-            timed_rows=_checked_regex(g.get("timed_rows") or "", f"{w}.timed_rows"),
+            timed_rows=rows.pattern if rows else "",
             baseline_full=words("baseline_full", False), new_words=words("new_words", False)))
     return tuple(out)
-
-
-def _checked_regex(rx: str, where: str) -> str:
-    try:
-        re.compile(rx)
-    except re.error:
-        raise ConfigError(f"safety policy: {where} has an invalid regex {rx!r}") from None
-    return rx
 
 
 def _strs_keep(v, where: str) -> tuple[str, ...]:
