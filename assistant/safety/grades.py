@@ -41,6 +41,8 @@ class Grade:
     """Not a grade but a statement that the examination was normal earlier."""
     new: bool = False
     """A baseline read from "new" before a grade in the same sentence."""
+    cell: bool = False
+    """A bare number in a chart of grades ("| 17/06 | 5 | 3 |" under "MRC")."""
 
 
 @dataclass(frozen=True)
@@ -155,12 +157,50 @@ def _rows(text: str, grades: list[Grade], c: _Compiled) -> list[tuple[int, int] 
             out.append(None)
             continue
         ls, line = line_at(text, g.start)
+        if g.cell:  # checked when the cell was read
+            out.append((ls, line[:g.start - ls].count("|")))
+            continue
         first = c.grade.search(line)
         if first is None or not c.timed_rows.search(line[:first.start()]):
             out.append(None)
             continue
         before = line[:g.start - ls]
         out.append((ls, before.count("|") if "|" in line else len(c.grade.findall(before))))
+    return out
+
+
+_CELL = re.compile(r"(?<=\|)\s*(?P<value>[0-5])\s?(?P<mod>[+-]?)\s*(?=\|)")
+
+
+def _chart_cells(text: str, c: _Compiled) -> list[Grade]:
+    """Bare grades in the cells of a chart whose rows are labelled by time ("| 17/06 | 5 | 3 |"),
+    when the chart or the two lines before it say what is graded ("MRC", "power", "EHL"): charts
+    leave out the "/5"."""
+    if c.timed_rows is None or c.about is None or "|" not in text:
+        return []
+    lines = text.split("\n")
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln) + 1)
+    out: list[Grade] = []
+    k = 0
+    while k < len(lines):
+        if lines[k].count("|") < 2:
+            k += 1
+            continue
+        end = k
+        while end < len(lines) and lines[end].count("|") >= 2:
+            end += 1
+        if c.about.search("\n".join(lines[max(0, k - 2):end])):
+            for r in range(k, end):
+                line = lines[r]
+                cells = [m for m in _CELL.finditer(line) if not c.grade.search(line)]
+                if not cells or not c.timed_rows.search(line[:cells[0].start()]):
+                    continue
+                for m in cells:
+                    text_ = m.group("value") + m.group("mod") + "/5"
+                    out.append(Grade(offsets[r] + m.start("value"), offsets[r] + m.end(), text_, _value(m), cell=True))
+        k = end
     return out
 
 
@@ -171,6 +211,8 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
     grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", re.sub(r"\s*out of\s*(?:5|five)", "/5", m.group(0), flags=re.I)),
                     _value(m))
               for m in c.grade.finditer(text)]
+    grades += _chart_cells(text, c)
+
     def sentence_of(pos: int) -> int:
         for k, (s, e) in enumerate(sentences):
             if s <= pos < e:
@@ -268,6 +310,13 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             start, end = line + _CLOCK.search(text[line:lb.start]).start(), lb.end
             if any(d.start == start for d in out):
                 continue  # one quote per later line
+        elif ea.cell and lb.cell:
+            # Rows of a chart: quote the later row ("| 17/06 | 5 | 5 | 3 | 2").
+            start = text.rfind("\n", 0, lb.start) + 1
+            nl = text.find("\n", lb.start)
+            end = len(text[:nl if nl >= 0 else len(text)].rstrip(" |"))
+            if any(d.start == start for d in out):
+                continue
         out.append(Decline(start, end, ea, lb, gc.finding,
                            f"{gc.label}: {scale}{ea.text} \u2192 {lb.text}"))
     return out

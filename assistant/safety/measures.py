@@ -86,8 +86,8 @@ _AGE = re.compile(
     r"|(?<![\w./])(?P<age3>\d{2,3})\s?(?:m|f|M|F)\b(?![\w/])"
     r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
     r"|\b(?:mr|mrs|ms|miss|mx)\.?\s+[a-z]+(?:\.[a-z]+)*\.?,\s+(?P<age6>\d{2,3})\b(?![./])"
-    # A person written with an age in brackets ("my mother-in-law (81)", "husband (52)").
-    r"|\b(?:mum|mom|mam|mother|dad|father|husband|wife|partner|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|mother-in-law|father-in-law|son|daughter|brother|sister|aunt|auntie|uncle|patient|pt|man|woman|lady|gentleman)\s*\((?P<age7>\d{2,3})\)"
+    # A person written with an age in brackets or commas ("my mother-in-law (81)", "Dad, 80, fell").
+    r"|\b(?:mum|mom|mam|mother|dad|father|husband|wife|partner|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|mother-in-law|father-in-law|son|daughter|brother|sister|aunt|auntie|uncle|patient|pt|man|woman|lady|gentleman)\s*(?:\((?P<age7>\d{2,3})\)|,\s?(?P<age8>\d{2,3})\s?,)"
     r"|(?:\b(?:is|she's|he's|i'm|i am|who is|now)|\w(?:'s|’s))\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
     re.I)
 
@@ -209,7 +209,7 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                     out.append(_reading(text, m, rule, ml, f"{rule.label}: {ml:g} mL ({rule.threshold_text(' mL')})"))
         elif rule.quantity == "age":
             for m in _AGE.finditer(text):
-                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5", "age6", "age7") if g))
+                age = float(next(g for g in m.group("age", "age2", "age3", "age4", "age5", "age6", "age7", "age8") if g))
                 if 0 < age < 120 and rule.reached(age):
                     out.append(Reading(rule.finding, m.start(), m.end(), age,
                                        f"{rule.label}: {age:g} years ({rule.threshold_text(' years')})"))
@@ -259,6 +259,8 @@ _WEIGHT = re.compile(r"(?<![\w.])(?P<num>\d{2,3}(?:[.,]\d{1,2})?)\s?(?P<unit>kg|
                      r"|(?<![\w.])(?P<st>\d{1,2})\s?(?:st|stone)\s?(?:(?P<stlb>\d{1,2})\s?(?:lb|lbs|pounds)?)?\b", re.I)
 _WEIGHT_RANGE = re.compile(r"(?<![\w.])(?P<a>\d{2,3}(?:[.,]\d{1,2})?)\s*(?:to|->|→|-|–)\s*(?P<b>\d{2,3}(?:[.,]\d{1,2})?)\s?"
                            r"(?P<unit>kg|kgs|kilos|kilograms|lb|lbs|pounds)\b", re.I)
+# Words before a weight or height that make it an earlier one ("was 82 kg", "always been 5' 5").
+_DATED = re.compile(r"(?:19|20)\d\d|\b(?:was|previously|prev|before|last (?:year|visit|time)|used to be|always been|baseline|on admission)\b", re.I)
 _NOW = re.compile(r"\b(now|today|currently|current|latest|this week|this morning|on the scales today)\b", re.I)
 
 
@@ -287,7 +289,9 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     # "72 kg today" / "11 st now": the word after the weight, else right before it ("now 72 kg").
     now = [f for f in found if _NOW.search(re.split(r"[,;.]", text[f[0].end():f[0].end() + 25])[0])]
     now = now or [f for f in found if _NOW.search(re.split(r"[,;]", text[max(0, f[0].start() - 15):f[0].start()])[-1])]
-    current = now[-1] if now else found[-1]
+    # Else the last weight not said to be an earlier one ("74 kg, was 82 kg in the spring").
+    undated = [f for f in found if not _DATED.search(text[max(0, f[0].start() - 14):f[0].start()])]
+    current = now[-1] if now else (undated or found)[-1]
     earlier = [f for f in found if f is not current]
     heaviest = max(earlier, key=lambda f: f[1])
     lost = (heaviest[1] - current[1]) / heaviest[1] * 100
@@ -300,7 +304,6 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
 
 _HEIGHT = re.compile(r"(?<![\w.])(?P<ft>[4-6])\s?(?:'|’|ft|feet|foot)\s?(?P<inch>\d{1,2}(?:\.\d+)?)?\s?(?:\"|”|''|in\b|inches\b)?"
                      r"|(?<![\w.])(?P<cm>1[2-9]\d(?:\.\d)?)\s?cm\b|(?<![\w.])(?P<m>1\.\d{2})\s?m\b", re.I)
-_DATED = re.compile(r"(?:19|20)\d\d|\b(?:was|previously|prev|before|last (?:year|visit|time)|used to be|baseline|on admission)\b", re.I)
 
 
 def _height_change(text: str, rule: MeasurementRule) -> Reading | None:

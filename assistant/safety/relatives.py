@@ -4,7 +4,7 @@ NegEx's family context reads "mum", "dad", "husband" as someone other than the p
 right in a family history ("mother had breast cancer") and wrong when a carer writes about the
 person with back pain. The policy's ``relative_as_patient`` section says when the relative is the
 patient: a relative word followed by a present-state verb ("Mum is", "my dad has been", "Nan
-fell", quoted or not: "mum 'couldn't get off the sofa'"), with the turn going on about her or him, and no family-history cue in the sentence.
+fell", "my mum who's 76", quoted or not: "mum 'couldn't get off the sofa'"), with the turn going on about her or him, and no family-history cue in the sentence.
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ def _alt(words: tuple[str, ...]) -> str:
 
 @lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
-    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?)?\s+['\"‘“]?(?:"
+    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b))(?:"
                          + _alt(rp.present_state) + r")(?![\w])"
                          # ... or with the patient's age and sex ("for her mum, 79F"): a patient's demographics
-                         + r"|,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w]))", re.I)
+                         + r"|,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])"
+                         # ... or the age set off by commas ("Dad, 80, felt something give")
+                         + r"|,\s?\d{2,3}\s?,)", re.I)
     history = re.compile(r"(?<![\w])(?:" + _alt(rp.history_cues) + r")(?![\w])", re.I)
     third = re.compile(r"(?<![\w'])(?:" + _alt(rp.third_person) + r")(?![\w'])", re.I)
     return subject, history, third
