@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from .cues import cues
 from .negation import strip_negated_clauses
 from .records import Turn
 from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request
@@ -129,6 +130,7 @@ def _pronoun_target(vocab: Vocabulary, state: _State, new: dict[str, list[str]],
     return target
 
 
+_NEW_PATIENT = cues().patterns["new_patient"]
 _ANAPHORA = re.compile(
     r"\b(?:it|its|he|she|him|her|his|they|them|their|this|that|these|those|same|there|then|instead|"
     r"else|other|another|more|too|also|either|one|(?:the|my|this|our|that) (?:patient|pt|person|client))\b",
@@ -178,8 +180,8 @@ def _answer_lead_agent(vocab: Vocabulary, history: Sequence[Turn]) -> str | None
 def condense(question: str, history: Sequence[Turn]) -> str:
     """A standalone query for ``question`` given the conversation so far."""
     earlier = _user_turns(question, history)
-    if not earlier or not is_follow_up(question):
-        return question
+    if not earlier or not is_follow_up(question) or _NEW_PATIENT.search(question):
+        return question  # "Different patient entirely - ...": nothing carries over
     vocab = vocabulary()
     state = _State()
     for text in earlier:  # replay the conversation: each turn updates what is in play

@@ -1,5 +1,6 @@
 """Drug names in a request, brands resolved to generics, by the maintained
-``drug-named-entity-recognition`` library (MIT; its data ships in the wheel, no network).
+``drug-named-entity-recognition`` library (MIT; its data ships in the wheel, no network), with
+the reviewed names it misses from ``support_drugs.yaml`` (drug classes there excepted).
 
 The library loads its dictionaries on first use (several seconds on a busy machine), so it
 is imported lazily; ``warm()`` loads it ahead of the first question.
@@ -11,6 +12,13 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from core.errors import ConfigError
+
+SUPPLEMENT_PATH = Path(__file__).with_name("support_drugs.yaml")
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 _LOCK = threading.Lock()
@@ -40,6 +48,23 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@lru_cache(maxsize=1)
+def _supplement() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Token sequence (lower case) -> generic names, for the single drugs and products the
+    library misses ("Qutenza" -> capsaicin, "co-codamol" -> codeine + acetaminophen)."""
+    try:
+        data = yaml.safe_load(SUPPLEMENT_PATH.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read {SUPPLEMENT_PATH.name}: {e}") from e
+    classes = {str(c).lower() for c in data.get("classes") or ()}
+    out = {}
+    for key, generics in (data.get("names") or {}).items():
+        gens = tuple(str(g).lower() for g in generics)
+        if gens and not set(gens) & classes:
+            out[tuple(t.lower() for t in _TOKEN.findall(str(key)))] = gens
+    return out
+
+
 @lru_cache(maxsize=4096)
 def drugs_named(text: str) -> tuple[DrugName, ...]:
     tokens = _TOKEN.findall(text)
@@ -51,6 +76,16 @@ def drugs_named(text: str) -> tuple[DrugName, ...]:
         written = " ".join(tokens[start:max(end, start + 1)]).lower()
         if name and all(d.generic != name for d in out):
             out.append(DrugName(name, written, start))
+    lower = [t.lower() for t in tokens]
+    for key, generics in _supplement().items():
+        n = len(key)
+        for i in range(len(lower) - n + 1):
+            if tuple(lower[i:i + n]) == key:
+                for g in generics:
+                    if all(d.generic != g for d in out):
+                        out.append(DrugName(g, " ".join(tokens[i:i + n]).lower(), i))
+                break
+    out.sort(key=lambda d: d.token)
     return tuple(out)
 
 

@@ -21,7 +21,7 @@ from .negation import negated_before
 
 VOCAB_PATH = Path(__file__).with_name("vocab.yaml")
 CATEGORIES = ("agent", "mechanism", "complaint", "disease", "population", "finding", "topic")
-NEGATABLE = ("finding", "topic", "population", "disease")
+NEGATABLE = ("finding", "topic", "population", "disease", "mechanism")
 """Categories a negation removes from what a text is about ("no fever", "no MS"). A negated
 drug stays: "no NSAIDs (CKD)" still says which drug is in question."""
 

@@ -30,6 +30,10 @@ class Weights:
     8 months, ..."): its head word must be in a retrieved passage. Design; checked on core, dev
     and blind answer rounds 1-6 (fitted on), then answer round 7."""
 
+    adult_age: int = 16
+    """A patient's age below this makes the question about a child (population ``child`` of the
+    vocabulary, which the passages must cover). Design: the guidance covered is for adults."""
+
     # ---- answer size per question type (assistant/compose/__init__.py) ----------------------
     narrow_max_sentences: int = 12
     """Design. Widened after blind answer rounds 1-2 (their first try recorded): answers of 6-10 sentences
@@ -213,6 +217,11 @@ class Weights:
     609 passed at 0, 610 at 2; two covered round-9 vignettes were declined at 0)."""
     expand_max_named: int = 4
     """At most this many passages are added for sections named after a pain mechanism asked about."""
+    expand_max_drug_sections: int = 2
+    """A request for the drug to start, its dose or its titration, with a pain mechanism described:
+    at most this many passages are added per mechanism from sections named after its first-line
+    drugs ("Tricyclic antidepressants" for burning feet), retrieved documents first. Design;
+    checked on core, dev and blind answer rounds 1-10, then round 11 after its first try."""
 
     # ---- request understanding (assistant/request.py, assistant/compose/intents.py) ----------
     intent_exemplar_min: float = 0.80

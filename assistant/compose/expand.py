@@ -29,6 +29,8 @@ def _heading_mechanisms(heading: str) -> frozenset[str]:
                      if vocab.concepts[c].category == "mechanism")
 
 
+_PRESCRIBING = frozenset({"first_choice", "how_to_prescribe", "max_dose", "titration"})
+"""Intents answered by a drug's own section (its starting dose, steps and ceiling)."""
 _FIRST_LINE_HEADING = re.compile(r"\bfirst[- ]line\b", re.IGNORECASE)
 _TREATMENT_HEADING = cues().patterns["treatment_heading"]
 _FIRST_LINE_CACHE: list = [None, {}]
@@ -140,6 +142,21 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
     if asked:
         add_sections(WEIGHTS.expand_max_named,
                      lambda sec: bool(asked & _heading_mechanisms(sec.rsplit(" > ", 1)[-1])))
+    # The first-line drugs' own sections for a request to choose, dose or titrate a drug for the
+    # pain described ("which drug would you start and how would you titrate it?" about burning
+    # feet): the section on choosing says which; the drug's section says how.
+    req = understand(question)
+    if asked and _PRESCRIBING.intersection(req.intents) and WEIGHTS.expand_max_drug_sections > 0:
+        for mech in sorted(asked):
+            pat = cues().patterns.get(f"first_line_{mech}")
+            if pat is None:
+                continue
+            cands = [c for doc in ranked_docs for c in by_doc.get(doc, ())
+                     if c.chunk_id not in have and pat.search(c.section.rsplit(" > ", 1)[-1])
+                     and not plain_doc(c)]
+            cands.sort(key=lambda c: c.section.count(" > "))  # a drug's section before its sub-sections
+            for c in cands[:WEIGHTS.expand_max_drug_sections]:
+                add(c)
     # What the guidance says about the patient's own factors (kidney impairment, anticoagulation,
     # falls): a vignette retrieves its complaint's passages, while the caution for the patient's
     # comorbidity sits in another section or document. Passages of retrieved documents and those
@@ -159,7 +176,6 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                 add(c)
     # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
     # therapy" for non-drug care of chronic pain), in the documents retrieved.
-    req = understand(question)
     patterns = [d.sections for a, d in intent_catalogue().items() if a in req.intents and d.sections is not None]
     if patterns:
         # Each intent's sections, in the best-ranked documents first, then in any retrieved one

@@ -41,6 +41,8 @@ _TAKING = cues().patterns["ts_taking"]
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
+_PATIENT_AGE = cues().patterns["patient_age"]
+_CONTEXT_CLAUSE = cues().patterns["context_clause"]
 _GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
 
 
@@ -122,6 +124,10 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
     named = [c for c in vocab.concept_ids(query, with_classes=False, affirmed=True)
              if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"
              and (in_request is None or c in in_request or vocab.concepts[c].category == "population")]
+    # A child by age ("12-year-old"): the child population, named or not.
+    if "child" in vocab.concepts and "child" not in named and any(
+            int(next(g for g in m.groups() if g)) < W.adult_age for m in _PATIENT_AGE.finditer(query)):
+        named.append("child")
     missing = tuple(sorted(vocab.concepts[c].name for c in named
                            if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
     if request:
@@ -130,8 +136,9 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         # by a sentence about corticosteroids. Opioids are answered by the opioid rule instead.
         text_lower = " ".join(h.chunk.section + " " + h.chunk.text for h in hits).lower()
         words = frozenset(re.findall(r"[a-z]+", text_lower))
-        toks = drug_tokens(request)
-        absent = [d.written for d in drugs_named(request)
+        asked_part = _CONTEXT_CLAUSE.sub("", request, count=1)
+        toks = drug_tokens(asked_part)
+        absent = [d.written for d in drugs_named(asked_part)
                   if not names_opioid(d.written) and not names_opioid(d.generic)
                   and not _stems(d.written) <= _GENERIC_HEADS  # "analgesic", "painkiller": no drug of its own
                   and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")

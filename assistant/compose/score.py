@@ -42,6 +42,20 @@ FOR_PATIENTS = _P["for_patients"]
 _PLAIN_DOC = _P["plain_doc"]
 _STARTS_DRUG = _P["starts_drug"]
 _TITRATES = _P["titrates"]
+# Each pain mechanism's first-line drugs ("first_line_neuropathic"): a drug first-line only for
+# another mechanism (tizanidine when burning feet are described) answers another question.
+_MECH_DRUGS = {k[len("first_line_"):]: v for k, v in _P.items()
+               if k.startswith("first_line_") and not k.endswith(("_active", "_other"))}
+
+
+def other_mechanism_drug(text: str, mechanisms: frozenset[str]) -> bool:
+    """The sentence names a first-line drug of another mechanism and none of the asked ones'
+    (only when every asked mechanism has a first-line list)."""
+    if not mechanisms or not all(m in _MECH_DRUGS for m in mechanisms):
+        return False
+    if any(_MECH_DRUGS[m].search(text) for m in mechanisms):
+        return False
+    return any(p.search(text) for m, p in _MECH_DRUGS.items() if m not in mechanisms)
 _DOSE_ASKS = frozenset({"max_dose", "titration", "how_to_prescribe"})
 _DRUG_ASKS = _DOSE_ASKS | {"first_choice", "side_effects", "monitoring"}
 _DRUG_HEADING = _P["drug_heading"]
@@ -257,9 +271,11 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             # "Is tramadol first-line?" is answered by what is first-line, whatever the drug.
             score *= W.other_agent
         s_mech = frozenset(x for x in s.direct if vocab.concepts[x].category == "mechanism") if q.mechanisms else ()
-        if s_mech and s_mech.isdisjoint(q.mechanisms):
+        if (s_mech and s_mech.isdisjoint(q.mechanisms)) or (
+                not s_mech and s.direct.isdisjoint(q.agents) and other_mechanism_drug(s.text, frozenset(q.mechanisms))):
             # A statement about another pain mechanism (trigeminal neuralgia when neuropathic
-            # leg pain is in question) answers another question.
+            # leg pain is in question), or about a drug first-line only for another one,
+            # answers another question.
             score *= W.other_mechanism
         if red and _found(INTENT_SENTENCE["red_flags"], s.text):
             score += W.red_flag

@@ -739,6 +739,9 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if _unchanged_table_row(text, ent.start_char):
             ctx.add("stable")  # "| Sensory level | T10 | T10 | T10 |": the same at every visit
             current = False
+        if (not current and ent.label_ in policy.baseline_statement.findings
+                and _says_baseline(text[bounds[k][0]:bounds[k][1]], policy)):
+            ctx.add("stable")  # "R foot drop ... No new neurology": the deficit is her baseline
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,
                                            sent.strip(), ent.start_char - bounds[k][0],
                                            details.get((ent.start, ent.end, ent.label_), "")))
@@ -753,6 +756,12 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             request_cues=tuple(dict.fromkeys(t for lbl, t in aux if lbl == REQUEST)),
         ))
     return out
+
+
+def _says_baseline(turn: str, policy: Policy) -> bool:
+    """The turn states that the neurology is unchanged ("No new neurology", "neuro stable")."""
+    rx = policy.baseline_statement.pattern
+    return rx is not None and rx.search(turn) is not None
 
 
 def _generic_referents(doc: Doc, sent_starts: list[int], policy: Policy) -> dict[int, list[str]]:

@@ -225,6 +225,32 @@ class Spelling:
     corrected to a policy word ("neurogenic" is not "neutropenic")."""
 
 
+@dataclass(frozen=True)
+class BaselineStatement:
+    """``baseline_statement``: a turn that says the neurology is unchanged ("No new neurology",
+    "neuro stable") makes the listed findings it names without a change or time word
+    ("walks with a right foot drop") part of that baseline, i.e. stable."""
+
+    findings: frozenset[str] = frozenset()
+    pattern: re.Pattern | None = None
+
+
+def _baseline_statement(raw, finding_ids: set[str]) -> BaselineStatement:
+    if raw is None:
+        return BaselineStatement()
+    if not isinstance(raw, dict):
+        raise ConfigError("safety policy: baseline_statement must be a mapping with findings and phrases")
+    findings = _strs(raw.get("findings") or [], "baseline_statement.findings")
+    bad = [f for f in findings if f not in finding_ids]
+    if bad:
+        raise ConfigError(f"safety policy: baseline_statement.findings names unknown finding(s) {bad}")
+    phrases = _strs(raw.get("phrases") or [], "baseline_statement.phrases")
+    if not findings or not phrases:
+        raise ConfigError("safety policy: baseline_statement needs non-empty findings and phrases")
+    rx = re.compile(r"(?<![\w])(?:" + "|".join(sorted(phrases, key=len, reverse=True)) + r")(?![\w])", re.IGNORECASE)
+    return BaselineStatement(frozenset(findings), rx)
+
+
 @dataclass(frozen=True, eq=False)
 class Policy:
     """The whole safety policy. Compared and cached by ``fingerprint`` (hash of the file)."""
@@ -259,6 +285,8 @@ class Policy:
     remote_history: RemoteHistory = RemoteHistory()
     dated_episode: re.Pattern | None = None
     """A past episode dated and then described: findings after it in the sentence are history."""
+    baseline_statement: BaselineStatement = BaselineStatement()
+    """A turn saying the neurology is unchanged makes the undated deficits it names baseline."""
     """Words of an investigation ("CT", "MRI", "x-ray") that make a negation an exclusion."""
 
     def __eq__(self, other: object) -> bool:
@@ -645,6 +673,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         generic_mentions=_generic_mentions(raw, finding_ids),
         remote_history=_remote_history(raw.get("remote_history"), finding_ids),
         dated_episode=_regex(raw.get("dated_episode"), "dated_episode"),
+        baseline_statement=_baseline_statement(raw.get("baseline_statement"), finding_ids),
         exclusion_evidence=tuple(w.lower() for w in _strs(raw.get("exclusion_evidence") or [], "exclusion_evidence")),
     )
 
