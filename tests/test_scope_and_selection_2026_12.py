@@ -101,3 +101,11 @@ def test_a_turn_announcing_another_patient_carries_nothing_over():
     assert condense(q, history) == q
     follow = "Does she need an X-ray for it?"
     assert "context:" in condense(follow, history)
+
+
+def test_what_to_check_before_raising_a_drug_asks_for_triggers():
+    from assistant.request import understand
+
+    assert "triggers" in understand("Anything I should check before I increase it?").intents
+    assert "triggers" in understand("What should I look for before putting the baclofen up?").intents
+    assert "triggers" not in understand("How quickly can I increase it?").intents

@@ -34,7 +34,7 @@ def check_input(turns: Sequence[Turn], policy: Policy | None = None) -> SafetyVe
         if t.role == "user" and t.content.strip():
             user.append((i, t.content))
     analyses = analyze(user, policy)
-    red_flags, trace = evaluate(analyses, policy)
+    red_flags, trace = evaluate(analyses, policy, dict(user))
     rules = list(trace)
 
     pressure = False

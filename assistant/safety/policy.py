@@ -282,12 +282,15 @@ class Policy:
     """A turn saying it is about no particular patient is not anchored to one."""
     generic_mentions: tuple[GenericMention, ...] = ()
     exclusion_evidence: tuple[str, ...] = ()
+    """Words of an investigation ("CT", "MRI", "x-ray") that make a negation an exclusion."""
     remote_history: RemoteHistory = RemoteHistory()
     dated_episode: re.Pattern | None = None
     """A past episode dated and then described: findings after it in the sentence are history."""
     baseline_statement: BaselineStatement = BaselineStatement()
     """A turn saying the neurology is unchanged makes the undated deficits it names baseline."""
-    """Words of an investigation ("CT", "MRI", "x-ray") that make a negation an exclusion."""
+    corrections: re.Pattern | None = None
+    """A later turn saying it corrects an earlier one ("autocorrect", "I meant", "entered wrong"):
+    what it definitely negates withdraws the earlier turn's findings of the same category."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -674,6 +677,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         remote_history=_remote_history(raw.get("remote_history"), finding_ids),
         dated_episode=_regex(raw.get("dated_episode"), "dated_episode"),
         baseline_statement=_baseline_statement(raw.get("baseline_statement"), finding_ids),
+        corrections=_regex(raw.get("corrections"), "corrections"),
         exclusion_evidence=tuple(w.lower() for w in _strs(raw.get("exclusion_evidence") or [], "exclusion_evidence")),
     )
 

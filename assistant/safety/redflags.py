@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import lru_cache
@@ -119,18 +119,53 @@ def _remote_labels(mentions: Sequence[Mention], rh) -> dict[int, str]:
     return out
 
 
-def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy) -> tuple[tuple[RedFlag, ...], tuple[RuleFired, ...]]:
-    """Apply the policy's combination rules to every counted finding of every user turn."""
+@lru_cache(maxsize=8)
+def _categories_of(policy: Policy) -> dict[str, frozenset[str]]:
+    """Finding -> the categories of the rules that use it."""
+    out: dict[str, set[str]] = {}
+    for rule in policy.rules:
+        for group in rule.all_of:
+            for term in group:
+                out.setdefault(term.finding, set()).add(rule.category)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _corrected_later(m: Mention, every: Sequence[Mention], correcting: frozenset[int],
+                     cats: Mapping[str, frozenset[str]]) -> Mention | None:
+    """A later turn that corrects an earlier one ("Sorry, autocorrect - I meant he can't SLEEP
+    ... his waterworks are totally normal") and definitely negates a finding of the same
+    category: the earlier finding was a slip, not the patient's."""
+    mine = cats.get(m.label, frozenset())
+    for later in every:
+        if (later.turn_index > m.turn_index and later.turn_index in correcting
+                and _definitely_negated(later) and mine & cats.get(later.label, frozenset())):
+            return later
+    return None
+
+
+def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
+             texts: Mapping[int, str] | None = None) -> tuple[tuple[RedFlag, ...], tuple[RuleFired, ...]]:
+    """Apply the policy's combination rules to every counted finding of every user turn.
+    ``texts`` (turn index -> the user's text) lets a later turn that says it corrects an earlier
+    one (``policy.corrections``) withdraw what it negates."""
     v = policy.version
     counted: dict[str, list[Mention]] = {}
     trace: list[RuleFired] = []
     every = [m for ta in analyses for m in ta.mentions if m.label != OPIOID]
+    correcting = frozenset(i for i, t in (texts or {}).items()
+                           if policy.corrections is not None and policy.corrections.search(t))
+    cats = _categories_of(policy) if correcting else {}
     remote_of = _remote_labels([m for m in every if not ignoring_contexts(m, policy)], policy.remote_history)
     for ta in analyses:
         for m in ta.mentions:
             if m.label == OPIOID:
                 continue
             ctx = ignoring_contexts(m, policy)
+            if not ctx and correcting and (fix := _corrected_later(m, every, correcting, cats)) is not None:
+                trace.append(RuleFired("context.corrected", v, m.text,
+                                       f"{m.label} in turn {m.turn_index} was corrected in turn {fix.turn_index} "
+                                       f"(\u201c{fix.text}\u201d negated)"))
+                continue
             if not ctx and ("possible" in m.contexts or policy.finding(m.label).diagnosis):
                 later = _excluded_later(m, every)
                 if later is not None:
