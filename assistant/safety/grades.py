@@ -86,6 +86,7 @@ class _Compiled:
     timed_rows: re.Pattern | None
     baseline: re.Pattern | None
     new: re.Pattern | None
+    unchanged: re.Pattern | None
 
 
 @lru_cache(maxsize=16)
@@ -98,7 +99,7 @@ def _compiled(gc: GradeChange) -> _Compiled:
                      alternation(gc.connectors), at_end(gc.connectors_last), at_end(gc.not_connectors),
                      alternation(gc.about), alternation(gc.not_about),
                      re.compile(gc.timed_rows) if gc.timed_rows else None, alternation(gc.baseline_full),
-                     alternation(gc.new_words))
+                     alternation(gc.new_words), alternation(gc.unchanged))
 
 
 def _value(m: re.Match) -> float:
@@ -254,7 +255,12 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             after = text[g.end:e]
             m = _SPLIT.search(after)
             right = after[:m.start()] if m else after
-        times.append(_time(left + " " + right, c))
+        t = _time(left + " " + right, c)
+        if t is None and g.value >= 5 and not g.baseline:
+            # A full grade in a sentence dated as a whole ("GP 4 days ago: 'power 5/5 throughout,
+            # reflexes normal'"): the sentence's time, when it names only one.
+            t = _time(text[s:e], c)
+        times.append(t)
 
     clocks = [_clock(text, g.start) for g in grades]
     rows = _rows(text, grades, c)
@@ -289,6 +295,13 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 pairs.append((j, i) if backwards else (i, j))
             elif rows[i] and rows[j] and rows[i][0] != rows[j][0] and rows[i][1] == rows[j][1]:
                 pairs.append((i, j))  # a chart's rows, read down one column
+            elif (ti == "earlier" and tj is None and grades[i].value >= 5 and sent[j] > sent[i]
+                  and c.about and sent[j] < len(sentences)
+                  and c.about.search(text[sentences[sent[j]][0]:grades[j].start])
+                  and not (c.unchanged and c.unchanged.search(text[grades[j].end:sentences[sent[j]][1]]))):
+                # Full power dated earlier, then power examined in a later sentence ("Power L: hip
+                # flexion 3/5"): today's examination against the earlier one.
+                pairs.append((i, j))
     out: list[Decline] = []
     seen: set[tuple[int, int]] = set()
     for a, b in pairs:

@@ -179,6 +179,9 @@ class GradeChange:
     baseline_full: tuple[str, ...] = ()
     """Phrases that state the same examination was normal earlier ("all were normal at review
     in March"): an earlier full grade for a reduced grade said now."""
+    unchanged: tuple[str, ...] = ()
+    """Words after a reduced grade in its sentence that say it is old ("4/5 since her 2015
+    discectomy, unchanged"): such a grade is not compared with an earlier full examination."""
 
 
 @dataclass(frozen=True)
@@ -807,7 +810,8 @@ def _grade_changes(raw, finding_ids: set[str]) -> tuple[GradeChange, ...]:
             connectors_last=words("connectors_last", False), not_connectors=words("not_connectors", False),
             about=words("about", False), not_about=words("not_about", False),
             timed_rows=rows.pattern if rows else "",
-            baseline_full=words("baseline_full", False), new_words=words("new_words", False)))
+            baseline_full=words("baseline_full", False), new_words=words("new_words", False),
+            unchanged=words("unchanged", False)))
     return tuple(out)
 
 

@@ -24,3 +24,16 @@ EXACT = [
 @pytest.mark.parametrize("name,turns,expected", EXACT, ids=[e[0] for e in EXACT])
 def test_general_fix(name, turns, expected, policy):
     assert categories(turns, policy) == expected
+
+
+GRADES = [
+    ("full_power_dated_then_reduced", "GP saw her 3 days ago and wrote 'power 5/5 throughout, reflexes normal'. "
+     "Today on the ward: Power L: hip flexion 3/5, knee extension 3/5.", ["progressive_neuro_deficit"]),
+    ("full_power_dated_then_old_deficit", "GP saw her 3 days ago and wrote 'power 5/5 throughout, reflexes normal'. "
+     "Power R EHL 4/5 since her 2015 discectomy, unchanged.", []),
+]
+
+
+@pytest.mark.parametrize("name,turns,expected", GRADES, ids=[e[0] for e in GRADES])
+def test_full_power_dated_earlier_against_a_later_examination(name, turns, expected, policy):
+    assert categories(turns, policy) == expected
