@@ -49,20 +49,26 @@ def tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _supplement() -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Token sequence (lower case) -> generic names, for the single drugs and products the
-    library misses ("Qutenza" -> capsaicin, "co-codamol" -> codeine + acetaminophen)."""
+def supplement() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The reviewed names the library misses (``support_drugs.yaml``): lower-case name -> generic
+    or class names ("co-codamol" -> codeine, acetaminophen), and which of those are classes."""
     try:
-        data = yaml.safe_load(SUPPLEMENT_PATH.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(SUPPLEMENT_PATH.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"cannot read {SUPPLEMENT_PATH.name}: {e}") from e
-    classes = {str(c).lower() for c in data.get("classes") or ()}
-    out = {}
-    for key, generics in (data.get("names") or {}).items():
-        gens = tuple(str(g).lower() for g in generics)
-        if gens and not set(gens) & classes:
-            out[tuple(t.lower() for t in _TOKEN.findall(str(key)))] = gens
-    return out
+        raise ConfigError(f"cannot read {SUPPLEMENT_PATH}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{SUPPLEMENT_PATH}: expected a mapping at the top level")
+    names = {str(k).lower(): tuple(str(g).lower() for g in gs) for k, gs in (data.get("names") or {}).items()}
+    return names, frozenset(str(c).lower() for c in data.get("classes") or ())
+
+
+@lru_cache(maxsize=1)
+def _supplement_drugs() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Token sequence -> generic names, for the single drugs and products of the supplement
+    ("Qutenza" -> capsaicin); classes ("steroids") are not drugs of their own."""
+    names, classes = supplement()
+    return {tuple(t.lower() for t in _TOKEN.findall(key)): gens
+            for key, gens in names.items() if gens and not set(gens) & classes}
 
 
 @lru_cache(maxsize=4096)
@@ -77,7 +83,7 @@ def drugs_named(text: str) -> tuple[DrugName, ...]:
         if name and all(d.generic != name for d in out):
             out.append(DrugName(name, written, start))
     lower = [t.lower() for t in tokens]
-    for key, generics in _supplement().items():
+    for key, generics in _supplement_drugs().items():
         n = len(key)
         for i in range(len(lower) - n + 1):
             if tuple(lower[i:i + n]) == key:

@@ -37,8 +37,9 @@ import yaml
 
 from core.errors import ConfigError
 
+from .drugs import supplement
+
 SUPPORT_PATH = Path(__file__).with_name("support.yaml")
-DRUGS_PATH = Path(__file__).with_name("support_drugs.yaml")
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,7 @@ def config() -> SupportConfig:
 
 @lru_cache(maxsize=1)
 def _supplement() -> tuple[re.Pattern | None, dict[str, frozenset[str]]]:
-    data = _load_yaml(DRUGS_PATH)
-    names = {str(k).lower(): frozenset(str(v).lower() for v in vs) for k, vs in (data.get("names") or {}).items()}
+    names = {k: frozenset(gens) for k, gens in supplement()[0].items()}
     if not names:
         return None, {}
     alts = sorted(names, key=len, reverse=True)

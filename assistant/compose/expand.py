@@ -20,7 +20,7 @@ from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .intents import about_condition
 from .query import PATIENT_HINT, question_breadth
-from .score import plain_doc
+from .score import FIRST_LINE_BY_MECHANISM, plain_doc
 
 @functools.lru_cache(maxsize=4096)
 def _heading_mechanisms(heading: str) -> frozenset[str]:
@@ -147,10 +147,8 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
     # feet): the section on choosing says which; the drug's section says how.
     req = understand(question)
     if asked and _PRESCRIBING.intersection(req.intents) and WEIGHTS.expand_max_drug_sections > 0:
-        for mech in sorted(asked):
-            pat = cues().patterns.get(f"first_line_{mech}")
-            if pat is None:
-                continue
+        for mech in sorted(asked & FIRST_LINE_BY_MECHANISM.keys()):
+            pat = FIRST_LINE_BY_MECHANISM[mech][0]
             cands = [c for doc in ranked_docs for c in by_doc.get(doc, ())
                      if c.chunk_id not in have and pat.search(c.section.rsplit(" > ", 1)[-1])
                      and not plain_doc(c)]

@@ -17,16 +17,9 @@ from ..weights import WEIGHTS
 from .layout import Picked
 from .query import Query
 from .sentences import answers
-from .score import INTENT_SENTENCE, Cand, about_agents, plain_doc
+from .score import FIRST_LINE_BY_MECHANISM, INTENT_SENTENCE, Cand, about_agents, plain_doc
 
 _P = cues().patterns
-FIRST_LINE_BY_MECHANISM = {
-    "musculoskeletal": (_P["first_line_musculoskeletal"], _P["first_line_musculoskeletal_active"]),
-    "spasticity": (_P["first_line_spasticity"], _P["first_line_spasticity_active"]),
-    "neuropathic": (_P["first_line_neuropathic"], _P["first_line_neuropathic_other"]),
-}
-"""Per pain mechanism, the first-line options an opioid request is answered with: a cited
-sentence for each pattern (NSAID and activity/physiotherapy for musculoskeletal pain)."""
 _NOT_FIRST_LINE = _P["not_first_line"]
 _RECOMMENDS = _P["recommends"]
 _TREATMENT_HEADING = _P["treatment_heading"]

@@ -42,20 +42,26 @@ FOR_PATIENTS = _P["for_patients"]
 _PLAIN_DOC = _P["plain_doc"]
 _STARTS_DRUG = _P["starts_drug"]
 _TITRATES = _P["titrates"]
-# Each pain mechanism's first-line drugs ("first_line_neuropathic"): a drug first-line only for
-# another mechanism (tizanidine when burning feet are described) answers another question.
-_MECH_DRUGS = {k[len("first_line_"):]: v for k, v in _P.items()
-               if k.startswith("first_line_") and not k.endswith(("_active", "_other"))}
+FIRST_LINE_BY_MECHANISM = {
+    "musculoskeletal": (_P["first_line_musculoskeletal"], _P["first_line_musculoskeletal_active"]),
+    "spasticity": (_P["first_line_spasticity"], _P["first_line_spasticity_active"]),
+    "neuropathic": (_P["first_line_neuropathic"], _P["first_line_neuropathic_other"]),
+}
+"""Per pain mechanism, its first-line options: the drugs first, then a second option (activity and
+physiotherapy, stretching, another drug family). An opioid request is answered with a cited
+sentence for each; a drug first-line only for another mechanism answers another question."""
 
 
 def other_mechanism_drug(text: str, mechanisms: frozenset[str]) -> bool:
     """The sentence names a first-line drug of another mechanism and none of the asked ones'
     (only when every asked mechanism has a first-line list)."""
-    if not mechanisms or not all(m in _MECH_DRUGS for m in mechanisms):
+    if not mechanisms or not all(m in FIRST_LINE_BY_MECHANISM for m in mechanisms):
         return False
-    if any(_MECH_DRUGS[m].search(text) for m in mechanisms):
+    if any(FIRST_LINE_BY_MECHANISM[m][0].search(text) for m in mechanisms):
         return False
-    return any(p.search(text) for m, p in _MECH_DRUGS.items() if m not in mechanisms)
+    return any(drugs.search(text) for m, (drugs, _) in FIRST_LINE_BY_MECHANISM.items() if m not in mechanisms)
+
+
 _DOSE_ASKS = frozenset({"max_dose", "titration", "how_to_prescribe"})
 _DRUG_ASKS = _DOSE_ASKS | {"first_choice", "side_effects", "monitoring"}
 _DRUG_HEADING = _P["drug_heading"]

@@ -713,6 +713,7 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     general_turn = [any(lbl == GENERAL_TURN for lbl, _ in aux) for aux in aux_by_turn]
     anchored = [any(lbl == ANCHOR for lbl, _ in aux) and not general_turn[k] for k, aux in enumerate(aux_by_turn)]
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
+    says_baseline = [_says_baseline(text[b[0]:b[1]], policy) for b in bounds]
     refers = _generic_referents(doc, sent_starts, policy)
     for ent in doc.spans[SPAN_KEY]:
         sent_i = bisect.bisect_right(sent_starts, ent.start) - 1
@@ -739,8 +740,7 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if _unchanged_table_row(text, ent.start_char):
             ctx.add("stable")  # "| Sensory level | T10 | T10 | T10 |": the same at every visit
             current = False
-        if (not current and ent.label_ in policy.baseline_statement.findings
-                and _says_baseline(text[bounds[k][0]:bounds[k][1]], policy)):
+        if not current and ent.label_ in policy.baseline_statement.findings and says_baseline[k]:
             ctx.add("stable")  # "R foot drop ... No new neurology": the deficit is her baseline
         mentions_by_turn[k].append(Mention(ent.label_, ent.text, bounds[k][2], frozenset(ctx), current,
                                            sent.strip(), ent.start_char - bounds[k][0],

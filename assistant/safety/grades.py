@@ -195,7 +195,9 @@ def _chart_cells(text: str, c: _Compiled) -> list[Grade]:
         if c.about.search("\n".join(lines[max(0, k - 2):end])):
             for r in range(k, end):
                 line = lines[r]
-                cells = [m for m in _CELL.finditer(line) if not c.grade.search(line)]
+                if c.grade.search(line):
+                    continue  # grades written with "/5" are read as such
+                cells = list(_CELL.finditer(line))
                 if not cells or not c.timed_rows.search(line[:cells[0].start()]):
                     continue
                 for m in cells:

@@ -261,6 +261,13 @@ _WEIGHT_RANGE = re.compile(r"(?<![\w.])(?P<a>\d{2,3}(?:[.,]\d{1,2})?)\s*(?:to|->
                            r"(?P<unit>kg|kgs|kilos|kilograms|lb|lbs|pounds)\b", re.I)
 # Words before a weight or height that make it an earlier one ("was 82 kg", "always been 5' 5").
 _DATED = re.compile(r"(?:19|20)\d\d|\b(?:was|previously|prev|before|last (?:year|visit|time)|used to be|always been|baseline|on admission)\b", re.I)
+
+
+def _said_earlier(text: str, start: int) -> bool:
+    """The words right before a weight or height make it an earlier one."""
+    return bool(_DATED.search(text[max(0, start - 14):start]))
+
+
 _NOW = re.compile(r"\b(now|today|currently|current|latest|this week|this morning|on the scales today)\b", re.I)
 
 
@@ -290,7 +297,7 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     now = [f for f in found if _NOW.search(re.split(r"[,;.]", text[f[0].end():f[0].end() + 25])[0])]
     now = now or [f for f in found if _NOW.search(re.split(r"[,;]", text[max(0, f[0].start() - 15):f[0].start()])[-1])]
     # Else the last weight not said to be an earlier one ("74 kg, was 82 kg in the spring").
-    undated = [f for f in found if not _DATED.search(text[max(0, f[0].start() - 14):f[0].start()])]
+    undated = [f for f in found if not _said_earlier(text, f[0].start())]
     current = now[-1] if now else (undated or found)[-1]
     earlier = [f for f in found if f is not current]
     heaviest = max(earlier, key=lambda f: f[1])
@@ -319,7 +326,7 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
             cm = float(m.group("cm"))
         else:
             cm = float(m.group("m")) * 100
-        dated = bool(_DATED.search(text[max(0, m.start() - 14):m.start()]))
+        dated = _said_earlier(text, m.start())
         found.append((m, cm, dated))
     earlier = [f for f in found if f[2]]
     current = [f for f in found if not f[2]]
