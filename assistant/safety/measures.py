@@ -62,6 +62,7 @@ class Reading:
     detail: str
 
 
+# A number; a comma or full stop right after it ends the number unless a digit follows ("T 38.6, HR 104").
 _NUM = r"(?P<num>\d{1,4}(?:[.,]\d{1,2})?)"
 # Units after a volume: mL (any case), mls, cc, millilitres, L / litres.
 _VOL_UNIT = r"(?P<unit>ml|mls|cc|cm3|milli-?lit(?:re|er)s?|l|lit(?:re|er)s?)\b"
@@ -69,12 +70,12 @@ _VOL_UNIT = r"(?P<unit>ml|mls|cc|cm3|milli-?lit(?:re|er)s?|l|lit(?:re|er)s?)\b"
 _TEMP_UNIT = (r"(?P<unit>(?:°|º|˚)\s?[cf]\b|(?:°|º|˚)|deg(?:rees?)?\.?\s?(?:c|f|celsius|centigrade|fahrenheit)\b"
               r"|(?:c|f)\b|celsius|centigrade|fahrenheit)")
 _VOLUME = re.compile(_NUM + r"\s?" + _VOL_UNIT, re.I)
-_VOLUME_BARE = re.compile(_NUM + r"(?![\d.,/]|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|h\b|hr|min|x|/))", re.I)
+_VOLUME_BARE = re.compile(_NUM + r"(?![\d/]|[.,]\d|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|h\b|hr|min|x|/))", re.I)
 _TEMP = re.compile(_NUM + r"\s?" + _TEMP_UNIT, re.I)
-_TEMP_BARE = re.compile(_NUM + r"(?![\d.,/]|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
+_TEMP_BARE = re.compile(_NUM + r"(?![\d/]|[.,]\d|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
                         re.I)
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_BODY_TEMP = re.compile(r"(?<![\w.,])(?P<num>3[5-9][.,]\d|4[0-2][.,]\d)(?![\d.,])")
+_BODY_TEMP = re.compile(r"(?<![\w.,])(?P<num>3[5-9][.,]\d|4[0-2][.,]\d)(?![\d]|[.,]\d)")
 _WORD = re.compile(r"[\w°/+-]+")
 # A signed number for plain values ("T-score -3.1", "CRP 180", "Ca 2.92").
 _SIGNED = re.compile(r"(?<![\w.])(?P<sign>-|−|minus\s)?(?P<num>\d{1,4}(?:[.,]\d{1,2})?)(?![\d/])", re.I)

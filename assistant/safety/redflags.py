@@ -46,6 +46,25 @@ def _excluded_later(m: Mention, mentions: Sequence[Mention]) -> Mention | None:
     return None
 
 
+_SINCE_AFTER = re.compile(r"^[\s,]*(?:ever )?since\b", re.I)
+# A full and a low-grade temperature are one finding for what a later turn settles.
+_SAME_FINDING = {"low_grade_fever": "fever"}
+
+
+def _settled_since(m: Mention, mentions: Sequence[Mention]) -> Mention | None:
+    """A later definite negation of the same finding followed by "since" ("temps up to 38.4 ...
+    no temperature since"): the finding was, and is no longer."""
+    label = _SAME_FINDING.get(m.label, m.label)
+    for later in mentions:
+        if (_SAME_FINDING.get(later.label, later.label) == label
+                and (later.turn_index, later.start) > (m.turn_index, m.start) and _definitely_negated(later)):
+            i = later.sentence.lower().find(later.text.lower())
+            if i >= 0 and (later.text.lower().endswith("since")
+                           or _SINCE_AFTER.match(later.sentence[i + len(later.text):])):
+                return later
+    return None
+
+
 def _ruled_out(category, contributing: Sequence[Mention], mentions: Sequence[Mention],
                policy: Policy) -> Mention | None:
     """A definite negation of the category's diagnosis, with an investigation in its sentence
@@ -165,6 +184,11 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
                 trace.append(RuleFired("context.corrected", v, m.text,
                                        f"{m.label} in turn {m.turn_index} was corrected in turn {fix.turn_index} "
                                        f"(\u201c{fix.text}\u201d negated)"))
+                continue
+            if not ctx and (since := _settled_since(m, every)) is not None:
+                trace.append(RuleFired("context.settled", v, m.text,
+                                       f"{m.label} in turn {m.turn_index} has since settled "
+                                       f"(\u201c{since.sentence[:120]}\u201d, turn {since.turn_index})"))
                 continue
             if not ctx and ("possible" in m.contexts or policy.finding(m.label).diagnosis):
                 later = _excluded_later(m, every)
