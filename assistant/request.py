@@ -129,6 +129,13 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
+def _names_something(sentence: str) -> bool:
+    """The sentence names a clinical entity of the vocabulary, asks a catalogue intent or asks
+    broadly ("what's the overall plan?")."""
+    return bool(vocabulary().concept_ids(sentence)) or bool(_P["broad"].search(sentence)) or any(
+        c.search(sentence) for d in intent_catalogue().values() for c in d.cues)
+
+
 def split_request(text: str) -> tuple[str, str]:
     """(request, vignette). A single sentence is all request."""
     sents = _sentences(text)
@@ -151,8 +158,11 @@ def split_request(text: str) -> tuple[str, str]:
     # Adjacent questions ask together ("Which drug? At what dose?").
     while start - 1 >= 0 and start - 1 in asks and end - start < 2:
         start -= 1
-    # "Should I?", "Is that OK?": a request of a few words asks about the sentence before it.
-    while start > 0 and len(re.findall(r"[A-Za-z]{3,}", " ".join(sents[start:end + 1]))) < 4:
+    # "Should I?", "Is that OK?": a request of a few words asks about the sentence before it, and
+    # so does one that names nothing clinical and no intent ("Sensible, or am I asking for
+    # trouble?" after "I was planning pregabalin, then amitriptyline on top.").
+    while start > 0 and (len(re.findall(r"[A-Za-z]{3,}", " ".join(sents[start:end + 1]))) < 4
+                         or (start == end and not _names_something(sents[start]))):
         start -= 1
     request = " ".join(sents[start:end + 1])
     vignette = " ".join(sents[:start] + sents[end + 1:])

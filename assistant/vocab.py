@@ -35,6 +35,12 @@ class Concept:
     aspect: bool = False
     """Topic that asks about an agent (dose, side effects): keeps the agent in context."""
     classes: tuple[str, ...] = ()
+    normal_at_least: float | None = None
+    """A measurement right after the mention at or above this is a normal result ("eGFR 72"):
+    the mention counts as negated (the patient does not have the condition)."""
+
+
+_VALUE_AFTER = re.compile(r"\s*(?:of|is|was|now|:|=|~|about|approx\.?|around|roughly)?\s*(?:of\s*)?(\d+(?:\.\d+)?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,11 @@ class Vocabulary:
         found.sort(key=lambda f: f.start)
         out = []
         for f in found:
-            out.append(Mention(f.concept, f.start, f.end, True) if negated_before(text, f.start) else f)
+            normal = self.concepts[f.concept].normal_at_least
+            if normal is not None and (v := _VALUE_AFTER.match(text, f.end)) and float(v.group(1)) >= normal:
+                out.append(Mention(f.concept, f.start, f.end, True))  # a normal result
+            else:
+                out.append(Mention(f.concept, f.start, f.end, True) if negated_before(text, f.start) else f)
         return out
 
     def concept_ids(self, text: str, *, with_classes: bool = True, affirmed: bool = False) -> frozenset[str]:
@@ -152,6 +162,7 @@ def load_vocabulary(path: Path = VOCAB_PATH) -> Vocabulary:
             id=cid, category=cat, name=str(raw.get("name") or (aliases[0] if aliases else cid)),
             aliases=aliases, aspect=bool(raw.get("aspect", False)),
             classes=tuple(raw.get("classes") or ()),
+            normal_at_least=float(raw["normal_at_least"]) if raw.get("normal_at_least") is not None else None,
         ))
     return Vocabulary(concepts, cs)
 

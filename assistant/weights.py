@@ -33,6 +33,10 @@ class Weights:
     adult_age: int = 16
     """A patient's age below this makes the question about a child (population ``child`` of the
     vocabulary, which the passages must cover). Design: the guidance covered is for adults."""
+    older_age: int = 65
+    """A patient this old or older belongs to the older-adults population (falls, gastrointestinal
+    risk), named or not. Design: the corpus's own threshold (gastrointestinal risk factors
+    include age over 65 years)."""
 
     # ---- answer size per question type (assistant/compose/__init__.py) ----------------------
     narrow_max_sentences: int = 12
@@ -215,6 +219,9 @@ class Weights:
     vocabulary: kidney impairment, anticoagulation, falls) that no retrieved passage mentions.
     Fitted: core, dev and blind answer rounds 1-8, then round 9 after its first try (755 cases:
     609 passed at 0, 610 at 2; two covered round-9 vignettes were declined at 0)."""
+    expand_factor_spoken: int = 1
+    """...and this many when a retrieved passage already mentions the factor. Design, checked on
+    answer round 13 after its first try and on the older sets."""
     expand_max_named: int = 4
     """At most this many passages are added for sections named after a pain mechanism asked about."""
     expand_max_drug_sections: int = 2
@@ -240,6 +247,12 @@ class Weights:
     lead_share: float = 0.35
     """An intent's or mechanism's best sentence leads only when it scores at least this share
     of the best sentence. Fitted: dev."""
+    caution_lead_max: int = 2
+    caution_lead_share: float = 0.15
+    """A drug caution for the patient's own comorbidity or co-medication (a population of the
+    vocabulary the conversation names: anticoagulation, kidney impairment, falls) leads the
+    answer, up to this many, when it scores at least this share of the best sentence. Design,
+    checked on answer round 13 after its first try and on the older sets."""
     lead_max: int = 4
     """At most this many sentences lead the answer for intents and mechanisms. Design."""
 

@@ -692,7 +692,29 @@ def test_a_comorbidity_named_about_the_patient_brings_the_guidance_about_it():
     # The same case without the kidney disease does not get the renal statement.
     q2 = "68F, MS for 20 years. Burning feet for months, worse at night. Which drug would you start for the foot pain and how?"
     assert "creatinine clearance" not in compose(q2, hits, query=q2).markdown
-    assert C._patient_factors(q, ()) == ["renal"] and C._patient_factors(q2, ()) == []
+    # A written age of 65 or more puts the patient among older adults, named or not.
+    assert C._patient_factors(q, ()) == ["older_adult", "renal"] and C._patient_factors(q2, ()) == ["older_adult"]
+    assert C._patient_factors(q.replace("68F", "48F"), ()) == ["renal"]
+    # A measured kidney function of 60 or more is not kidney impairment.
+    assert C._patient_factors("48F, eGFR 72, burning feet. Which drug?", ()) == []
+    assert C._patient_factors("48F, eGFR 38, burning feet. Which drug?", ()) == ["renal"]
+
+
+def test_a_drug_caution_for_the_patients_own_comorbidity_leads_the_answer():
+    nsaid = chunk("analgesics", "NSAIDs and acetaminophen", "NSAIDs: who should avoid them", """
+NSAIDs give better relief of back pain than acetaminophen and are the first-line drug for musculoskeletal pain.
+Ibuprofen is typically given at 400 mg three times daily, with a maximum of 2.4 g per day.
+NSAIDs should be avoided in people taking anticoagulants because bleeding risk rises sharply.
+""".strip())
+    hits = hits_of([nsaid, MSK, KEY])
+    q = ("71M with AF on warfarin, INR stable. Mechanical low back pain for 3 weeks, buying ibuprofen over the "
+         "counter. What would you prescribe for his back?")
+    bottom = compose(q, hits, query=q).sections[0]
+    assert bottom.kind == "bottom_line"
+    assert "anticoagulants" in bottom.sentences[0].text
+    # Without the anticoagulant the caution does not lead.
+    q2 = q.replace("with AF on warfarin, INR stable", "fit and well")
+    assert "anticoagulants" not in compose(q2, hits, query=q2).sections[0].sentences[0].text
 
 
 def test_a_sentence_about_the_question_in_meaning_is_chosen_by_the_model():

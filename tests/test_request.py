@@ -232,3 +232,29 @@ def test_drugs_listed_together_share_what_was_said_of_them():
 def test_side_effects_said_to_be_fine_are_not_intolerance():
     assert [s.response for s in treatment_state(["On gabapentin 300 mg tds, partial relief, side effects fine."])] == ["partial"]
     assert [s.response for s in treatment_state(["On pregabalin, side effects bad, had to stop."])] == ["intolerant"]
+
+
+def test_a_request_that_names_nothing_asks_about_the_sentence_before_it():
+    text = ("52M, RRMS, burning pain down both legs. He takes diazepam at night. "
+            "I was planning pregabalin and then adding amitriptyline on top. Sensible, or am I asking for trouble?")
+    request, vignette = split_request(text)
+    assert request.startswith("I was planning pregabalin") and "diazepam" in vignette
+    # A request that names a drug or an intent stands alone.
+    text2 = "52M, RRMS, burning pain down both legs. Which drug would you start, and at what dose?"
+    assert split_request(text2)[0] == "Which drug would you start, and at what dose?"
+    text3 = "SPMS, stable spasticity, seating issues. Question for the GP: what's the overall plan here?"
+    assert split_request(text3)[0] == "Question for the GP: what's the overall plan here?"
+
+
+def test_drugs_the_patient_takes_are_context_also_later_in_a_list_and_a_class_covers_its_drugs():
+    gaba = chunk("sciatica", "Sciatica", "Drug treatment",
+                 "NICE NG59 advises against gabapentinoids for sciatica.\n\nNSAIDs can be considered for sciatica.\n\n"
+                 "NSAIDs should be avoided in people taking anticoagulants.")
+    hits = hits_of([gaba])
+    q = "She's 70 and on clopidogrel and citalopram. Can she have an NSAID for her sciatica?"
+    assert assess_relevance(q, hits, request=q).in_scope
+    asked = "Can she have citalopram for her sciatica?"
+    assert "citalopram" in assess_relevance(asked, hits, request=asked).missing
+    # "pregabalin" is covered by what the passages say of its class.
+    q = "A colleague wants to start pregabalin for 3 weeks of sciatica. Does NICE support that?"
+    assert assess_relevance(q, hits, request=q).in_scope

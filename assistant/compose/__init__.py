@@ -37,6 +37,7 @@ from ..weights import WEIGHTS
 from . import intents as I
 from . import layout as L
 from .expand import expand_hits
+from .query import age_populations
 from .expand import first_line_index as warm_corpus  # noqa: F401  (Assistant.warm)
 from .query import Query as _Query  # noqa: F401
 from .query import parse_query as _parse_query
@@ -89,7 +90,7 @@ def _patient_factors(question: str, history: Sequence[Turn]) -> list[str]:
     earlier ones), in a fixed order."""
     vocab = vocabulary()
     said = " ".join([t.content for t in history if t.role == "user"] + [question])
-    told = vocab.concept_ids(said, with_classes=False, affirmed=True)
+    told = vocab.concept_ids(said, with_classes=False, affirmed=True) | age_populations(said)
     listed = set(cues().patient_factors)
     return sorted(c for c in told if c in vocab.concepts
                   and (vocab.concepts[c].category == "population" or c in listed))
@@ -191,8 +192,10 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     blocks: list[L.Block] = []
     patient = audience == "patient"
     patient_sel = patient or q.patient_language  # select plain-language statements
-    lead = options + I.lead(cands, q, picked, patient_sel)
     top = max(c.score for c in cands)
+    factors = _patient_factors(question, history)
+    warn = [] if patient_sel or wants_opioid else I.cautions(cands, q, picked, factors, W.caution_lead_share * top)
+    lead = options + warn + I.lead(cands, q, picked, patient_sel)
 
     if q.breadth == "narrow":
         bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_short - len(lead)), docs, patient_sel)
@@ -221,7 +224,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
     # What the guidance says about the patient's own comorbidities, before anything else is added.
-    mine = [] if patient_sel else L.for_this_patient(cands, _patient_factors(question, history), picked,
+    mine = [] if patient_sel else L.for_this_patient(cands, factors, picked,
                                                      W.patient_factors_max, W.patient_factors_share * top)
     # A plain-language answer stays with the plain-language passages it was built from.
     more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)

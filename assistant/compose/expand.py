@@ -19,7 +19,7 @@ from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .intents import about_condition
-from .query import PATIENT_HINT, question_breadth
+from .query import PATIENT_HINT, age_populations, question_breadth
 from .score import FIRST_LINE_BY_MECHANISM, plain_doc
 
 @functools.lru_cache(maxsize=4096)
@@ -160,17 +160,20 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
     # comorbidity sits in another section or document. Passages of retrieved documents and those
     # that also name what the question names come first.
     if WEIGHTS.expand_max_factor > 0:
-        told = vocab.concept_ids(query or question, with_classes=False, affirmed=True)
+        told = vocab.concept_ids(query or question, with_classes=False, affirmed=True) | age_populations(query or question)
         factors = sorted(c for c in told if vocab.concepts[c].category == "population")
         asked_ids = vocab.concept_ids(query or question) - set(factors)
         doc_rank = {d: i for i, d in enumerate(ranked_docs)}
         for f in factors[:WEIGHTS.patient_factors_max]:
             cands = [c for c in _factor_passages(by_doc, f) if c.chunk_id not in have]
-            if not cands or any(f in vocab.concept_ids(h.chunk.text, with_classes=False) for h in ranked):
-                continue  # nothing to add, or a retrieved passage already speaks to it
+            if not cands:
+                continue
+            # Fewer when a retrieved passage already speaks to it: the caution for another drug
+            # the answer may offer (acetaminophen and warfarin) is often in another passage.
+            spoken = any(f in vocab.concept_ids(h.chunk.text, with_classes=False) for h in ranked)
             cands.sort(key=lambda c: (-len(asked_ids & vocab.concept_ids(c.text)),
                                       doc_rank.get(c.doc_id, len(doc_rank))))
-            for c in cands[:WEIGHTS.expand_max_factor]:
+            for c in cands[:WEIGHTS.expand_factor_spoken if spoken else WEIGHTS.expand_max_factor]:
                 add(c)
     # Sections named after what the request asks ("Pitfalls", "Exercise and psychological
     # therapy" for non-drug care of chronic pain), in the documents retrieved.

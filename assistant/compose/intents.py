@@ -100,6 +100,26 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
     return out
 
 
+def cautions(cands: Sequence[Cand], q: Query, picked: Picked, factors: Sequence[str], floor: float,
+             patient: bool = False) -> list[Cand]:
+    """What the guidance says against a drug for the patient's own comorbidities and co-medication
+    ("NSAIDs should be avoided in people taking anticoagulants" for a man on warfarin), best first:
+    a vignette's answer leads with it rather than with the drug's usual dose."""
+    out: list[Cand] = []
+    for f in factors:
+        if len(out) >= WEIGHTS.caution_lead_max:
+            break
+        if any(f in c.sent.direct for c in out):
+            continue
+        options = [c for c in cands if f in c.sent.direct and c.score >= floor and _eligible(c, q, patient)
+                   and not c.sent.dependent and not picked.has(c) and _names_drug(c)
+                   and (INTENT_SENTENCE["contraindication"].search(c.sent.text)
+                        or INTENT_SENTENCE["safety"].search(c.sent.text))]
+        if options and picked.add(best := max(options, key=lambda c: c.score)):
+            out.append(best)
+    return out
+
+
 def condition_doc(cands: Sequence[Cand], named: frozenset[str] = frozenset()) -> str | None:
     """The guideline the question is about: the best-ranked retrieved document that is not
     about opioids (chronic low back pain, sciatica, neuropathic pain in MS ...) and whose title

@@ -11,6 +11,7 @@ from ..request import Request
 from ..text import stem_words
 from ..text import stems as _stems
 from ..vocab import vocabulary
+from ..weights import WEIGHTS
 
 _C = cues()
 _P = _C.patterns
@@ -59,6 +60,23 @@ class Query:
     """Pain mechanisms named anywhere in the turn or its condensed query."""
     request: str = ""
     """The question itself (not its conversation) asks what is first-line."""
+
+
+_AGE = cues().patterns["patient_age"]
+_AGE_SEX = cues().patterns["patient_age_sex"]
+
+
+def age_populations(text: str) -> frozenset[str]:
+    """Populations the patient's written age puts them in: children under ``adult_age``, older
+    adults from ``older_age`` ("12-year-old", "84F", "aged 70")."""
+    out: set[str] = set()
+    for m in _AGE.finditer(text):
+        age = int(next(g for g in m.groups() if g))
+        out.add("child" if age < WEIGHTS.adult_age else "older_adult" if age >= WEIGHTS.older_age else "")
+    for m in _AGE_SEX.finditer(text):
+        if int(m.group(1)) >= WEIGHTS.older_age:
+            out.add("older_adult")
+    return frozenset(c for c in out if c in vocabulary().concepts)
 
 
 def case_only(question: str) -> bool:

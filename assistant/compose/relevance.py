@@ -14,7 +14,7 @@ from ..records import Hit
 from ..text import stems as _stems
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
-from .query import QUESTION_NOISE
+from .query import QUESTION_NOISE, age_populations
 from .sentences import sentences as _sentences
 
 _CLINICAL_CATEGORIES = ("agent", "mechanism", "complaint", "disease", "finding")
@@ -38,12 +38,37 @@ _TAKING = cues().patterns["ts_taking"]
 """A drug the patient takes ("on ocrelizumab") is context, not what is asked."""
 
 
+_LIST_TAIL = re.compile(r"(?:^|\s)[\w/-]+(?:\s+[\d.]+\s*(?:mg|mcg|g|mg/day))?(?:\s+(?:od|bd|tds|qds|daily|nocte|prn))?"
+                        r"\s*(?:,|and|&|\+|plus)\s*$", re.I)
+
+
+def _taken(before: Sequence[str]) -> bool:
+    """The words before a drug say the patient takes it, also as a later member of a list ("on
+    clopidogrel and citalopram", "taking X, Y and Z")."""
+    prefix = " ".join(before[-4:]) + " "
+    rest = " ".join(before)
+    for _ in range(4):
+        if _TAKING.search(prefix):
+            return True
+        cut = _LIST_TAIL.sub("", rest)
+        if cut == rest:
+            return False
+        rest = cut
+        prefix = " ".join(rest.split()[-4:]) + " "
+    return False
+
+
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
-_PATIENT_AGE = cues().patterns["patient_age"]
 _CONTEXT_CLAUSE = cues().patterns["context_clause"]
 _GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
+
+
+def _class_named(drug: str, named: set[str]) -> bool:
+    vocab = vocabulary()
+    ids = vocab.concept_ids(drug, with_classes=False)
+    return any(set(vocab.concepts[c].classes) & named for c in ids if vocab.concepts[c].category == "agent")
 
 
 def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> str | None:
@@ -100,12 +125,15 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                   if vocab.concepts[c].category in _CLINICAL_CATEGORIES}
     p_stems: set[str] = set()
     p_concepts: set[str] = set()
+    p_named: set[str] = set()
+    """Concepts the passages name themselves (not only through a drug's class)."""
     for h in hits:
         p_stems |= _stems(h.chunk.section)
         p_concepts |= vocab.concept_ids(h.chunk.section)
         for s in _sentences(h.chunk):
             p_stems |= s.stems
             p_concepts |= s.concepts
+            p_named |= s.direct
     lexical = len(q_stems & p_stems) / len(q_stems) if q_stems else 0.0
     clinical = bool(q_concepts & p_concepts)
     dense = [h.dense_score for h in hits if h.dense_score is not None]
@@ -125,8 +153,7 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
              if vocab.concepts[c].category in _MUST_BE_COVERED and c != "pain"
              and (in_request is None or c in in_request or vocab.concepts[c].category == "population")]
     # A child by age ("12-year-old"): the child population, named or not.
-    if "child" in vocab.concepts and "child" not in named and any(
-            int(next(g for g in m.groups() if g)) < W.adult_age for m in _PATIENT_AGE.finditer(query)):
+    if "child" not in named and "child" in age_populations(query):
         named.append("child")
     missing = tuple(sorted(vocab.concepts[c].name for c in named
                            if c not in p_concepts and not (_stems(vocab.concepts[c].name) & p_stems)))
@@ -141,8 +168,12 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         absent = [d.written for d in drugs_named(asked_part)
                   if not names_opioid(d.written) and not names_opioid(d.generic)
                   and not _stems(d.written) <= _GENERIC_HEADS  # "analgesic", "painkiller": no drug of its own
-                  and not _TAKING.search(" ".join(toks[max(0, d.token - 4):d.token]) + " ")
-                  and not named_in(d, text_lower, words)]
+                  and not _taken(toks[max(0, d.token - 10):d.token])
+                  and not named_in(d, text_lower, words)
+                  # A drug whose own class the passages name ("pregabalin" and "gabapentinoids
+                  # are not recommended for sciatica"); a class word that is the drug's only
+                  # name in the vocabulary ("methylprednisolone" is a corticosteroid) does not count.
+                  and not _class_named(d.generic or d.written, p_named)]
         topic = (_uncovered_object(request, p_stems, p_concepts)
                  or _uncovered_opening(query, p_stems, p_concepts))
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
