@@ -147,6 +147,8 @@ class Assistant:
         self._chat_model_loaded = chat_model is not None
         self._audit = None
         self._audit_enabled = audit
+        self._pool = None
+        self._pool_lock = threading.Lock()
 
     @property
     def chat_model(self):
@@ -164,6 +166,16 @@ class Assistant:
 
             self._audit = AuditLog(self.settings)
         return self._audit
+
+    def _workers(self):
+        """Threads an answer runs its search in while it checks safety (one per concurrent answer)."""
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="answer-search")
+        return self._pool
 
     def sentence_vectors(self, index):
         """What scores passage sentences by meaning (``compose``'s ``vectors``), or None when the
@@ -259,12 +271,25 @@ class Assistant:
         if audience not in AUDIENCES:
             raise InputError(f"Audience must be one of {', '.join(AUDIENCES)}, not {audience!r}.")
 
-        t = time.perf_counter()
-        verdict: SafetyVerdict = safety.check_input(turns + (Turn("user", q),))
-        timings["safety_check"] = (time.perf_counter() - t) * 1000
-
         flags: list[str] = []
         llm = self.chat_model  # built before timing: building it imports the client library
+        search = None
+        if llm is None:
+            # Without an LLM rewrite the search text is known now: search in a worker thread while
+            # this one checks safety (the query embedding and the vector search release the GIL).
+            query = condense(q, turns)
+            search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
+            search = self._workers().submit(self.searcher.search, search_q, self.settings.top_k,
+                                            index=self.searcher.index())
+        t = time.perf_counter()
+        try:
+            verdict: SafetyVerdict = safety.check_input(turns + (Turn("user", q),))
+        except BaseException:
+            if search is not None:
+                search.cancel()
+            raise
+        timings["safety_check"] = (time.perf_counter() - t) * 1000
+
         t = time.perf_counter()
         query = condense(q, turns)
         trace: dict = {}
@@ -284,8 +309,11 @@ class Assistant:
         t = time.perf_counter()
         # A long note is searched by its request and the clinical entities of the rest
         # (GUIDELINE_MAX_QUESTION_CHARS caps the search text, not what is checked and answered).
-        search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
-        res = self.searcher.search(search_q, self.settings.top_k)
+        if search is not None:
+            res = search.result()
+        else:
+            search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
+            res = self.searcher.search(search_q, self.settings.top_k)
         hits = res.hits
         # Passages the safety layer may need to cite, whatever the question retrieved.
         esc_q = safety.escalation_query(verdict)

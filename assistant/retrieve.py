@@ -157,15 +157,17 @@ class HybridSearcher:
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
 
     def search(self, query: str, k: int | None = None, *, statuses: Iterable[str] | None = None,
-               doc_ids: Iterable[str] | None = None, mode: str = "hybrid") -> SearchResult:
-        """Top-k passages of the serving version. ``mode``: hybrid | dense | bm25."""
+               doc_ids: Iterable[str] | None = None, mode: str = "hybrid",
+               index: ServingIndex | None = None) -> SearchResult:
+        """Top-k passages of the serving version. ``mode``: hybrid | dense | bm25. ``index``: the
+        version to search (one pinned in another thread); by default this thread's."""
         k = k or self.settings.top_k
         if not query or not query.strip():
             raise RetrievalError("The search query is empty.")
         statuses = tuple(statuses) if statuses is not None else self.settings.include_statuses
         doc_filter = set(doc_ids) if doc_ids is not None else None
         for attempt in range(3):
-            ix = self.index()
+            ix = index if index is not None and attempt == 0 else self.index()
             try:
                 return self._search(ix, query, k, statuses, doc_filter, mode)
             except (RetrievalError, ConfigError):

@@ -55,7 +55,8 @@ class Bm25Index:
         words = [w for w in words if w in vocab]
         if not words:
             return []  # only stopwords / words the corpus never uses
-        docs, scores = self._r.retrieve([words], k=k, show_progress=False, n_threads=1)
+        # n_threads=0: in this thread (n_threads=1 starts a thread pool for every query).
+        docs, scores = self._r.retrieve([words], k=k, show_progress=False, n_threads=0)
         out = []
         for row, score in zip(np.asarray(docs[0]).tolist(), np.asarray(scores[0]).tolist()):
             if score > 0:
