@@ -223,6 +223,26 @@ CLAUSE_BREAKS_EXT = "safety_clause_breaks"
 _LETTER_DIGIT = re.compile(r"[a-z]\d|\d[a-z]")
 
 
+_SCREEN_ANSWER = re.compile(r":\s*(?:denies|denied|no|none|nil|negative|neg\.?|absent|not present|never)\b[^\n:]{0,60}$",
+                            re.IGNORECASE)
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022\u25aa>]|\d{1,2}[.)])\s+")
+
+
+def _denied_screen_line(text: str, start: int, end: int) -> bool:
+    """The finding labels a screening list item answered in the negative as a whole ("- Bowel/
+    bladder change (retention, incontinence, frequency): denies"): a list line whose label (no
+    sentence end in it) holds the finding, and only a denial (and a short note) after its colon."""
+    ls = text.rfind("\n", 0, start) + 1
+    le = text.find("\n", end)
+    line = text[ls:len(text) if le < 0 else le]
+    colon = line.find(":", end - ls)
+    label = line[:colon] if colon >= 0 else ""
+    return (colon >= 0 and ":" not in line[:start - ls] and bool(_LIST_ITEM.match(label))
+            and not re.search(r"[.!?]\s", label) and bool(_SCREEN_ANSWER.match(line[colon:])))
+
+
 def _unchanged_table_row(text: str, pos: int) -> bool:
     """The finding labels a Markdown table row whose later cells (two or more) are all the same:
     a flowsheet over visits that shows no change."""
@@ -737,6 +757,11 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
             ctx.add("historical")
             current = False  # "in May 2019, when she had acute retention": acute then, not now
+        if _denied_screen_line(text, ent.start_char, ent.end_char):
+            ctx.add("negated")  # "- Bowel/bladder change (retention, incontinence): denies"
+            ctx.discard("possible")
+        if general_turn[k] and sent_i not in anchored_sents and any(m in text[bounds[k][0]:bounds[k][1]] for m in marks):
+            ctx.add("general")  # "Nursing student here ... what distinguishes them?": no patient
         if _unchanged_table_row(text, ent.start_char):
             ctx.add("stable")  # "| Sensory level | T10 | T10 | T10 |": the same at every visit
             current = False

@@ -292,6 +292,13 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 pairs.append((i, j) if ci < cj else (j, i))  # "08:30: 5/5 ... 14:30: 3/5"
             elif ti and tj and ti != tj:
                 pairs.append((i, j) if ti == "earlier" else (j, i))
+            elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
+                  and sent[i] == sent[j] and ti is None and tj == "earlier"
+                  and grades[j].value >= 5 > grades[i].value and not grades[j].baseline
+                  and not (c.unchanged and c.unchanged.search(text[grades[i].end:grades[j].start]))):
+                # A reduced grade, then in its sentence the full grade it was before ("EHL R 4-/5
+                # (documented 5/5 at visit 3 wks ago)", "4/5, was 5/5 last week").
+                pairs.append((j, i))
             elif j == i + 1 and sent[i] == sent[j] and _connected(text[grades[i].end:grades[j].start], c):
                 backwards = (ti == "later" and tj != "later") or (tj == "earlier" and ti != "earlier")
                 pairs.append((j, i) if backwards else (i, j))

@@ -83,7 +83,7 @@ _SIGNED = re.compile(r"(?<![\w.])(?P<sign>-|−|minus\s)?(?P<num>\d{1,4}(?:[.,]\
 # "she's 80", "I'm 74".
 _AGE = re.compile(
     r"(?<![\w.])(?P<age>\d{2,3})\s?(?:-|\s)?(?:year|yr)s?[- ]old\b"
-    r"|(?<![\w.])(?P<age2>\d{2,3})\s?(?:yo|y/o|y\.o\.|yrs?)\b"
+    r"|(?<![\w.])(?P<age2>\d{2,3})\s?(?:yo\b|y/o\b|y\.o\.|yrs?\b)"
     r"|(?<![\w./])(?P<age3>\d{2,3})\s?(?:m|f|M|F)\b(?![\w/])"
     r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
     r"|\b(?:mr|mrs|ms|miss|mx)\.?\s+[a-z]+(?:\.[a-z]+)*\.?,\s+(?P<age6>\d{2,3})\b(?![./])"
