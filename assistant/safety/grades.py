@@ -207,6 +207,12 @@ def _chart_cells(text: str, c: _Compiled) -> list[Grade]:
     return out
 
 
+# Between a reduced and a full grade, words that make the full one another muscle or side
+# ("EHL R 4+/5, otherwise 5/5"), not the same muscle earlier.
+_OTHER_MUSCLES = re.compile(r"\b(?:otherwise|elsewhere|other|others|rest|remaining|remainder|all|left|right|L|R|"
+                            r"bilat\w*|contralateral|opposite)\b", re.I)
+
+
 def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> list[Decline]:
     """Every fall in grade in one turn. ``sentences`` are (start, end) character ranges."""
     c = _compiled(gc)
@@ -295,7 +301,9 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
                   and sent[i] == sent[j] and ti is None and tj == "earlier"
                   and grades[j].value >= 5 > grades[i].value and not grades[j].baseline
-                  and not (c.unchanged and c.unchanged.search(text[grades[i].end:grades[j].start]))):
+                  and not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])
+                  and not (c.unchanged and c.unchanged.search(
+                      text[grades[i].end:sentences[sent[j]][1] if sent[j] < len(sentences) else len(text)]))):
                 # A reduced grade, then in its sentence the full grade it was before ("EHL R 4-/5
                 # (documented 5/5 at visit 3 wks ago)", "4/5, was 5/5 last week").
                 pairs.append((j, i))

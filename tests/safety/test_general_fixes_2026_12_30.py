@@ -32,6 +32,7 @@ EXACT = [
     ("student_with_patient", "Student nurse on placement: my patient has new saddle anaesthesia and urinary retention since this morning. What should I do?", ["cauda_equina"]),
     # A reduced grade, then the full grade it was before; sides compared are not a change.
     ("grade_then_earlier_full", "R L5 radiculopathy. EHL R 4-/5, was 5/5 at visit 3 wks ago.", ["progressive_neuro_deficit"]),
+    ("otherwise_full_same_as_before", "Power: EHL R 4+/5, otherwise 5/5, same as documented at first visit. SLR positive on the right.", []),
     ("grades_of_two_sides", "R L5 radiculopathy. EHL R 4/5, L 5/5, unchanged since her 2019 discectomy.", []),
     # 'hurts' is pain.
     ("back_hurts_after_fall_81", "Mum is 81 and slipped in the kitchen this morning; now her back hurts when she moves.", ["fracture"]),
