@@ -258,3 +258,6 @@ def test_drugs_the_patient_takes_are_context_also_later_in_a_list_and_a_class_co
     # "pregabalin" is covered by what the passages say of its class.
     q = "A colleague wants to start pregabalin for 3 weeks of sciatica. Does NICE support that?"
     assert assess_relevance(q, hits, request=q).in_scope
+    # ...but not its dose: doses are the drug's own.
+    q = "What's the max dose of pregabalin for sciatica?"
+    assert "pregabalin" in assess_relevance(q, hits, request=q).missing

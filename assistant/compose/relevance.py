@@ -58,6 +58,7 @@ def _taken(before: Sequence[str]) -> bool:
     return False
 
 
+_DOSE = cues().patterns["dose"]
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
@@ -171,9 +172,10 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                   and not _taken(toks[max(0, d.token - 10):d.token])
                   and not named_in(d, text_lower, words)
                   # A drug whose own class the passages name ("pregabalin" and "gabapentinoids
-                  # are not recommended for sciatica"); a class word that is the drug's only
-                  # name in the vocabulary ("methylprednisolone" is a corticosteroid) does not count.
-                  and not _class_named(d.generic or d.written, p_named)]
+                  # are not recommended for sciatica"), unless its dose is asked (doses are the
+                  # drug's own); a class word that is the drug's only name in the vocabulary
+                  # ("methylprednisolone" is a corticosteroid) does not count.
+                  and not (not _DOSE.search(asked_part) and _class_named(d.generic or d.written, p_named))]
         topic = (_uncovered_object(request, p_stems, p_concepts)
                  or _uncovered_opening(query, p_stems, p_concepts))
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
