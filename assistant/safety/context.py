@@ -493,6 +493,10 @@ class SafetyNLP:
             if texts:
                 self.aux_phrase.add(label, [self.normalised_doc(t) for t in dict.fromkeys(texts)])
         self.current_words = tuple(policy.termset("current").preceding_negations)
+        # Any of them inside a finding's own words (one search instead of one per word).
+        self.current_in = re.compile(
+            r"(?= (" + "|".join(re.escape(w) for w in sorted(self.current_words, key=len, reverse=True)) + r") )"
+        ) if self.current_words else None
         # Concept parts (concepts.py): one label per part, on NORM like the findings.
         self.concept_matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         self.concept_fillers = frozenset(policy.concepts.fillers)
@@ -704,7 +708,8 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
                 spans += _measurement_spans(doc, bounds, text, policy, details)
             if policy.concepts.combinations:
                 spans += _concept_spans(snlp, doc, sents, spans, details)
-            doc.spans[DERIVED_KEY] = [sp for sp in spans if sp not in doc.ents]
+            ents = set(doc.ents)  # doc.ents builds a new tuple on every access
+            doc.spans[DERIVED_KEY] = [sp for sp in spans if sp not in ents]
         doc = proc(doc)
     spans += target_spans
     doc.spans[SPAN_KEY] = spans
@@ -734,6 +739,7 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     anchored = [any(lbl == ANCHOR for lbl, _ in aux) and not general_turn[k] for k, aux in enumerate(aux_by_turn)]
     mentions_by_turn: list[list[Mention]] = [[] for _ in bounds]
     says_baseline = [_says_baseline(text[b[0]:b[1]], policy) for b in bounds]
+    asks = [any(m in text[b[0]:b[1]] for m in marks) for b in bounds]
     refers = _generic_referents(doc, sent_starts, policy)
     for ent in doc.spans[SPAN_KEY]:
         sent_i = bisect.bisect_right(sent_starts, ent.start) - 1
@@ -752,15 +758,15 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
         low = " " + ent.text.lower() + " "
         # A change word inside the finding's own words, unless denied there ("numb, nothing new").
-        current = bool(ent._.get(ext_name("current"))) or any(
-            f" {w} " in low and not re.search(rf"\b(?:nothing|no|not) {re.escape(w)} ", low) for w in snlp.current_words)
+        current = bool(ent._.get(ext_name("current"))) or (snlp.current_in is not None and any(
+            not re.search(rf"\b(?:nothing|no|not) {re.escape(m.group(1))} ", low) for m in snlp.current_in.finditer(low)))
         if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
             ctx.add("historical")
             current = False  # "in May 2019, when she had acute retention": acute then, not now
         if _denied_screen_line(text, ent.start_char, ent.end_char):
             ctx.add("negated")  # "- Bowel/bladder change (retention, incontinence): denies"
             ctx.discard("possible")
-        if general_turn[k] and sent_i not in anchored_sents and any(m in text[bounds[k][0]:bounds[k][1]] for m in marks):
+        if general_turn[k] and sent_i not in anchored_sents and asks[k]:
             ctx.add("general")  # "Nursing student here ... what distinguishes them?": no patient
         if _unchanged_table_row(text, ent.start_char):
             ctx.add("stable")  # "| Sensory level | T10 | T10 | T10 |": the same at every visit

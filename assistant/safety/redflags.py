@@ -51,17 +51,24 @@ _SINCE_AFTER = re.compile(r"^[\s,]*(?:ever )?since\b", re.I)
 _SAME_FINDING = {"low_grade_fever": "fever"}
 
 
-def _settled_since(m: Mention, mentions: Sequence[Mention]) -> Mention | None:
+def _settling(mentions: Sequence[Mention]) -> dict[str, list[Mention]]:
+    """Definite negations followed by "since" ("no temperature since"), by finding."""
+    out: dict[str, list[Mention]] = {}
+    for m in mentions:
+        if not _definitely_negated(m):
+            continue
+        i = m.sentence.lower().find(m.text.lower())
+        if i >= 0 and (m.text.lower().endswith("since") or _SINCE_AFTER.match(m.sentence[i + len(m.text):])):
+            out.setdefault(_SAME_FINDING.get(m.label, m.label), []).append(m)
+    return out
+
+
+def _settled_since(m: Mention, settling: Mapping[str, list[Mention]]) -> Mention | None:
     """A later definite negation of the same finding followed by "since" ("temps up to 38.4 ...
     no temperature since"): the finding was, and is no longer."""
-    label = _SAME_FINDING.get(m.label, m.label)
-    for later in mentions:
-        if (_SAME_FINDING.get(later.label, later.label) == label
-                and (later.turn_index, later.start) > (m.turn_index, m.start) and _definitely_negated(later)):
-            i = later.sentence.lower().find(later.text.lower())
-            if i >= 0 and (later.text.lower().endswith("since")
-                           or _SINCE_AFTER.match(later.sentence[i + len(later.text):])):
-                return later
+    for later in settling.get(_SAME_FINDING.get(m.label, m.label), ()):
+        if (later.turn_index, later.start) > (m.turn_index, m.start):
+            return later
     return None
 
 
@@ -174,6 +181,7 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
     correcting = frozenset(i for i, t in (texts or {}).items()
                            if policy.corrections is not None and policy.corrections.search(t))
     cats = _categories_of(policy) if correcting else {}
+    settling = _settling(every)
     remote_of = _remote_labels([m for m in every if not ignoring_contexts(m, policy)], policy.remote_history)
     for ta in analyses:
         for m in ta.mentions:
@@ -185,7 +193,7 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
                                        f"{m.label} in turn {m.turn_index} was corrected in turn {fix.turn_index} "
                                        f"(\u201c{fix.text}\u201d negated)"))
                 continue
-            if not ctx and (since := _settled_since(m, every)) is not None:
+            if not ctx and (since := _settled_since(m, settling)) is not None:
                 trace.append(RuleFired("context.settled", v, m.text,
                                        f"{m.label} in turn {m.turn_index} has since settled "
                                        f"(\u201c{since.sentence[:120]}\u201d, turn {since.turn_index})"))
