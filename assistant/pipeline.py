@@ -273,11 +273,13 @@ class Assistant:
 
         flags: list[str] = []
         llm = self.chat_model  # built before timing: building it imports the client library
+        t = time.perf_counter()
+        query = condense(q, turns)
+        condense_ms = (time.perf_counter() - t) * 1000
         search = None
         if llm is None:
             # Without an LLM rewrite the search text is known now: search in a worker thread while
             # this one checks safety (the query embedding and the vector search release the GIL).
-            query = condense(q, turns)
             search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
             search = self._workers().submit(self.searcher.search, search_q, self.settings.top_k,
                                             index=self.searcher.index())
@@ -291,7 +293,6 @@ class Assistant:
         timings["safety_check"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        query = condense(q, turns)
         trace: dict = {}
         # One deadline for all LLM work of this answer (rewrite + answer).
         deadline = time.monotonic() + self.settings.llm_deadline_s if llm is not None else None
@@ -304,7 +305,7 @@ class Assistant:
                 flags.append("llm_condense_fallback")
             elif trace["condense"]["rejected"]:
                 flags.append("llm_condense_rejected")
-        timings["condense"] = (time.perf_counter() - t) * 1000
+        timings["condense"] = condense_ms + (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
         # A long note is searched by its request and the clinical entities of the rest

@@ -132,8 +132,8 @@ def _sentences(text: str) -> list[str]:
 def _names_something(sentence: str) -> bool:
     """The sentence names a clinical entity of the vocabulary, asks a catalogue intent or asks
     broadly ("what's the overall plan?")."""
-    return bool(vocabulary().concept_ids(sentence)) or bool(_P["broad"].search(sentence)) or any(
-        c.search(sentence) for d in intent_catalogue().values() for c in d.cues)
+    return (bool(vocabulary().concept_ids(sentence)) or bool(_P["broad"].search(sentence))
+            or bool(recognise_intents(sentence)))
 
 
 def split_request(text: str) -> tuple[str, str]:

@@ -164,13 +164,17 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         factors = sorted(c for c in told if vocab.concepts[c].category == "population")
         asked_ids = vocab.concept_ids(query or question) - set(factors)
         doc_rank = {d: i for i, d in enumerate(ranked_docs)}
+        retrieved: frozenset[str] | None = None  # the factors a retrieved passage mentions
         for f in factors[:WEIGHTS.patient_factors_max]:
             cands = [c for c in _factor_passages(by_doc, f) if c.chunk_id not in have]
             if not cands:
                 continue
             # Fewer when a retrieved passage already speaks to it: the caution for another drug
             # the answer may offer (acetaminophen and warfarin) is often in another passage.
-            spoken = any(f in vocab.concept_ids(h.chunk.text, with_classes=False) for h in ranked)
+            if retrieved is None:
+                retrieved = frozenset().union(*(vocab.concept_ids(h.chunk.text, with_classes=False)
+                                                 for h in ranked))
+            spoken = f in retrieved
             cands.sort(key=lambda c: (-len(asked_ids & vocab.concept_ids(c.text)),
                                       doc_rank.get(c.doc_id, len(doc_rank))))
             for c in cands[:WEIGHTS.expand_factor_spoken if spoken else WEIGHTS.expand_max_factor]:

@@ -14,7 +14,7 @@ from ..cues import cues
 from ..opioid_terms import names_opioid
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
-from .layout import Picked
+from .layout import Picked, best_per_factor
 from .query import Query
 from .sentences import answers
 from .score import FIRST_LINE_BY_MECHANISM, INTENT_SENTENCE, Cand, about_agents, plain_doc
@@ -105,19 +105,10 @@ def cautions(cands: Sequence[Cand], q: Query, picked: Picked, factors: Sequence[
     """What the guidance says against a drug for the patient's own comorbidities and co-medication
     ("NSAIDs should be avoided in people taking anticoagulants" for a man on warfarin), best first:
     a vignette's answer leads with it rather than with the drug's usual dose."""
-    out: list[Cand] = []
-    for f in factors:
-        if len(out) >= WEIGHTS.caution_lead_max:
-            break
-        if any(f in c.sent.direct for c in out):
-            continue
-        options = [c for c in cands if f in c.sent.direct and c.score >= floor and _eligible(c, q, patient)
-                   and not c.sent.dependent and not picked.has(c) and _names_drug(c)
-                   and (INTENT_SENTENCE["contraindication"].search(c.sent.text)
-                        or INTENT_SENTENCE["safety"].search(c.sent.text))]
-        if options and picked.add(best := max(options, key=lambda c: c.score)):
-            out.append(best)
-    return out
+    return best_per_factor(cands, factors, picked, WEIGHTS.caution_lead_max, lambda c: (
+        c.score >= floor and _eligible(c, q, patient) and not c.sent.dependent and _names_drug(c)
+        and bool(INTENT_SENTENCE["contraindication"].search(c.sent.text)
+                 or INTENT_SENTENCE["safety"].search(c.sent.text))))
 
 
 def condition_doc(cands: Sequence[Cand], named: frozenset[str] = frozenset()) -> str | None:

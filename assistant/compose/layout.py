@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..text import stems as _stems
 from ..vocab import vocabulary
@@ -54,21 +54,30 @@ class Block:
     cands: list[Cand]
 
 
-def for_this_patient(cands: Sequence[Cand], factors: Sequence[str], picked: Picked, max_n: int,
-                     floor: float) -> list[Block]:
-    """For each comorbidity or population named about the patient, the best statement that names
-    it in its own words and is not in the answer yet ("gabapentin doses are reduced when creatinine
-    clearance is below ..." for CKD)."""
+def best_per_factor(cands: Sequence[Cand], factors: Sequence[str], picked: Picked, max_n: int,
+                    keep: Callable[[Cand], bool]) -> list[Cand]:
+    """For each patient factor in turn, the best statement that names it in its own words, is
+    not in the answer yet and passes ``keep``; a factor an earlier pick already names is
+    skipped. At most ``max_n``."""
     out: list[Cand] = []
     for f in factors:
         if len(out) >= max_n:
             break
         if any(f in c.sent.direct for c in out):
-            continue  # this block already says something about it
-        about = [c for c in cands if f in c.sent.direct and c.score >= floor and not c.sent.dependent
-                 and c.sent.step is None and not picked.has(c)]
+            continue  # already said something about it
+        about = [c for c in cands if f in c.sent.direct and not picked.has(c) and keep(c)]
         if about and picked.add(best := max(about, key=lambda c: c.score)):
             out.append(best)
+    return out
+
+
+def for_this_patient(cands: Sequence[Cand], factors: Sequence[str], picked: Picked, max_n: int,
+                     floor: float) -> list[Block]:
+    """For each comorbidity or population named about the patient, the best statement that names
+    it in its own words and is not in the answer yet ("gabapentin doses are reduced when creatinine
+    clearance is below ..." for CKD)."""
+    out = best_per_factor(cands, factors, picked, max_n,
+                          lambda c: c.score >= floor and not c.sent.dependent and c.sent.step is None)
     return [Block("For this patient", "body", False, out)] if out else []
 
 

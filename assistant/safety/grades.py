@@ -300,7 +300,7 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 pairs.append((i, j) if ti == "earlier" else (j, i))
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
                   and sent[i] == sent[j] and ti is None and tj == "earlier"
-                  and grades[j].value >= 5 > grades[i].value and not grades[j].baseline
+                  and grades[j].value >= 5 > grades[i].value
                   and not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])
                   and not (c.unchanged and c.unchanged.search(
                       text[grades[i].end:sentences[sent[j]][1] if sent[j] < len(sentences) else len(text)]))):
