@@ -13,8 +13,14 @@ from .opioids import complies, mentions_opioid, reservation_chunk
 from .policy import DEFAULT_POLICY_PATH, Policy, load_policy, parse_policy
 from .redflags import escalation_query
 
-OPIOID_RESERVATION_QUERY: str = load_policy().opioids.reservation_query
-"""Retrieval query that finds the corpus passage stating the reservation rule."""
+
+def __getattr__(name: str):
+    # Loaded on first use, not at import: `python -m assistant.safety.drug_names` must run
+    # (to regenerate the drug names) while the policy still refuses the stale file.
+    if name == "OPIOID_RESERVATION_QUERY":
+        # Retrieval query that finds the corpus passage stating the reservation rule.
+        return load_policy().opioids.reservation_query
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def warm_up(policy: Policy | None = None) -> None:

@@ -42,10 +42,11 @@ from spacy.tokens import Doc, Span
 
 from core.errors import InputError
 
+from .forms import checkbox_answer
 from .grades import declines
 from .concepts import PartHit, combine
 from .measures import line_at, readings
-from .relatives import relative_is_patient
+from .relatives import relative_is_patient, relative_pronoun_before
 from .policy import CONTEXTS, OPIOID, Policy, all_phrase_words, expand_phrase
 
 CONTEXT_NAMES = CONTEXTS + ("current",)
@@ -418,6 +419,13 @@ class SafetyNLP:
         # "?discitis/?epidural collection": a slash before a query mark separates two words.
         infixes = list(nlp.Defaults.infixes) + [r"(?<=[A-Za-z])/(?=\?)"]
         nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
+        # "fever above 38C. I have none": a full stop after a number with its unit ends the
+        # sentence (spaCy keeps "38C." whole, as it keeps "U.S.").
+        suffixes = list(nlp.Defaults.suffixes) + [r"(?<=[0-9][A-Z])\.", r"(?<=[0-9][A-Z][A-Z])\."]
+        nlp.tokenizer.suffix_search = spacy.util.compile_suffix_regex(suffixes).search
+        # "~60 km/h", "~T8": an approximate sign is a word of its own.
+        prefixes = list(nlp.Defaults.prefixes) + [r"~"]
+        nlp.tokenizer.prefix_search = spacy.util.compile_prefix_regex(prefixes).search
         sp = policy.spelling
         lexicon = sorted(all_phrase_words(policy))
         self.speller: SpellingNormalizer = nlp.add_pipe("safety_spelling", config={
@@ -756,6 +764,10 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             ctx.discard("negated")  # only a definite negation removes a finding
         if "family" in ctx and relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient):
             ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
+        elif "family" not in ctx and relative_pronoun_before(
+                text[sents[sent_i].start_char:ent.start_char], text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient) \
+                and not relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient):
+            ctx.add("family")  # "my neighbour aunty ... at the end she could not walk. Now my back ..."
         low = " " + ent.text.lower() + " "
         # A change word inside the finding's own words, unless denied there ("numb, nothing new").
         current = bool(ent._.get(ext_name("current"))) or (snlp.current_in is not None and any(
@@ -763,9 +775,17 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
             ctx.add("historical")
             current = False  # "in May 2019, when she had acute retention": acute then, not now
+        if "historical" in ctx and _earlier_value_follows(text, ent, details, sents[sent_i].start_char):
+            ctx.discard("historical")  # "PSA 86 ng/mL (4.1 in 2019)": the date is the earlier value's
         if _denied_screen_line(text, ent.start_char, ent.end_char):
             ctx.add("negated")  # "- Bowel/bladder change (retention, incontinence): denies"
             ctx.discard("possible")
+        box = checkbox_answer(text, ent.start_char, ent.end_char)
+        if box == "no" or box == "blank":
+            ctx.add("negated")  # "Saddle numbness: [ ] Y  [x] N"; a row nobody ticked asserts nothing
+            ctx.discard("possible")
+        elif box == "yes":
+            ctx.difference_update(("negated", "hypothetical", "general"))  # "Fever: [x] Y  [ ] N"
         if general_turn[k] and sent_i not in anchored_sents and asks[k]:
             ctx.add("general")  # "Nursing student here ... what distinguishes them?": no patient
         if _unchanged_table_row(text, ent.start_char):
@@ -874,6 +894,23 @@ def _concept_spans(snlp: SafetyNLP, doc: Doc, sents, found: list[Span],
         details[(s, e, finding)] = "concept|parts of the finding said together in one clause"
         out.append(span)
     return out
+
+
+# A bracket right after a value holding another value of the same test, dated ("(4.1 in 2019)",
+# "(was 5.2 last year)").
+_EARLIER_VALUE = re.compile(r"\s*(?:ng/ml|mmol/l|u/l|mg/l|mm/h|mm/hr|g/l|g/dl|iu/l|%)?\s*\(\s*(?:was|prev\.?|previously|"
+                            r"baseline|from)?\s*-?\d[^()\n]{0,40}\)", re.I)
+
+
+def _earlier_value_follows(text: str, ent: Span, details: dict, sent_start: int) -> bool:
+    """A measured value whose only date is the earlier value's in the bracket after it."""
+    if not details.get((ent.start, ent.end, ent.label_), "").startswith("measurement|"):
+        return False
+    m = _EARLIER_VALUE.match(text, ent.end_char)
+    if not m or not re.search(r"(?:19|20)\d\d|\bago\b|\blast\b|\bprevious", m.group(0), re.I):
+        return False
+    # Nothing dating the value itself before it in its sentence.
+    return not re.search(r"(?:19|20)\d\d|\bago\b|\bhistory\b|\bpreviously\b", text[sent_start:ent.start_char], re.I)
 
 
 def _measurement_spans(doc: Doc, bounds, text: str, policy: Policy,

@@ -213,9 +213,22 @@ _OTHER_MUSCLES = re.compile(r"\b(?:otherwise|elsewhere|other|others|rest|remaini
                             r"bilat\w*|contralateral|opposite)\b", re.I)
 
 
+def _join_parentheticals(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A sentence cut inside brackets ("4-/5 (new vs pain-limited; documented 5/5 ...)") goes on
+    to the bracket's end: what a bracket holds is said of the grade before it."""
+    out: list[tuple[int, int]] = []
+    for s, e in sentences:
+        if out and text[out[-1][0]:out[-1][1]].count("(") > text[out[-1][0]:out[-1][1]].count(")"):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
 def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> list[Decline]:
     """Every fall in grade in one turn. ``sentences`` are (start, end) character ranges."""
     c = _compiled(gc)
+    sentences = _join_parentheticals(text, sentences)
     # Shown as "4/5" however it was written ("4 out of 5").
     grades = [Grade(m.start(), m.end(), re.sub(r"\s+", "", re.sub(r"\s*out of\s*(?:5|five)", "/5", m.group(0), flags=re.I)),
                     _value(m))

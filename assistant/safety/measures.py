@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from core.errors import ConfigError
 
-QUANTITIES = ("volume", "temperature", "age", "plain", "weight_change", "height_change")
+QUANTITIES = ("volume", "temperature", "age", "plain", "weight_change", "height_change", "rise_percent", "rise_points")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class MeasurementRule:
     """``volume`` (mL), ``temperature`` (°C), ``age`` (years), ``plain`` (a number right after
     its cue, in the unit the policy names: a lab value such as "CRP 180" or "T-score -3.1") or
     ``weight_change`` (per cent lost between two body weights in one turn: "81.4 kg in Jan,
-    72.0 kg today")."""
+    72.0 kg today"), ``rise_percent`` / ``rise_points`` (a score or timed test written as a
+    series after its cue, first to last: "T25FW 5.8 s (Jan) -> 12.4 s today", "EDSS 2.5 -> 4.5")."""
     at_least: float | None
     """Threshold in the canonical unit; a value at or above it is the finding."""
     source: str
@@ -218,6 +219,8 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
             r = _weight_change(text, rule)
             if r is not None:
                 out.append(r)
+        elif rule.quantity in ("rise_percent", "rise_points"):
+            out.extend(_rises(text, rule))
         elif rule.quantity == "height_change":
             r = _height_change(text, rule)
             if r is not None:
@@ -340,6 +343,42 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
     # The current height is the finding: the dated earlier one would make the quote historical.
     return Reading(rule.finding, now[0].start(), now[0].end(), lost,
                    f"{rule.label}: {before[1]:.1f} cm -> {now[1]:.1f} cm, {lost:.1f} cm lost ({rule.threshold_text(' cm')})")
+
+
+# A series of values: numbers (with an optional unit of time or score) joined by arrows or
+# "to"/"then"/"now", each perhaps dated in brackets ("5.8 s (Jan) -> 6.0 s (Apr) -> 12.4 s today").
+_SERIES_VALUE = re.compile(r"(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/])\s?(?:s|sec|secs|seconds|points?|pts)?\b"
+                           r"(?:\s*\([^()\n]{0,20}\))?", re.I)
+_SERIES_JOIN = re.compile(r"^\s*(?:->|-->|=>|\u2192|\u2794|>|to|then|now|,\s*now|,\s*then|and now|up to|increased to|worse at)\s*$", re.I)
+
+
+def _rises(text: str, rule: MeasurementRule) -> list[Reading]:
+    """A series after its cue whose last value is above its first by the threshold (per cent of
+    the first for ``rise_percent``, in points for ``rise_points``)."""
+    out = []
+    for cue in _cue_regex(rule.cues).finditer(text):
+        m = _SERIES_VALUE.match(text, cue.end() + len(re.match(r"[\s:=]*", text[cue.end():]).group(0)))
+        if not m:
+            continue
+        values = [m]
+        while True:
+            nxt = _SERIES_VALUE.search(text, values[-1].end(), values[-1].end() + 20)
+            if not nxt or not _SERIES_JOIN.match(text[values[-1].end():nxt.start()]):
+                break
+            values.append(nxt)
+        if len(values) < 2:
+            continue
+        if re.search(r"(?:19|20)\d\d|\byears?\b|\byrs?\b", text[values[0].start():values[-1].end()], re.I):
+            continue  # a change over years is the disease's course, not a new deficit
+        first, last = _number(values[0].group("num")), _number(values[-1].group("num"))
+        rise = (last - first) / first * 100 if rule.quantity == "rise_percent" and first > 0 else last - first
+        if rule.reached(rise):
+            unit = "%" if rule.quantity == "rise_percent" else " points"
+            out.append(Reading(rule.finding, cue.start(), values[-1].end(), rise,
+                               f"{rule.label}: {first:g} -> {last:g}, up {rise:.0f}{unit} ({rule.threshold_text(unit)})"
+                               if rule.quantity == "rise_percent" else
+                               f"{rule.label}: {first:g} -> {last:g}, up {rise:g}{unit} ({rule.threshold_text(unit)})"))
+    return out
 
 
 def line_at(text: str, pos: int) -> tuple[int, str]:

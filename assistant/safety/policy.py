@@ -294,6 +294,9 @@ class Policy:
     corrections: re.Pattern | None = None
     """A later turn saying it corrects an earlier one ("autocorrect", "I meant", "entered wrong"):
     what it definitely negates withdraws the earlier turn's findings of the same category."""
+    corrections_dated: re.Pattern | None = None
+    """In a correcting turn, a sentence that dates what was said before ("that was in 2018"):
+    every finding of the turn before was history, not only those the turn negates."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Policy) and other.fingerprint == self.fingerprint
@@ -681,6 +684,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         dated_episode=_regex(raw.get("dated_episode"), "dated_episode"),
         baseline_statement=_baseline_statement(raw.get("baseline_statement"), finding_ids),
         corrections=_regex(raw.get("corrections"), "corrections"),
+        corrections_dated=_regex(raw.get("corrections_dated"), "corrections_dated"),
         exclusion_evidence=tuple(w.lower() for w in _strs(raw.get("exclusion_evidence") or [], "exclusion_evidence")),
     )
 

@@ -157,10 +157,12 @@ def _categories_of(policy: Policy) -> dict[str, frozenset[str]]:
 
 
 def _corrected_later(m: Mention, every: Sequence[Mention], correcting: frozenset[int],
-                     cats: Mapping[str, frozenset[str]]) -> Mention | None:
+                     cats: Mapping[str, frozenset[str]], dated_back: frozenset[int] = frozenset()) -> Mention | None:
     """A later turn that corrects an earlier one ("Sorry, autocorrect - I meant he can't SLEEP
     ... his waterworks are totally normal") and definitely negates a finding of the same
     category: the earlier finding was a slip, not the patient's."""
+    if m.turn_index in dated_back:
+        return m  # "Correction - ... that was in 2018 ... nothing like that now"
     mine = cats.get(m.label, frozenset())
     for later in every:
         if (later.turn_index > m.turn_index and later.turn_index in correcting
@@ -173,7 +175,8 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
              texts: Mapping[int, str] | None = None) -> tuple[tuple[RedFlag, ...], tuple[RuleFired, ...]]:
     """Apply the policy's combination rules to every counted finding of every user turn.
     ``texts`` (turn index -> the user's text) lets a later turn that says it corrects an earlier
-    one (``policy.corrections``) withdraw what it negates."""
+    one (``policy.corrections``) withdraw what it negates, or, when it dates what was said
+    before (``policy.corrections_dated``), everything the turn before it found."""
     v = policy.version
     counted: dict[str, list[Mention]] = {}
     trace: list[RuleFired] = []
@@ -181,6 +184,10 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
     correcting = frozenset(i for i, t in (texts or {}).items()
                            if policy.corrections is not None and policy.corrections.search(t))
     cats = _categories_of(policy) if correcting else {}
+    # The turn right before a correcting turn that dates it ("that was in 2018").
+    dated_back = frozenset(
+        max((j for j in (texts or {}) if j < i), default=-1) for i in correcting
+        if policy.corrections_dated is not None and policy.corrections_dated.search((texts or {})[i]))
     settling = _settling(every)
     remote_of = _remote_labels([m for m in every if not ignoring_contexts(m, policy)], policy.remote_history)
     for ta in analyses:
@@ -188,10 +195,10 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
             if m.label == OPIOID:
                 continue
             ctx = ignoring_contexts(m, policy)
-            if not ctx and correcting and (fix := _corrected_later(m, every, correcting, cats)) is not None:
+            if not ctx and correcting and (fix := _corrected_later(m, every, correcting, cats, dated_back)) is not None:
+                why = ("dated to the past" if fix is m else f"\u201c{fix.text}\u201d negated")
                 trace.append(RuleFired("context.corrected", v, m.text,
-                                       f"{m.label} in turn {m.turn_index} was corrected in turn {fix.turn_index} "
-                                       f"(\u201c{fix.text}\u201d negated)"))
+                                       f"{m.label} in turn {m.turn_index} was corrected in a later turn ({why})"))
                 continue
             if not ctx and (since := _settled_since(m, settling)) is not None:
                 trace.append(RuleFired("context.settled", v, m.text,

@@ -64,3 +64,25 @@ def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient) -> bool
         return False
     rest = turn.replace(sentence, " ", 1)
     return bool(third.search(rest) or third.search(sentence[subject.search(sentence).end():]))
+
+
+# The writer telling of their own back ("my back is paining", "I am 29", "I have had back pain").
+_WRITER_IS_PATIENT = re.compile(r"\b(?:my\s+(?:back|lower back|spine|legs?|bladder|bottom|neck|pain)\b|i\s+am\s+\d|i'm\s+\d|"
+                                r"i\s+(?:have|have had|'ve had|am having|got)\s+(?:back|bad back|pain|a bad back)|my\s+own\b)", re.I)
+_FIRST_PERSON = re.compile(r"(?<![\w'])(?:i|i'm|i've|me|my|myself)(?![\w'])", re.I)
+
+
+def relative_pronoun_before(before: str, turn: str, rp: RelativeAsPatient) -> bool:
+    """"My neighbour aunty had bone cancer and at the end she could not walk. Now my back ...":
+    in a turn where the writer is the patient, "she"/"he" after a relative named in the same
+    sentence is that relative. ``before`` is the sentence up to the finding."""
+    if not rp.relatives or not _WRITER_IS_PATIENT.search(turn):
+        return False
+    subject, history, third = _compiled(rp)
+    rel = re.search(r"(?<![\w'])(?:" + _alt(rp.relatives) + r")(?![\w'])", before, re.I)
+    if not rel:
+        return False
+    pron = None
+    for pron in third.finditer(before, rel.end()):
+        pass
+    return pron is not None and not _FIRST_PERSON.search(before[pron.end():])

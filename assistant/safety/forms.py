@@ -1,0 +1,67 @@
+"""Answers given on forms: tick boxes next to a finding.
+
+A triage form or template says nothing about the patient until a box is ticked:
+"Saddle numbness: [ ] Y  [x] N" denies the finding, "[x] Y  [ ] N" and "[x] saddle
+anaesthesia" assert it, and a row left blank ("[ ] Y  [ ] N", "[ ] urinary retention")
+asserts nothing.
+"""
+from __future__ import annotations
+
+import re
+
+_TICKED = r"\[\s*[xX\u2713\u2714\u2717\u2718*]\s*\]|\([xX\u2713\u2714]\)|[\u2611\u2612\u25a0\u25a3]"
+_EMPTY = r"\[\s*\]|\(\s\)|[\u2610\u25a1]"
+_BOX = re.compile(rf"(?P<box>{_TICKED}|{_EMPTY})\s*(?P<label>yes|no|y|n|present|absent|pos|neg|unknown|unk|u)\b",
+                  re.IGNORECASE)
+_FIRST_BOX = re.compile(rf"(?:{_TICKED}|{_EMPTY})\s*(?:yes|no|y|n|present|absent|pos|neg)\b", re.IGNORECASE)
+_LABEL_END = re.compile(r"[.!?;]\s|\[|\u2610|\u2611|\u2612")  # another sentence or box before the boxes
+# "Urinary retention (Y/N): Y": a Y/N field filled in.
+_YN_ANSWERED = re.compile(r"[^\n]{0,40}?\(?\s*y\s*/\s*n\s*\)?\s*[:=\-]?\s*(?P<answer>yes|no|y|n)\b", re.IGNORECASE)
+_YES = {"yes", "y", "present", "pos"}
+_NO = {"no", "n", "absent", "neg"}
+_BEFORE_TICKED = re.compile(rf"(?:{_TICKED})\s*$")
+_BEFORE_EMPTY = re.compile(rf"(?:{_EMPTY})\s*$")
+
+
+def _ticked(box: str) -> bool:
+    return re.fullmatch(_TICKED, box) is not None
+
+
+def checkbox_answer(text: str, start: int, end: int) -> str | None:
+    """What the form's boxes say of the finding at ``text[start:end]``: "yes", "no", "blank"
+    (boxes, none ticked) or None (no boxes). Boxes answer the finding they follow on its line,
+    up to the next label; a box right before the finding is its own tick."""
+    ls = text.rfind("\n", 0, start) + 1
+    before = text[ls:start]
+    if _BEFORE_TICKED.search(before):
+        return "yes"
+    if _BEFORE_EMPTY.search(before):
+        return "blank"
+    le = text.find("\n", end)
+    rest = text[end:len(text) if le < 0 else le]
+    # The rest of the label may follow ("Urine retention / incontinence: [ ] Y  [x] N").
+    m = _FIRST_BOX.search(rest)
+    if not m or _LABEL_END.search(rest[:m.start()]):
+        y = _YN_ANSWERED.match(rest)
+        if y and not _LABEL_END.search(rest[:y.start("answer")]):
+            return "yes" if y.group("answer").lower() in _YES else "no"
+        return None
+    boxes = []
+    pos = m.start()
+    while True:
+        b = _BOX.match(rest, pos)
+        if not b:
+            break
+        boxes.append(b)
+        pos = b.end()
+        pos = re.match(r"[\s/|,]*", rest[pos:]).end() + pos
+    if len(boxes) < 2:
+        return None
+    ticked = [b.group("label").lower() for b in boxes if _ticked(b.group("box"))]
+    if not ticked:
+        return "blank"
+    if all(t in _NO for t in ticked):
+        return "no"
+    if all(t in _YES for t in ticked):
+        return "yes"
+    return None
