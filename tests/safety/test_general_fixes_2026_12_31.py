@@ -47,6 +47,9 @@ EXACT = [
     # A relative named before 'she' in a patient's own message.
     ("neighbour_she_could_not_walk", "My neighbour aunty had bone cancer and at the end she could not walk. Now my back is paining from carrying pots. I am 29, healthy.", []),
     ("mum_is_patient_she_cannot_walk", "My mum is 80 and she fell yesterday, now she cannot walk. I am worried.", ["progressive_neuro_deficit"]),
+    # Retention managed by intermittent self-catheterisation, however abbreviated, is her usual state.
+    ("self_cath_abbreviated", "58M PPMS. Does intermittent self-cath for retention. 3 months of burning pain in both legs. What would you start?", []),
+    ("self_cath_started_yesterday", "Had to start self-cathing yesterday for new retention; back pain and numb bottom since Monday.", ["cauda_equina"]),
     # A later turn that dates the earlier one and says it is not so now.
     ("correction_dated", ["Via interpreter: 'numbness in the bottom area and he wet himself'. LBP 2 weeks.", "Correction - that was in 2018, he had surgery and everything returned to normal. Nothing like that now."], []),
     ("later_turn_not_a_correction", ["Via interpreter: 'numbness in the bottom area and he wet himself'. LBP 2 weeks.", "He also had a similar episode in 2018 that settled."], ["cauda_equina"]),
