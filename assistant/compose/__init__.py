@@ -91,6 +91,9 @@ def _patient_factors(question: str, history: Sequence[Turn]) -> list[str]:
     vocab = vocabulary()
     said = " ".join([t.content for t in history if t.role == "user"] + [question])
     told = vocab.concept_ids(said, with_classes=False, affirmed=True) | age_populations(said)
+    # A drug the patient takes can put them in a population ("on diazepam": sedating medicines).
+    told |= {k for c in told if c in vocab.concepts for k in vocab.concepts[c].classes
+             if k in vocab.concepts and vocab.concepts[k].category == "population"}
     listed = set(cues().patient_factors)
     return sorted(c for c in told if c in vocab.concepts
                   and (vocab.concepts[c].category == "population" or c in listed))
