@@ -224,7 +224,9 @@ CLAUSE_BREAKS_EXT = "safety_clause_breaks"
 _LETTER_DIGIT = re.compile(r"[a-z]\d|\d[a-z]")
 
 
-_SCREEN_ANSWER = re.compile(r":\s*(?:denies|denied|no|none|nil|negative|neg\.?|absent|not present|never)\b[^\n:]{0,60}$",
+# "No" also as checklists in other languages write it (Polish/Czech nie/ne, German nein, Dutch nee,
+# Scandinavian nej/nei, French non, Portuguese nao).
+_SCREEN_ANSWER = re.compile(r":\s*(?:denies|denied|no|none|nil|negative|neg\.?|absent|not present|never|nie|ne|nein|nee|nej|nei|non|n[aã]o)\b[^\n:]{0,60}$",
                             re.IGNORECASE)
 
 
@@ -762,7 +764,8 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             ctx.discard("general")
         if "possible" in ctx:
             ctx.discard("negated")  # only a definite negation removes a finding
-        if "family" in ctx and relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient):
+        if "family" in ctx and relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient,
+                                                   text[sents[sent_i].start_char:ent.start_char]):
             ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
         elif "family" not in ctx and relative_pronoun_before(
                 text[sents[sent_i].start_char:ent.start_char], text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient) \
@@ -845,7 +848,7 @@ def _grade_spans(doc: Doc, sents, bounds, text: str, policy: Policy,
     out: list[Span] = []
     for start, end, _ in bounds:
         turn = text[start:end]
-        if "/" not in turn and "out of" not in turn.lower():
+        if "/" not in turn and "|" not in turn and "out of" not in turn.lower():  # "|": a chart's bare grades
             continue
         ranges = [(max(sp.start_char, start) - start, min(sp.end_char, end) - start)
                   for sp in sents if sp.end_char > start and sp.start_char < end]
@@ -902,11 +905,16 @@ _EARLIER_VALUE = re.compile(r"\s*(?:ng/ml|mmol/l|u/l|mg/l|mm/h|mm/hr|g/l|g/dl|iu
                             r"baseline|from)?\s*-?\d[^()\n]{0,40}\)", re.I)
 
 
+# A clause right after a value giving the same test's earlier value ("158 cm, last year it was
+# 163 cm").
+_EARLIER_CLAUSE = re.compile(r"\s*[,;]\s*[a-z ]{0,30}?\b(?:it|she|he|they|this)?\s*(?:was|were|had been)\s+-?\d", re.I)
+
+
 def _earlier_value_follows(text: str, ent: Span, details: dict, sent_start: int) -> bool:
     """A measured value whose only date is the earlier value's in the bracket after it."""
     if not details.get((ent.start, ent.end, ent.label_), "").startswith("measurement|"):
         return False
-    m = _EARLIER_VALUE.match(text, ent.end_char)
+    m = _EARLIER_VALUE.match(text, ent.end_char) or _EARLIER_CLAUSE.match(text, ent.end_char)
     if not m or not re.search(r"(?:19|20)\d\d|\bago\b|\blast\b|\bprevious", m.group(0), re.I):
         return False
     # Nothing dating the value itself before it in its sentence.

@@ -342,7 +342,8 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
         lo = sentences[sent[first]][0] if sent[first] < len(sentences) else 0
         hi = sentences[sent[second]][1] if sent[second] < len(sentences) else len(text)
         words = text[lo:hi]
-        if c.not_about and c.not_about.search(words) and not (c.about and c.about.search(words)):
+        if c.not_about and c.not_about.search(words) and not (c.about and c.about.search(words)) \
+                and not (ea.cell and lb.cell):  # a chart's cells were read under a header naming power
             continue  # another scale ("pain 4/5 last week, 2/5 today")
         seen.add((a, b))
         scale = f"{gc.scale} " if gc.scale else ""

@@ -89,7 +89,7 @@ _AGE = re.compile(
     r"|\b(?:aged|age|age:)\s?(?P<age4>\d{2,3})\b"
     r"|\b(?:mr|mrs|ms|miss|mx)\.?\s+[a-z]+(?:\.[a-z]+)*\.?,\s+(?P<age6>\d{2,3})\b(?![./])"
     # A person written with an age in brackets or commas ("my mother-in-law (81)", "Dad, 80, fell").
-    r"|\b(?:mum|mom|mam|mother|dad|father|husband|wife|partner|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|mother-in-law|father-in-law|son|daughter|brother|sister|aunt|auntie|uncle|patient|pt|man|woman|lady|gentleman)\s*(?:\((?P<age7>\d{2,3})\)|,\s?(?P<age8>\d{2,3})\s?,)"
+    r"|\b(?:mum|mom|mam|mother|dad|father|husband|wife|partner|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|mother-in-law|father-in-law|son|daughter|brother|sister|aunt|auntie|uncle|patient|pt|man|woman|lady|gentleman)\s*(?:\((?P<age7>\d{2,3})\)|,\s?(?P<age8>\d{2,3})\s?(?:,|(?:years|yrs|y)\b(?!\s+ago)))"
     r"|(?:\b(?:is|she's|he's|i'm|i am|who is|now)|\w(?:'s|’s))\s(?P<age5>\d{2,3})\b(?!\s?(?:%|mg|kg|g\b|mm|cm|ml|cc|days?|weeks?|months?|hours?|minutes?|mins?|/|x\b|times|lb|lbs|pounds|stone|kilos?))",
     re.I)
 

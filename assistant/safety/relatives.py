@@ -43,6 +43,11 @@ def _alt(words: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=8)
+def _relative_word(rp: RelativeAsPatient) -> re.Pattern:
+    return re.compile(r"(?<![\w'])(?:" + _alt(rp.relatives) + r")(?![\w'])", re.I)
+
+
+@lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
     subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d))(?:"
                          + _alt(rp.present_state) + r")(?![\w])"
@@ -55,13 +60,23 @@ def _compiled(rp: RelativeAsPatient):
     return subject, history, third
 
 
-def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient) -> bool:
-    """True when ``sentence`` describes a relative who is the person being asked about."""
+def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient, before: str | None = None) -> bool:
+    """True when ``sentence`` describes a relative who is the person being asked about. With
+    ``before`` (the sentence up to a finding), the finding must follow that relative, with no
+    other relative named in between ("His friend ... could not walk, so now my husband is
+    panicking": the friend could not walk)."""
     if not rp.relatives:
         return False
     subject, history, third = _compiled(rp)
     if history.search(sentence) or not subject.search(sentence):
         return False
+    if before is not None:
+        # The last relative named before the finding must be the one said to be the patient.
+        last = None
+        for last in _relative_word(rp).finditer(before):
+            pass
+        if last is not None and not any(m.start() <= last.start() < m.end() for m in subject.finditer(sentence)):
+            return False
     rest = turn.replace(sentence, " ", 1)
     return bool(third.search(rest) or third.search(sentence[subject.search(sentence).end():]))
 
