@@ -117,9 +117,13 @@ def combine(hits: list[PartHit], combos: tuple[Combination, ...], sent_bounds: l
                 e = max(h.end for h in chosen)
                 if e - s > combo.window:
                     continue
+                # A negation word inside any of the combination's own part phrases is wording,
+                # not a negation ("legs heavy, not doing what I tell them, worse every day").
                 inside = set()
-                for h in chosen:
-                    inside.update(range(h.start, h.end))
+                for g in groups.values():
+                    for h in g:
+                        if s <= h.start and h.end <= e:
+                            inside.update(range(h.start, h.end))
                 if any(blocked[i] for i in range(s, e) if i not in inside):
                     continue
                 key = (combo.finding, s, e)

@@ -778,6 +778,8 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         if policy.dated_episode and policy.dated_episode.search(text[sents[sent_i].start_char:ent.start_char]):
             ctx.add("historical")
             current = False  # "in May 2019, when she had acute retention": acute then, not now
+        if "historical" in ctx and _recent_change(details.get((ent.start, ent.end, ent.label_), ""), sent):
+            ctx.discard("historical")  # "last month I was 5 ft 2 when I've always been 5 ft 4": a loss measured lately
         if "historical" in ctx and _earlier_value_follows(text, ent, details, sents[sent_i].start_char):
             ctx.discard("historical")  # "PSA 86 ng/mL (4.1 in 2019)": the date is the earlier value's
         if _denied_screen_line(text, ent.start_char, ent.end_char):
@@ -908,6 +910,13 @@ _EARLIER_VALUE = re.compile(r"\s*(?:ng/ml|mmol/l|u/l|mg/l|mm/h|mm/hr|g/l|g/dl|iu
 # A clause right after a value giving the same test's earlier value ("158 cm, last year it was
 # 163 cm").
 _EARLIER_CLAUSE = re.compile(r"\s*[,;]\s*[a-z ]{0,30}?\b(?:it|she|he|they|this)?\s*(?:was|were|had been)\s+-?\d", re.I)
+
+
+def _recent_change(detail: str, sentence: str) -> bool:
+    """A change between two measured values (height or weight lost) whose sentence dates nothing
+    years back: the dates in it are the comparison's, so the loss is current."""
+    return (detail.startswith("measurement|") and "->" in detail
+            and not re.search(r"(?:19|20)\d\d|\byears?\s+ago\b|\byrs?\s+ago\b", sentence, re.I))
 
 
 def _earlier_value_follows(text: str, ent: Span, details: dict, sent_start: int) -> bool:

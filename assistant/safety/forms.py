@@ -17,6 +17,8 @@ _FIRST_BOX = re.compile(rf"(?:{_TICKED}|{_EMPTY})\s*(?:yes|no|y|n|present|absent
 _LABEL_END = re.compile(r"[.!?;]\s|\[|\u2610|\u2611|\u2612")  # another sentence or box before the boxes
 # "Urinary retention (Y/N): Y": a Y/N field filled in.
 _YN_ANSWERED = re.compile(r"[^\n]{0,40}?\(?\s*y\s*/\s*n\s*\)?\s*[:=\-]?\s*(?P<answer>yes|no|y|n)\b", re.IGNORECASE)
+# A label answered with a bare Y or N after its colon, and nothing else on the line.
+_LABEL_ANSWERED = re.compile(r"[^:\n.!?]{0,40}:\s*(?P<answer>y|yes|n|no)\s*(?:$|\n|[,;(\-])", re.IGNORECASE)
 _YES = {"yes", "y", "present", "pos"}
 _NO = {"no", "n", "absent", "neg"}
 _BEFORE_TICKED = re.compile(rf"(?:{_TICKED})\s*$")
@@ -42,6 +44,10 @@ def checkbox_answer(text: str, start: int, end: int) -> str | None:
     # The rest of the label may follow ("Urine retention / incontinence: [ ] Y  [x] N").
     m = _FIRST_BOX.search(rest)
     if not m or _LABEL_END.search(rest[:m.start()]):
+        a = _LABEL_ANSWERED.match(rest)
+        if a and len(before.split()) <= 3 and len(rest[:a.start("answer")].split()) <= 4:
+            # "Saddle anesthesia: N", "Bowel/bladder change: Y": a short label that starts its line
+            return "yes" if a.group("answer").lower() in _YES else "no"
         y = _YN_ANSWERED.match(rest)
         if y and not _LABEL_END.search(rest[:y.start("answer")]):
             return "yes" if y.group("answer").lower() in _YES else "no"

@@ -314,7 +314,10 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
                   and sent[i] == sent[j] and ti is None and tj == "earlier"
                   and grades[j].value >= 5 > grades[i].value
-                  and not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])
+                  and (not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])
+                       # "4-/5 bilaterally (5/5 in Jan)": a bracket opened right before the full
+                       # grade dates it; the side words before it describe the reduced one.
+                       or re.search(r"\(\s*(?:was\s+|previously\s+)?$", text[grades[i].end:grades[j].start]))
                   and not (c.unchanged and c.unchanged.search(
                       text[grades[i].end:sentences[sent[j]][1] if sent[j] < len(sentences) else len(text)]))):
                 # A reduced grade, then in its sentence the full grade it was before ("EHL R 4-/5

@@ -267,6 +267,10 @@ _WEIGHT_RANGE = re.compile(r"(?<![\w.])(?P<a>\d{2,3}(?:[.,]\d{1,2})?)\s*(?:to|->
 _DATED = re.compile(r"(?:19|20)\d\d|\b(?:was|previously|prev|before|last (?:year|visit|time)|used to be|always been|baseline|on admission)\b", re.I)
 
 
+_WEAK_DATED = re.compile(r"\b(?:was|were)\b", re.I)
+_STRONG_DATED = re.compile(r"(?:19|20)\d\d|\b(?:previously|prev|before|last year|used to be|always been|baseline|on admission)\b", re.I)
+
+
 def _said_earlier(text: str, start: int) -> bool:
     """The words right before a weight or height make it an earlier one."""
     return bool(_DATED.search(text[max(0, start - 14):start]))
@@ -334,6 +338,14 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
         found.append((m, cm, dated))
     earlier = [f for f in found if f[2]]
     current = [f for f in found if not f[2]]
+    if not current and len(earlier) >= 2:
+        # "last month I was 5 ft 2 when I've always been 5 ft 4": a bare "was" is the latest
+        # measurement when another height is dated further back.
+        weak = [f for f in earlier if _WEAK_DATED.search(text[max(0, f[0].start() - 14):f[0].start()])
+                and not _STRONG_DATED.search(text[max(0, f[0].start() - 14):f[0].start()])]
+        if weak and len(weak) < len(earlier):
+            current = weak
+            earlier = [f for f in earlier if f not in weak]
     if not earlier or not current:
         return None
     before, now = max(earlier, key=lambda f: f[1]), current[0]
@@ -349,7 +361,9 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
 # "to"/"then"/"now", each perhaps dated in brackets ("5.8 s (Jan) -> 6.0 s (Apr) -> 12.4 s today").
 _SERIES_VALUE = re.compile(r"(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/])\s?(?:s|sec|secs|seconds|points?|pts)?\b"
                            r"(?:\s*\([^()\n]{0,20}\))?", re.I)
-_SERIES_JOIN = re.compile(r"^\s*(?:->|-->|=>|\u2192|\u2794|>|to|then|now|,\s*now|,\s*then|and now|up to|increased to|worse at)\s*$", re.I)
+# A comma joins values too ("5.8 s (January baseline), 6.1 s (4 wks ago), 12.4 s today"): the next
+# value must follow within a few characters, so "T25FW 6.1, EDSS 3.0" is not one series.
+_SERIES_JOIN = re.compile(r"^\s*(?:->|-->|=>|\u2192|\u2794|>|to|then|now|,|;|,\s*now|,\s*then|,\s*and|and now|up to|increased to|worse at)\s*$", re.I)
 
 
 def _rises(text: str, rule: MeasurementRule) -> list[Reading]:
