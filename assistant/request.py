@@ -43,7 +43,12 @@ _P = cues().patterns
 _IMPERATIVE_END = re.compile(
     r"^\s*(?:please\s+)?(?:advise|suggest|recommend|outline|describe|explain|list|summari[sz]e|tell me|set out|"
     r"give me|write|draft|help me|talk me through|walk me through|"
+    # A letter's request: "I'd be grateful for your thoughts on the overall plan."
+    r"(?:i|we)(?:'d|\s+would)\s+(?:be\s+(?:very\s+)?grateful|appreciate|value|welcome|like|love)|"
+    r"(?:i|we)\s+(?:would\s+)?(?:welcome|appreciate|value)|grateful for|your (?:thoughts|advice|opinion|views?|input|suggestions)|"
     r"what|how|which|when|should|can|could|would|is|are|does|do|any)\b", re.IGNORECASE)
+_SIGN_OFF = re.compile(r"^\s*(?:kind(?:est)? regards|best regards|regards|best wishes|warm regards|many thanks|thanks|thank you|"
+                       r"yours (?:sincerely|faithfully|truly)|cheers|with thanks)\b", re.IGNORECASE)
 _DOSE_AFTER = re.compile(r"^\W{0,3}(\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g))\b", re.IGNORECASE)
 
 
@@ -152,7 +157,8 @@ def split_request(text: str) -> tuple[str, str]:
         back = [i for i in range(len(sents) - 2, max(-1, len(sents) - 4), -1) if _IMPERATIVE_END.search(sents[i])]
         if not back:
             return "", text.strip()  # a case presented without a question
-        request = " ".join(sents[back[0]:])
+        tail = [t for t in sents[back[0]:] if not _SIGN_OFF.match(t)]  # "Kind regards, Sr N. ..."
+        request = " ".join(tail)
         return request, " ".join(sents[:back[0]])
     start = end
     # Adjacent questions ask together ("Which drug? At what dose?").

@@ -175,7 +175,11 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                 retrieved = frozenset().union(*(vocab.concept_ids(h.chunk.text, with_classes=False)
                                                  for h in ranked))
             spoken = f in retrieved
-            cands.sort(key=lambda c: (-len(asked_ids & vocab.concept_ids(c.text)),
+            # A guideline about a disease the patient does not have comes last (the gabapentinoid
+            # renal doses of the MS guideline for a man with no MS and kidney disease).
+            affirmed = told - set(factors)
+            cands.sort(key=lambda c: (not about_condition(c, affirmed),
+                                      -len(asked_ids & vocab.concept_ids(c.text)),
                                       doc_rank.get(c.doc_id, len(doc_rank))))
             for c in cands[:WEIGHTS.expand_factor_spoken if spoken else WEIGHTS.expand_max_factor]:
                 add(c)
