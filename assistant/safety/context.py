@@ -42,7 +42,7 @@ from spacy.tokens import Doc, Span
 
 from core.errors import InputError
 
-from .forms import checkbox_answer
+from .forms import checkbox_answer, quoted_from_document
 from .grades import declines
 from .concepts import PartHit, combine
 from .measures import line_at, readings
@@ -784,6 +784,9 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             ctx.discard("historical")  # "PSA 86 ng/mL (4.1 in 2019)": the date is the earlier value's
         if _denied_screen_line(text, ent.start_char, ent.end_char):
             ctx.add("negated")  # "- Bowel/bladder change (retention, incontinence): denies"
+            ctx.discard("possible")
+        if quoted_from_document(text, ent.start_char, ent.end_char):
+            ctx.add("hypothetical")  # a leaflet's or template's words, quoted
             ctx.discard("possible")
         box = checkbox_answer(text, ent.start_char, ent.end_char)
         if box == "no" or box == "blank":

@@ -19,8 +19,11 @@ _LABEL_END = re.compile(r"[.!?;]\s|\[|\u2610|\u2611|\u2612")  # another sentence
 _YN_ANSWERED = re.compile(r"[^\n]{0,40}?\(?\s*y\s*/\s*n\s*\)?\s*[:=\-]?\s*(?P<answer>yes|no|y|n)\b", re.IGNORECASE)
 # A label answered with a bare Y or N after its colon, and nothing else on the line.
 _LABEL_ANSWERED = re.compile(r"[^:\n.!?]{0,40}:\s*(?P<answer>y|yes|n|no)\s*(?:$|\n|[,;(\-])", re.IGNORECASE)
+_ANSWERED_ABSENT = re.compile(r"[^\n.;]{0,60}?(?:[-:\u2013=]|\b)\s*(?:absent|none|negative|neg|not present|nil|denied|no)\s*(?:$|[.;,)])",
+                              re.IGNORECASE)
 _YES = {"yes", "y", "present", "pos"}
 _NO = {"no", "n", "absent", "neg"}
+_LINE_BOX = re.compile(rf"^\s*(?:[-*\u2022]\s*)?(?:{_TICKED}|{_EMPTY})\s*")
 _BEFORE_TICKED = re.compile(rf"(?:{_TICKED})\s*$")
 _BEFORE_EMPTY = re.compile(rf"(?:{_EMPTY})\s*$")
 
@@ -35,7 +38,15 @@ def checkbox_answer(text: str, start: int, end: int) -> str | None:
     up to the next label; a box right before the finding is its own tick."""
     ls = text.rfind("\n", 0, start) + 1
     before = text[ls:start]
+    # A later finding of a ticked line's label ("[x] Fever / IVDU / immunosuppression - absent").
+    lead = _LINE_BOX.match(before)
+    if lead and len(before[lead.end():].split()) <= 6 and not re.search(r"[.;:]", before[lead.end():]):
+        before = lead.group(0)
     if _BEFORE_TICKED.search(before):
+        # A tick that says "screened", answered after the label ("[x] Saddle anaesthesia - absent").
+        le = text.find("\n", end)
+        if _ANSWERED_ABSENT.match(text[end:len(text) if le < 0 else le]):
+            return "no"
         return "yes"
     if _BEFORE_EMPTY.search(before):
         return "blank"
@@ -71,3 +82,28 @@ def checkbox_answer(text: str, start: int, end: int) -> str | None:
     if all(t in _YES for t in ticked):
         return "yes"
     return None
+
+
+# Documents whose words, quoted, describe no patient: a leaflet's warning signs, a template.
+_DOCUMENT = re.compile(r"\b(?:leaflet|handout|hand-out|sheet|booklet|pamphlet|brochure|poster|card|website|web ?page|"
+                       r"app|template|proforma|pro-forma|guideline|protocol|checklist|information|advice sheet|"
+                       r"discharge advice|safety[- ]net(?:ting)? advice)s?\b", re.IGNORECASE)
+_QUOTES = {"\"": "\"", "\u201c": "\u201d", "'": "'", "\u2018": "\u2019"}
+
+
+def quoted_from_document(text: str, start: int, end: int) -> bool:
+    """The finding lies inside a quotation taken from a document named just before it ("I was
+    given this leaflet at physio: \"Seek urgent help if you have: numbness around your bottom;
+    ...\""): the document's words, not the patient's."""
+    for open_q, close_q in _QUOTES.items():
+        o = text.rfind(open_q, max(0, start - 600), start)
+        if o < 0:
+            continue
+        c = text.find(close_q, end)
+        if c < 0 or (open_q == close_q and text.count(open_q, o + 1, start) % 2):
+            continue  # not inside a quotation
+        if "\n\n" in text[o:c]:
+            continue
+        if _DOCUMENT.search(text[max(0, o - 80):o]):
+            return True
+    return False

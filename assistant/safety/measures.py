@@ -359,7 +359,10 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
 
 # A series of values: numbers (with an optional unit of time or score) joined by arrows or
 # "to"/"then"/"now", each perhaps dated in brackets ("5.8 s (Jan) -> 6.0 s (Apr) -> 12.4 s today").
-_SERIES_VALUE = re.compile(r"(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/])\s?(?:s|sec|secs|seconds|points?|pts)?\b"
+# A value may carry its label before it ("Jan 7.1 s, Apr 7.4 s, today 16.8 s").
+_SERIES_LABEL = (r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|today|now|baseline|"
+                 r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?)\s*:?\s*")
+_SERIES_VALUE = re.compile(r"(?:" + _SERIES_LABEL + r")?(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/.])\s?(?:s|sec|secs|seconds|points?|pts)?\b"
                            r"(?:\s*\([^()\n]{0,20}\))?", re.I)
 # A comma joins values too ("5.8 s (January baseline), 6.1 s (4 wks ago), 12.4 s today"): the next
 # value must follow within a few characters, so "T25FW 6.1, EDSS 3.0" is not one series.

@@ -121,9 +121,12 @@ def _dated(m: Mention, rh) -> str | None:
     if any(f" {w} " in low for w in rh.recent_words):
         return "recent"
     this_year = date.today().year
-    years = [int(y) for y in _YEAR.findall(m.sentence) if int(y) <= this_year]
-    if years:
-        return "remote" if max(years) <= this_year - rh.years else "recent"
+    found = [(y.start(), int(y.group(1))) for y in _YEAR.finditer(m.sentence) if int(y.group(1)) <= this_year]
+    if found:
+        # The year nearest the finding dates it ("DCIS 2004 ..., discharged from follow-up 2014").
+        at = m.sentence.lower().find(m.text.lower())
+        year = (min(found, key=lambda f: abs(f[0] - at))[1] if at >= 0 else max(f[1] for f in found))
+        return "remote" if year <= this_year - rh.years else "recent"
     ago = [int(n) for n in _YEARS_AGO.findall(m.sentence)]
     if ago:
         return "remote" if min(ago) >= rh.years else "recent"
