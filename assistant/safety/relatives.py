@@ -91,13 +91,20 @@ def relative_pronoun_before(before: str, turn: str, rp: RelativeAsPatient) -> bo
     """"My neighbour aunty had bone cancer and at the end she could not walk. Now my back ...":
     in a turn where the writer is the patient, "she"/"he" after a relative named in the same
     sentence is that relative. ``before`` is the sentence up to the finding."""
-    if not rp.relatives or not _WRITER_IS_PATIENT.search(turn):
+    if not rp.relatives:
         return False
     subject, history, third = _compiled(rp)
-    rel = re.search(r"(?<![\w'])(?:" + _alt(rp.relatives) + r")(?![\w'])", before, re.I)
+    rel = _relative_word(rp).search(before)
     if not rel:
         return False
     pron = None
     for pron in third.finditer(before, rel.end()):
         pass
-    return pron is not None and not _FIRST_PERSON.search(before[pron.end():])
+    return (pron is not None and not _FIRST_PERSON.search(before[pron.end():])
+            and _writer_is_patient(turn))
+
+
+@lru_cache(maxsize=64)
+def _writer_is_patient(turn: str) -> bool:
+    # Once per turn: a long note has hundreds of findings (a string's hash is cached).
+    return bool(_WRITER_IS_PATIENT.search(turn))
