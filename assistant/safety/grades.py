@@ -312,16 +312,17 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             elif ti and tj and ti != tj:
                 pairs.append((i, j) if ti == "earlier" else (j, i))
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
-                  and sent[i] == sent[j] and ti is None and tj == "earlier"
-                  and grades[j].value >= 5 > grades[i].value
+                  and sent[i] == sent[j] and tj == "earlier"
+                  and (ti is None or re.search(r"\(\s*(?:was\s+|previously\s+)?$", text[grades[i].end:grades[j].start]))
+                  and grades[j].value > grades[i].value
                   and (not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])
                        # "4-/5 bilaterally (5/5 in Jan)": a bracket opened right before the full
                        # grade dates it; the side words before it describe the reduced one.
                        or re.search(r"\(\s*(?:was\s+|previously\s+)?$", text[grades[i].end:grades[j].start]))
                   and not (c.unchanged and c.unchanged.search(
                       text[grades[i].end:sentences[sent[j]][1] if sent[j] < len(sentences) else len(text)]))):
-                # A reduced grade, then in its sentence the full grade it was before ("EHL R 4-/5
-                # (documented 5/5 at visit 3 wks ago)", "4/5, was 5/5 last week").
+                # A reduced grade, then in its sentence the higher grade it was before ("EHL R 4-/5
+                # (documented 5/5 at visit 3 wks ago)", "R DF 2/5 (was 4/5)").
                 pairs.append((j, i))
             elif j == i + 1 and sent[i] == sent[j] and _connected(text[grades[i].end:grades[j].start], c):
                 backwards = (ti == "later" and tj != "later") or (tj == "earlier" and ti != "earlier")

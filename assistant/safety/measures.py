@@ -360,9 +360,9 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
 # A series of values: numbers (with an optional unit of time or score) joined by arrows or
 # "to"/"then"/"now", each perhaps dated in brackets ("5.8 s (Jan) -> 6.0 s (Apr) -> 12.4 s today").
 # A value may carry its label before it ("Jan 7.1 s, Apr 7.4 s, today 16.8 s").
-_SERIES_LABEL = (r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|today|now|baseline|"
+_SERIES_LABEL = (r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|today|now|baseline|r|l|right|left|"
                  r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?)\s*:?\s*")
-_SERIES_VALUE = re.compile(r"(?:" + _SERIES_LABEL + r")?(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/.])\s?(?:s|sec|secs|seconds|points?|pts)?\b"
+_SERIES_VALUE = re.compile(r"(?:" + _SERIES_LABEL + r")?(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/.])\s?(?:s|sec|secs|seconds|points?|pts|kg|kgs|lb|lbs)?\b"
                            r"(?:\s*\([^()\n]{0,20}\))?", re.I)
 # A comma joins values too ("5.8 s (January baseline), 6.1 s (4 wks ago), 12.4 s today"): the next
 # value must follow within a few characters, so "T25FW 6.1, EDSS 3.0" is not one series.
@@ -392,7 +392,7 @@ def _rises(text: str, rule: MeasurementRule) -> list[Reading]:
         if rule.reached(rise):
             unit = "%" if rule.quantity == "rise_percent" else " points"
             out.append(Reading(rule.finding, cue.start(), values[-1].end(), rise,
-                               f"{rule.label}: {first:g} -> {last:g}, up {rise:.0f}{unit} ({rule.threshold_text(unit)})"
+                               f"{rule.label}: {first:g} -> {last:g}, {'up' if rise >= 0 else 'down'} {abs(rise):.0f}{unit} ({rule.threshold_text(unit)})"
                                if rule.quantity == "rise_percent" else
                                f"{rule.label}: {first:g} -> {last:g}, up {rise:g}{unit} ({rule.threshold_text(unit)})"))
     return out

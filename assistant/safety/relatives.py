@@ -49,7 +49,7 @@ def _relative_word(rp: RelativeAsPatient) -> re.Pattern:
 
 @lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
-    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d))(?:"
+    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d))(?:"
                          + _alt(rp.present_state) + r")(?![\w])"
                          # ... or with the patient's age and sex ("for her mum, 79F"): a patient's demographics
                          + r"|,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])"
