@@ -751,6 +751,7 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
     says_baseline = [_says_baseline(text[b[0]:b[1]], policy) for b in bounds]
     asks = [any(m in text[b[0]:b[1]] for m in marks) for b in bounds]
     refers = _generic_referents(doc, sent_starts, policy)
+    turn_texts = [text[b[0]:b[1]] for b in bounds]  # sliced once: a pasted note may be 20,000 characters
     for ent in doc.spans[SPAN_KEY]:
         sent_i = bisect.bisect_right(sent_starts, ent.start) - 1
         if refers and _refers_elsewhere(ent, refers.get(sent_i), policy):
@@ -764,12 +765,11 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
             ctx.discard("general")
         if "possible" in ctx:
             ctx.discard("negated")  # only a definite negation removes a finding
-        if "family" in ctx and relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient,
-                                                   text[sents[sent_i].start_char:ent.start_char]):
+        before = text[sents[sent_i].start_char:ent.start_char]
+        if "family" in ctx and relative_is_patient(sent, turn_texts[k], policy.relative_as_patient, before):
             ctx.discard("family")  # a carer writing about the patient: "Mum is 73 ... she lifted"
-        elif "family" not in ctx and relative_pronoun_before(
-                text[sents[sent_i].start_char:ent.start_char], text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient) \
-                and not relative_is_patient(sent, text[bounds[k][0]:bounds[k][1]], policy.relative_as_patient):
+        elif "family" not in ctx and relative_pronoun_before(before, turn_texts[k], policy.relative_as_patient) \
+                and not relative_is_patient(sent, turn_texts[k], policy.relative_as_patient):
             ctx.add("family")  # "my neighbour aunty ... at the end she could not walk. Now my back ..."
         low = " " + ent.text.lower() + " "
         # A change word inside the finding's own words, unless denied there ("numb, nothing new").

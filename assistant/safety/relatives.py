@@ -93,7 +93,7 @@ def relative_pronoun_before(before: str, turn: str, rp: RelativeAsPatient) -> bo
     sentence is that relative. ``before`` is the sentence up to the finding."""
     if not rp.relatives:
         return False
-    subject, history, third = _compiled(rp)
+    third = _compiled(rp)[2]
     rel = _relative_word(rp).search(before)
     if not rel:
         return False
