@@ -62,6 +62,10 @@ class Category:
     """Findings of a normal examination ("power 5/5 throughout"): stated after everything that
     made a rule of this category fire, they resolve it (a complaint the examination did not
     bear out)."""
+    normal_by: tuple[str, ...] = ()
+    """Findings stating the category's signs normal ("perineal sensation normal", "waterworks
+    fine"): in a turn that says it corrects an earlier one ("she meant ..."), they withdraw that
+    turn's findings of this category, as a definite negation does. Alone they clear nothing."""
     explained_by: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     """(effects, causes): when every mention that made a rule of this category fire shares its
     sentence with an effect ("drowsy all day ... her legs give way") and the conversation names
@@ -514,6 +518,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
             passage_keywords=_strs(c.get("passage_keywords") or [cid.replace("_", " ")], w),
             excluded_by=_strs(c.get("excluded_by") or [], f"{w}.excluded_by"),
             cleared_by=_strs(c.get("cleared_by") or [], f"{w}.cleared_by"),
+            normal_by=_strs(c.get("normal_by") or [], f"{w}.normal_by"),
             explained_by=_parse_explained(c.get("explained_by"), f"{w}.explained_by")))
 
     defaults = _req(raw, "finding_defaults", "policy", dict)
@@ -546,7 +551,7 @@ def parse_policy(text: str, path: str = "<memory>") -> Policy:
         findings.append(Finding(fid, kind, phrases, frozenset(ignore), diagnosis))
     finding_ids = {f.id for f in findings}
     for c in categories:
-        for key in ("excluded_by", "cleared_by"):
+        for key in ("excluded_by", "cleared_by", "normal_by"):
             bad = [f for f in getattr(c, key) if f not in finding_ids]
             if bad:
                 raise ConfigError(f"safety policy: categories.{c.id}.{key} names unknown findings {bad}")

@@ -159,17 +159,35 @@ def _categories_of(policy: Policy) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+@lru_cache(maxsize=8)
+def _normal_of(policy: Policy) -> dict[str, frozenset[str]]:
+    """Finding stating a sign normal -> the categories it speaks for (``normal_by``)."""
+    out: dict[str, set[str]] = {}
+    for cat in policy.categories:
+        for f in cat.normal_by:
+            out.setdefault(f, set()).add(cat.id)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def _corrected_later(m: Mention, every: Sequence[Mention], correcting: frozenset[int],
-                     cats: Mapping[str, frozenset[str]], dated_back: frozenset[int] = frozenset()) -> Mention | None:
+                     cats: Mapping[str, frozenset[str]], dated_back: frozenset[int] = frozenset(),
+                     normal: Mapping[str, frozenset[str]] | None = None) -> Mention | None:
     """A later turn that corrects an earlier one ("Sorry, autocorrect - I meant he can't SLEEP
     ... his waterworks are totally normal") and definitely negates a finding of the same
-    category: the earlier finding was a slip, not the patient's."""
+    category, or states a sign of that category normal (``Category.normal_by``): the earlier
+    finding was a slip, not the patient's."""
     if m.turn_index in dated_back:
         return m  # "Correction - ... that was in 2018 ... nothing like that now"
+    normal = normal or {}
     mine = cats.get(m.label, frozenset())
     for later in every:
-        if (later.turn_index > m.turn_index and later.turn_index in correcting
-                and _definitely_negated(later) and mine & cats.get(later.label, frozenset())):
+        if later.turn_index <= m.turn_index or later.turn_index not in correcting:
+            continue
+        if _definitely_negated(later) and mine & cats.get(later.label, frozenset()):
+            return later
+        # "she meant the outer thigh ... perineal sensation normal": a sign stated normal.
+        if (not later.contexts & (_NOT_AN_EXCLUSION | {"negated", "historical"})
+                and mine & normal.get(later.label, frozenset())):
             return later
     return None
 
@@ -187,6 +205,7 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
     correcting = frozenset(i for i, t in (texts or {}).items()
                            if policy.corrections is not None and policy.corrections.search(t))
     cats = _categories_of(policy) if correcting else {}
+    normal_of = _normal_of(policy) if correcting else {}
     # The turn right before a correcting turn that dates it ("that was in 2018").
     dated_back = frozenset(
         max((j for j in (texts or {}) if j < i), default=-1) for i in correcting
@@ -198,8 +217,9 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
             if m.label == OPIOID:
                 continue
             ctx = ignoring_contexts(m, policy)
-            if not ctx and correcting and (fix := _corrected_later(m, every, correcting, cats, dated_back)) is not None:
-                why = ("dated to the past" if fix is m else f"\u201c{fix.text}\u201d negated")
+            if not ctx and correcting and (fix := _corrected_later(m, every, correcting, cats, dated_back, normal_of)) is not None:
+                why = ("dated to the past" if fix is m else f"\u201c{fix.text}\u201d "
+                       + ("negated" if "negated" in fix.contexts else "stated normal"))
                 trace.append(RuleFired("context.corrected", v, m.text,
                                        f"{m.label} in turn {m.turn_index} was corrected in a later turn ({why})"))
                 continue
