@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 from .measures import line_at
 from .policy import GradeChange
@@ -148,10 +149,12 @@ def _clock(text: str, pos: int) -> int | None:
     return int(h) * 60 + int(mi)
 
 
-def _rows(text: str, grades: list[Grade], c: _Compiled) -> list[tuple[int, int] | None]:
+def _rows(text: str, grades: list[Grade], c: _Compiled,
+          sentence: Callable[[int], tuple[int, int]] | None = None) -> list[tuple[int, int] | None]:
     """(line start, column) of each grade on a line whose label names a time ("| Tue 1400 | 2/5
     | 2/5 |", "Day 3: 3/5"), else None. The column is the table cell, or the grade's place on
-    its line."""
+    its line. A sentence that opens with such a label inside a longer line is a row of its own
+    ("... managed conservatively. Mon: L EHL 4/5, DF 4+/5. Today: EHL 2/5, DF 3/5")."""
     out: list[tuple[int, int] | None] = []
     for g in grades:
         if c.timed_rows is None or g.baseline:
@@ -162,6 +165,11 @@ def _rows(text: str, grades: list[Grade], c: _Compiled) -> list[tuple[int, int] 
             out.append((ls, line[:g.start - ls].count("|")))
             continue
         first = c.grade.search(line)
+        if (first is None or not c.timed_rows.search(line[:first.start()])) and sentence is not None:
+            s0, e0 = sentence(g.start)
+            if s0 > ls:  # the sentence starts inside the line: it may be a labelled row
+                ls, line = s0, text[s0:min(e0, ls + len(line))]
+                first = c.grade.search(line)
         if first is None or not c.timed_rows.search(line[:first.start()]):
             out.append(None)
             continue
@@ -262,6 +270,8 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
 
     sent = [sentence_of(g.start) for g in grades]
     times: list[str | None] = []
+    by_sentence: list[bool] = []
+    """The grade's time is its sentence's ("Mon: ... DF 5/5"), not its own words'."""
     for i, g in enumerate(grades):
         s, e = sentences[sent[i]] if sent[i] < len(sentences) else (0, len(text))
         if i > 0 and sent[i - 1] == sent[i]:
@@ -277,14 +287,17 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             m = _SPLIT.search(after)
             right = after[:m.start()] if m else after
         t = _time(left + " " + right, c)
+        by_sentence.append(False)
         if t is None and g.value >= 5 and not g.baseline:
             # A full grade in a sentence dated as a whole ("GP 4 days ago: 'power 5/5 throughout,
             # reflexes normal'"): the sentence's time, when it names only one.
             t = _time(text[s:e], c)
+            by_sentence[-1] = t is not None
         times.append(t)
 
     clocks = [_clock(text, g.start) for g in grades]
-    rows = _rows(text, grades, c)
+    rows = _rows(text, grades, c, lambda pos: (sentences[sentence_of(pos)] if sentence_of(pos) < len(sentences)
+                                               else (0, len(text))))
     base = [g.baseline for g in grades]
     pairs: list[tuple[int, int]] = []  # (earlier index, later index)
     for i in range(len(grades)):
@@ -307,12 +320,18 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 continue
             ti, tj = times[i], times[j]
             ci, cj = clocks[i], clocks[j]
+            if rows[i] and rows[j] and rows[i][0] != rows[j][0]:
+                # Two rows of a dated record ("Mon: EHL 4/5, DF 5/5. Today: EHL 4/5, DF 5/5"):
+                # a muscle is compared with itself, one column down, never with another muscle.
+                if rows[i][1] == rows[j][1]:
+                    pairs.append((i, j))
+                continue
             if ci is not None and cj is not None and ci != cj and not (ti and tj and ti != tj):
                 pairs.append((i, j) if ci < cj else (j, i))  # "08:30: 5/5 ... 14:30: 3/5"
             elif ti and tj and ti != tj:
                 pairs.append((i, j) if ti == "earlier" else (j, i))
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
-                  and sent[i] == sent[j] and tj == "earlier"
+                  and sent[i] == sent[j] and tj == "earlier" and not by_sentence[j]
                   and (ti is None or re.search(r"\(\s*(?:was\s+|previously\s+)?$", text[grades[i].end:grades[j].start]))
                   and grades[j].value > grades[i].value
                   and (not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])

@@ -241,7 +241,11 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
             for m, unit in found:
                 if m.start() in taken:
                     continue
-                explicit = unit is not None and (any(ch in unit for ch in "°º˚") or len(unit.strip()) > 1)
+                # A bare degree sign on a whole number is as often an angle ("SLR positive at 40°
+                # on the right"): explicit only with C or F or a decimal ("38.6°"), else it needs a
+                # temperature cue nearby like any bare number.
+                explicit = unit is not None and (len(unit.strip()) > 1 or (
+                    any(ch in unit for ch in "°º˚") and re.search(r"[.,]\d", m.group("num")) is not None))
                 if unit is None and _vital_row(text, m, rule):
                     explicit = True  # a decimal in a row of vital signs ("Tue 38.1 HR 104")
                 if not explicit and not _cue_near(text, m.start(), m.end(), rule):
