@@ -327,7 +327,9 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                     pairs.append((i, j))
                 continue
             if ci is not None and cj is not None and ci != cj and not (ti and tj and ti != tj):
-                pairs.append((i, j) if ci < cj else (j, i))  # "08:30: 5/5 ... 14:30: 3/5"
+                # "08:30: 5/5 ... 14:30: 3/5"; written later but half a day earlier on the clock
+                # is the next day ("Triage 20:00: 4/5 bilat. 02:00: 3/5").
+                pairs.append((i, j) if ci < cj or ci - cj > 12 * 60 else (j, i))
             elif ti and tj and ti != tj:
                 pairs.append((i, j) if ti == "earlier" else (j, i))
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)

@@ -41,6 +41,9 @@ class MeasurementRule:
     line_cues: tuple[str, ...] = ()
     """Companions that make a bare decimal on their line this quantity: a row of vital signs
     ("Tue 38.1 HR 104") is a temperature whatever its header says."""
+    not_after: tuple[str, ...] = ()
+    """Words right before a value (within two words) that make it another quantity: a volume
+    "voided 450 mL" is what was passed, not what was left behind."""
 
     def reached(self, value: float) -> bool:
         if self.at_least is not None and value < self.at_least:
@@ -114,6 +117,9 @@ def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...
         cues = m.get("cues", [])
         if not isinstance(cues, list) or not all(isinstance(c, str) and c.strip() for c in cues):
             raise ConfigError(f"{where}: cues must be a list of phrases")
+        not_after = m.get("not_after", [])
+        if not isinstance(not_after, list) or not all(isinstance(c, str) and c.strip() for c in not_after):
+            raise ConfigError(f"{where}: not_after must be a list of words")
         line_cues = m.get("line_cues", [])
         if not isinstance(line_cues, list) or not all(isinstance(c, str) and c.strip() for c in line_cues):
             raise ConfigError(f"{where}: line_cues must be a list of phrases")
@@ -134,7 +140,8 @@ def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...
             finding=m["finding"], label=str(m.get("label", m["finding"])), quantity=m["quantity"],
             at_least=bounds["at_least"], at_most=bounds["at_most"], source=str(m["source"]),
             cues=tuple(c.lower().strip() for c in cues), cue_window=int(m.get("cue_window", 6)),
-            line_cues=tuple(c.lower().strip() for c in line_cues)))
+            line_cues=tuple(c.lower().strip() for c in line_cues),
+            not_after=tuple(c.lower().strip() for c in not_after)))
     return tuple(out)
 
 
@@ -166,6 +173,20 @@ def _cue_near(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
     after = text[end:end + 40]
     after = re.split(r"[.;,\n]", after)[0]
     return bool(cue.match(after.strip()))
+
+
+def _passed_not_left(before: str, rule: MeasurementRule) -> bool:
+    """The value is what a ``not_after`` word measured: only amounts, units and times stand
+    between them ("voided 450 mL at 07:30 and 380 mL"), not other words ("after she passed urine
+    in the clinic toilet: 780 mL" is the scan's)."""
+    words = _WORD.findall(before.lower())[-8:]
+    last_not = max((i for i, w in enumerate(words) if w in rule.not_after), default=-1)
+    if last_not < 0:
+        return False
+    return all(_AMOUNT_WORD.fullmatch(w) for w in words[last_not + 1:])
+
+
+_AMOUNT_WORD = re.compile(r"[\d.,:~]+|ml|mls|cc|l|litres?|liters?|and|at|then|about|approx|around|of|h|hrs")
 
 
 def _volume_ml(num: str, unit: str | None) -> float:
@@ -203,6 +224,8 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                     continue
                 if unit is None and _YEAR.fullmatch(m.group("num")):
                     continue  # "a DEXA scan in 2022": a year, not a volume
+                if rule.not_after and _passed_not_left(text[max(0, m.start() - 80):m.start()], rule):
+                    continue  # "voided 450 mL at 07:30 and 380 mL": passed, not left behind
                 if unit is None and not _cue_adjacent(text, m.start(), rule):
                     continue  # a bare number needs its cue right before it ("PVR 450")
                 ml = _volume_ml(m.group("num"), unit)

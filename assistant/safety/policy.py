@@ -96,6 +96,10 @@ class RemoteHistory:
     """Words that date it as remote on their own ("remote", "decades ago")."""
     recent_words: tuple[str, ...] = ()
     """Words that keep it current whatever its date ("recurrence", "metastatic")."""
+    sign_years: int | None = None
+    """A sign dated in its own clause by a year at least this many years back ("urinary retention
+    after forceps delivery 2021 (scan 700 mL)", "discitis with psoas collection 2018") is history,
+    unless the clause says it is recent or new."""
 
 
 @dataclass(frozen=True)
@@ -708,7 +712,10 @@ def _remote_history(raw, finding_ids: set[str]) -> RemoteHistory:
             if f not in finding_ids:
                 raise ConfigError(f"safety policy: remote_history.findings names unknown finding {f!r}")
         pairs.append((src, dst))
-    return RemoteHistory(years=years, findings=tuple(pairs),
+    sign_years = raw.get("sign_years")
+    if sign_years is not None and (isinstance(sign_years, bool) or not isinstance(sign_years, int) or sign_years < 1):
+        raise ConfigError(f"safety policy: remote_history.sign_years must be a whole number of years, got {sign_years!r}")
+    return RemoteHistory(years=years, findings=tuple(pairs), sign_years=sign_years,
                          words=_strs(raw.get("words") or [], "remote_history.words"),
                          recent_words=_strs(raw.get("recent_words") or [], "remote_history.recent_words"))
 

@@ -133,6 +133,32 @@ def _dated(m: Mention, rh) -> str | None:
     return "remote" if any(f" {w} " in low for w in rh.words) else None
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:]|\s[-\u2013]\s|\b(?:now|but|currently|presents?|presenting|presented)\b", re.I)
+_BIRTH = re.compile(r"\b(?:dob|d\.o\.b\.?|born|b\.)\W*$", re.I)
+
+
+def _dated_sign(m: Mention, rh) -> bool:
+    """Is the sign dated long enough ago by a year in its own clause (``sign_years``)?"""
+    if not rh.sign_years or m.current or "->" in m.detail or "\u2192" in m.detail:
+        return False  # a change measured between dates ("Ht 5' 3.25\" (2023: 5' 5.5\")") is now
+    low = m.sentence.lower()
+    at = low.find(m.text.lower())
+    if at < 0:
+        return False
+    lo = max([0] + [b.end() for b in _CLAUSE_BREAK.finditer(low) if b.end() <= at])
+    hi = min((b.start() for b in _CLAUSE_BREAK.finditer(low, at + len(m.text))), default=len(low))
+    clause = " " + " ".join(low[lo:hi].split()) + " "
+    if any(f" {w} " in clause for w in rh.recent_words):
+        return False
+    this_year = date.today().year
+    for y in _YEAR.finditer(low, lo, hi):
+        if _BIRTH.search(low[max(0, y.start() - 12):y.start()]):
+            continue  # a date of birth dates nothing
+        if int(y.group(1)) <= this_year - rh.sign_years:
+            return True
+    return False
+
+
 def _remote_labels(mentions: Sequence[Mention], rh) -> dict[int, str]:
     """id(mention) -> the finding it becomes when dated long ago. An undated mention ("worth
     imaging because of the cancer history?") is remote when every dated one is."""
@@ -222,6 +248,10 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
                        + ("negated" if "negated" in fix.contexts else "stated normal"))
                 trace.append(RuleFired("context.corrected", v, m.text,
                                        f"{m.label} in turn {m.turn_index} was corrected in a later turn ({why})"))
+                continue
+            if not ctx and policy.finding(m.label).kind == "sign" and _dated_sign(m, policy.remote_history):
+                trace.append(RuleFired("context.dated", v, m.text,
+                                       f"{m.label} in turn {m.turn_index} is dated years back in its own clause: history"))
                 continue
             if not ctx and (since := _settled_since(m, settling)) is not None:
                 trace.append(RuleFired("context.settled", v, m.text,
