@@ -140,6 +140,7 @@ _ELLIPTICAL_START = re.compile(
     r"during|while|even|only|plus|any|anything)\b",
     re.IGNORECASE)
 _SHORT_FOLLOW_UP_WORDS = 4
+_DOSE_ONLY = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|micrograms?)\b", re.IGNORECASE)
 
 
 def is_follow_up(question: str) -> bool:
@@ -206,7 +207,16 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     # "What should she do at home?" after a question about tizanidine asks something new.
     asks = set(recognise_intents(split_request(question)[0] or question))
     new_request = bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
-    final = _merge(vocab, state, new, pronoun=target is not None, new_request=new_request)
+    # "He's on 4 mg TDS now": a dose without a drug's name is the drug in play, and a therapy
+    # named beside it ("before his afternoon physio session") does not replace that drug.
+    from .drugs import drugs_named
+    unnamed_dose = (not new_request and _DOSE_ONLY.search(question) is not None
+                    and not any(drugs_named(vocab.concepts[a].name) for a in new["agent"]))
+    final = _merge(vocab, state, new, pronoun=target is not None or (unnamed_dose and not new["agent"]),
+                   new_request=new_request)
+    if unnamed_dose and new["agent"]:
+        carried = state.cats["agent"] or ([state.last_agent] if state.last_agent else [])
+        final.cats["agent"] = list(dict.fromkeys(carried + final.cats["agent"]))
 
     mentioned = {m.concept for m in vocab.mentions(core)}
     tail: list[str] = []

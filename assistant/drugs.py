@@ -80,6 +80,8 @@ def drugs_named(text: str) -> tuple[DrugName, ...]:
     for data, start, end in _finder()(tokens, is_ignore_case=True):
         name = str(data.get("name") or "").lower()
         written = " ".join(tokens[start:max(end, start + 1)]).lower()
+        if written != name and _common_word(written):
+            continue  # "where the upper limit sits": a word, not a synonym of a chemical
         if name and all(d.generic != name for d in out):
             out.append(DrugName(name, written, start))
     lower = [t.lower() for t in tokens]
@@ -93,6 +95,14 @@ def drugs_named(text: str) -> tuple[DrugName, ...]:
                 break
     out.sort(key=lambda d: d.token)
     return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _common_word(written: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    from .weights import WEIGHTS
+    return " " not in written and zipf_frequency(written, "en") >= WEIGHTS.drug_synonym_common_zipf
 
 
 def named_in(drug: DrugName, text_lower: str, words: frozenset[str]) -> bool:

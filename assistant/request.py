@@ -278,6 +278,10 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
         cat = intent_catalogue()
         extra = [i for i, d in cat.items() if d.state and any(c.search(vignette) for c in d.cues)]
         intents = tuple(sorted(set(intents) | set(extra), key=lambda i: (cat[i].order, i)))
+    if "duration" not in intents and _P["too_early"].search(text):
+        # "Started 4 days ago, no difference yet - should I stop?": how long it takes to work.
+        cat = intent_catalogue()
+        intents = tuple(sorted(set(intents) | {"duration"}, key=lambda i: (cat[i].order, i)))
     state = treatment_state(tuple(earlier_user_turns) + (text,))
     if any(s.response in ("none", "partial") for s in state) and "alternative" not in intents:
         intents = tuple(dict.fromkeys(("next_step",) + intents))

@@ -38,6 +38,12 @@ class Weights:
     risk), named or not. Design: the corpus's own threshold (gastrointestinal risk factors
     include age over 65 years)."""
 
+    drug_synonym_common_zipf: float = 3.6
+    """A drug-library match written as a word this common in English (wordfreq Zipf scale) and
+    not as the drug's own generic name is a word, not a drug: "where the upper limit sits"
+    ("SITS" is a chemical's synonym). Brands stay drugs (Tylenol 2.8, Valium 3.0, Xanax 3.2;
+    aspirin 3.3 is its own generic). Design, checked on answer round 16 (after its first try)."""
+
     # ---- answer size per question type (assistant/compose/__init__.py) ----------------------
     narrow_max_sentences: int = 12
     """Design. Widened after blind answer rounds 1-2 (their first try recorded): answers of 6-10 sentences

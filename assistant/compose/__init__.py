@@ -186,6 +186,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     if opioid_notice:
         # ...and the answer leads with the cited first-line options for the pain described.
         options += I.opioid_alternatives(cands, q, picked, patient=audience == "patient" or q.patient_language)
+    every = cands  # the patient's own factors are answered from any passage, not only the drug's
     if q.breadth == "narrow" and q.agents and not wants_opioid:
         # "max tizanidine dose" is answered by tizanidine sentences only.
         about = [c for c in cands if _about_agents(q, c.about, c.direct)]
@@ -227,8 +228,9 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             extra.sort(key=lambda b: 0 if b.kind == "algorithm" else 1)
 
     # What the guidance says about the patient's own comorbidities, before anything else is added.
-    mine = [] if patient_sel else L.for_this_patient(cands, factors, picked,
-                                                     W.patient_factors_max, W.patient_factors_share * top)
+    # Patients are told too ("numb legs" and a heat pad: the risk of burns), in their own heading.
+    mine = L.for_this_patient(every, factors, picked, W.patient_factors_max, W.patient_factors_share * top,
+                              heading="For you" if patient else "For this patient")
     # A plain-language answer stays with the plain-language passages it was built from.
     more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:

@@ -72,13 +72,13 @@ def best_per_factor(cands: Sequence[Cand], factors: Sequence[str], picked: Picke
 
 
 def for_this_patient(cands: Sequence[Cand], factors: Sequence[str], picked: Picked, max_n: int,
-                     floor: float) -> list[Block]:
+                     floor: float, heading: str = "For this patient") -> list[Block]:
     """For each comorbidity or population named about the patient, the best statement that names
     it in its own words and is not in the answer yet ("gabapentin doses are reduced when creatinine
     clearance is below ..." for CKD)."""
     out = best_per_factor(cands, factors, picked, max_n,
                           lambda c: c.score >= floor and not c.sent.dependent and c.sent.step is None)
-    return [Block("For this patient", "body", False, out)] if out else []
+    return [Block(heading, "body", False, out)] if out else []
 
 
 def also_relevant(cands: Sequence[Cand], picked: Picked, max_n: int, floor: float) -> list[Block]:

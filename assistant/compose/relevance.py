@@ -80,7 +80,7 @@ def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> 
     asked = [x for x in re.split(r"(?<=[.!?])\s+", request) if x.rstrip().endswith("?")]
     request = " ".join(asked) or request
     found = [m.group(1) for m in _ASKED_OBJECT.finditer(request)]
-    found += [m.group(1) or m.group(2) for m in _ASKED_SUBJECT.finditer(request)]
+    found += [m.group(1) or m.group(2) or m.group(3) for m in _ASKED_SUBJECT.finditer(request)]
     for phrase in found:
         phrase = phrase.strip()
         if any(c in p_concepts for c in vocab.concept_ids(phrase)):
