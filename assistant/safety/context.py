@@ -639,6 +639,7 @@ def run_negex(comp: Negex, doc: Doc, spans: list) -> None:
         terminating = [t for t in terminating if t[1] not in inside]
     boundaries = comp.termination_boundaries(doc, terminating)
     starts = [b[0] for b in boundaries]
+    closes = _bracket_closes(doc)
     for span in spans:
         k = bisect.bisect_right(starts, span.start) - 1
         if k < 0:
@@ -646,9 +647,24 @@ def run_negex(comp: Negex, doc: Doc, spans: list) -> None:
         b0, b1 = boundaries[k]
         if not (b0 <= span.start < b1 and b0 < span.end <= b1):
             continue  # crosses a boundary: negspacy leaves such spans alone too
+        # A trigger inside brackets reaches no further than their close ("(never weaned),
+        # lifted a bag of shopping"); a bracket opened after it does not stop it.
         comp._apply_negation(span,
-                             [t for t in preceding if b0 <= t[1] < b1],
+                             [t for t in preceding if b0 <= t[1] < b1
+                              and not any(o < t[1] and t[2] <= c < span.start for o, c in closes)],
                              [t for t in following if b0 <= t[1] < b1])
+
+
+def _bracket_closes(doc: Doc) -> list[tuple[int, int]]:
+    """(token index of "(", token index of its ")") for every closed bracket of the doc."""
+    out: list[tuple[int, int]] = []
+    stack: list[int] = []
+    for t in doc:
+        if t.text == "(":
+            stack.append(t.i)
+        elif t.text == ")" and stack:
+            out.append((stack.pop(), t.i))
+    return out
 
 
 def analyze(texts: list[tuple[int, str]], policy: Policy) -> list[TurnAnalysis]:

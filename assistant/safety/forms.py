@@ -104,6 +104,10 @@ def quoted_from_document(text: str, start: int, end: int) -> bool:
             continue  # not inside a quotation
         if "\n\n" in text[o:c]:
             continue
-        if _DOCUMENT.search(text[max(0, o - 80):o]):
+        # The document is named in the quotation's own sentence, not in an earlier turn or
+        # sentence ("Asking what ... the guideline suggests." then a pasted clinic letter).
+        before = text[max(0, o - 80):o]
+        before = before[max(before.rfind("\n"), before.rfind(". "), before.rfind("? "), before.rfind("! ")) + 1:]
+        if _DOCUMENT.search(before):
             return True
     return False
