@@ -38,6 +38,14 @@ class Weights:
     risk), named or not. Design: the corpus's own threshold (gastrointestinal risk factors
     include age over 65 years)."""
 
+    expand_max_opioid_comedication: int = 2
+    """An opioid question: passages of the opioid guideline naming a drug (or its class) the
+    patient already takes, added to what was retrieved. Design, answer round 17 (after its
+    first try): serotonin syndrome with an SNRI, overdose risk with benzodiazepines."""
+    opioid_comedication_max: int = 2
+    """...and at most this many of their statements lead the answer after the first-line options.
+    Design, answer round 17."""
+
     drug_synonym_common_zipf: float = 3.6
     """A drug-library match written as a word this common in English (wordfreq Zipf scale) and
     not as the drug's own generic name is a word, not a drug: "where the upper limit sits"

@@ -199,6 +199,11 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     top = max(c.score for c in cands)
     factors = _patient_factors(question, history)
     warn = [] if patient_sel or wants_opioid else I.cautions(cands, q, picked, factors, W.caution_lead_share * top)
+    if opioid_notice and not patient_sel:
+        # The opioid asked for and what the patient already takes ("tramadol with duloxetine",
+        # "codeine with diazepam and pregabalin"): what the guidance says of the combination.
+        said = " ".join([t.content for t in history if t.role == "user"] + [question])
+        warn += I.opioid_comedication(every, said, picked, W.opioid_comedication_max)
     lead = options + warn + I.lead(cands, q, picked, patient_sel)
 
     if q.breadth == "narrow":

@@ -209,6 +209,22 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
                         and _TREATMENT_HEADING.search(head) and not names_opioid(head)):
                     add(c)
                     added += 1
+        # ...and what the opioid guidance says about the drugs the patient already takes
+        # ("on duloxetine": serotonin syndrome with tramadol; "on diazepam and pregabalin":
+        # overdose risk), from the opioid guideline's own passages.
+        taking = set()
+        for a in vocab.concept_ids(query or question, with_classes=False, affirmed=True):
+            con = vocab.concepts.get(a)
+            if con is not None and con.category == "agent" and not names_opioid(con.name):
+                taking |= {a, *(k for k in con.classes if k in vocab.concepts)}
+        if taking:
+            mixed = 0
+            for doc, chunks in by_doc.items():
+                for c in chunks:
+                    if (mixed < WEIGHTS.expand_max_opioid_comedication and c.chunk_id not in have
+                            and names_opioid(c.title) and taking & vocab.concept_ids(c.text, with_classes=False)):
+                        add(c)
+                        mixed += 1
         with_first_line = first_line_index(by_doc)
         docs = [d for d in ranked_docs if d in with_first_line]
         docs += [d for d in with_first_line if d not in ranked_docs][:WEIGHTS.expand_max_first_line]

@@ -111,6 +111,26 @@ def cautions(cands: Sequence[Cand], q: Query, picked: Picked, factors: Sequence[
                  or INTENT_SENTENCE["safety"].search(c.sent.text))))
 
 
+def opioid_comedication(cands: Sequence[Cand], said: str, picked: Picked, max_n: int) -> list[Cand]:
+    """Opioid statements that name a drug, or the class of a drug, the patient already takes
+    (``said``: what the user wrote; serotonin syndrome with an SNRI, overdose risk with
+    benzodiazepines), best first."""
+    vocab = vocabulary()
+    taking: set[str] = set()
+    for a in vocab.concept_ids(said, with_classes=False, affirmed=True):
+        con = vocab.concepts.get(a)
+        if con is not None and con.category == "agent" and not names_opioid(con.name):
+            taking |= {a, *(k for k in con.classes if k in vocab.concepts)}
+    out: list[Cand] = []
+    for c in sorted((c for c in cands if c.sent.opioid and not c.sent.dependent and taking & c.sent.direct),
+                    key=lambda c: -c.score):
+        if len(out) >= max_n:
+            break
+        if picked.add(c):
+            out.append(c)
+    return out
+
+
 def condition_doc(cands: Sequence[Cand], named: frozenset[str] = frozenset()) -> str | None:
     """The guideline the question is about: the best-ranked retrieved document that is not
     about opioids (chronic low back pain, sciatica, neuropathic pain in MS ...) and whose title

@@ -64,6 +64,7 @@ _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
 _CONTEXT_CLAUSE = cues().patterns["context_clause"]
 _GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
+_INDICATION_OF_DRUG = cues().patterns["indication_of_drug"]
 
 
 def _class_named(drug: str, named: set[str]) -> bool:
@@ -181,6 +182,9 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
                  if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words
+                 # What another drug was given for ("given Ciproxin by urology for prostatitis.
+                 # Problem?") is the patient's story, not what is asked.
+                 and not _INDICATION_OF_DRUG.search(request[max(0, m.start() - 60):m.start()])
                  and not _stems(m.group(1)) <= _GENERIC_HEADS
                  # A name of a concept the passages cover ("cirrhosis" for liver disease).
                  and not (vocab.concept_ids(m.group(1), with_classes=False) & p_concepts)
