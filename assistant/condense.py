@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from .cues import cues
+from .drugs import drugs_named
 from .negation import strip_negated_clauses
 from .records import Turn
 from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request
@@ -209,7 +210,6 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     new_request = bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
     # "He's on 4 mg TDS now": a dose without a drug's name is the drug in play, and a therapy
     # named beside it ("before his afternoon physio session") does not replace that drug.
-    from .drugs import drugs_named
     unnamed_dose = (not new_request and _DOSE_ONLY.search(question) is not None
                     and not any(drugs_named(vocab.concepts[a].name) for a in new["agent"]))
     final = _merge(vocab, state, new, pronoun=target is not None or (unnamed_dose and not new["agent"]),

@@ -18,6 +18,8 @@ import yaml
 
 from core.errors import ConfigError
 
+from .weights import WEIGHTS
+
 SUPPLEMENT_PATH = Path(__file__).with_name("support_drugs.yaml")
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
@@ -99,9 +101,8 @@ def drugs_named(text: str) -> tuple[DrugName, ...]:
 
 @lru_cache(maxsize=4096)
 def _common_word(written: str) -> bool:
-    from wordfreq import zipf_frequency
+    from wordfreq import zipf_frequency  # loaded on first use, like the drug library
 
-    from .weights import WEIGHTS
     return " " not in written and zipf_frequency(written, "en") >= WEIGHTS.drug_synonym_common_zipf
 
 

@@ -18,7 +18,7 @@ from ..records import Hit
 from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
-from .intents import about_condition
+from .intents import about_condition, non_opioid_agents
 from .query import PATIENT_HINT, age_populations, question_breadth
 from .score import FIRST_LINE_BY_MECHANISM, plain_doc
 
@@ -212,11 +212,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         # ...and what the opioid guidance says about the drugs the patient already takes
         # ("on duloxetine": serotonin syndrome with tramadol; "on diazepam and pregabalin":
         # overdose risk), from the opioid guideline's own passages.
-        taking = set()
-        for a in vocab.concept_ids(query or question, with_classes=False, affirmed=True):
-            con = vocab.concepts.get(a)
-            if con is not None and con.category == "agent" and not names_opioid(con.name):
-                taking |= {a, *(k for k in con.classes if k in vocab.concepts)}
+        taking = non_opioid_agents(query or question)
         if taking:
             mixed = 0
             for doc, chunks in by_doc.items():

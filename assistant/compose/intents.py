@@ -111,16 +111,23 @@ def cautions(cands: Sequence[Cand], q: Query, picked: Picked, factors: Sequence[
                  or INTENT_SENTENCE["safety"].search(c.sent.text))))
 
 
+def non_opioid_agents(text: str) -> frozenset[str]:
+    """The drugs and therapies ``text`` names, affirmed, other than opioids, with their classes
+    ("on duloxetine": duloxetine, SNRIs, antidepressants)."""
+    vocab = vocabulary()
+    taking: set[str] = set()
+    for a in vocab.concept_ids(text, with_classes=False, affirmed=True):
+        con = vocab.concepts.get(a)
+        if con is not None and con.category == "agent" and not names_opioid(con.name):
+            taking |= {a, *(k for k in con.classes if k in vocab.concepts)}
+    return frozenset(taking)
+
+
 def opioid_comedication(cands: Sequence[Cand], said: str, picked: Picked, max_n: int) -> list[Cand]:
     """Opioid statements that name a drug, or the class of a drug, the patient already takes
     (``said``: what the user wrote; serotonin syndrome with an SNRI, overdose risk with
     benzodiazepines), best first."""
-    vocab = vocabulary()
-    taking: set[str] = set()
-    for a in vocab.concept_ids(said, with_classes=False, affirmed=True):
-        con = vocab.concepts.get(a)
-        if con is not None and con.category == "agent" and not names_opioid(con.name):
-            taking |= {a, *(k for k in con.classes if k in vocab.concepts)}
+    taking = non_opioid_agents(said)
     out: list[Cand] = []
     for c in sorted((c for c in cands if c.sent.opioid and not c.sent.dependent and taking & c.sent.direct),
                     key=lambda c: -c.score):

@@ -178,6 +178,8 @@ def _rows(text: str, grades: list[Grade], c: _Compiled,
     return out
 
 
+# A bracket opened right before a grade, perhaps with "was" ("2/5 (was 4/5)").
+_BRACKET_BEFORE = re.compile(r"\(\s*(?:was\s+|previously\s+)?$")
 _CELL = re.compile(r"(?<=\|)\s*(?P<value>[0-5])\s?(?P<mod>[+-]?)\s*(?=\|)")
 
 
@@ -296,8 +298,11 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
         times.append(t)
 
     clocks = [_clock(text, g.start) for g in grades]
-    rows = _rows(text, grades, c, lambda pos: (sentences[sentence_of(pos)] if sentence_of(pos) < len(sentences)
-                                               else (0, len(text))))
+    def sentence_at(pos: int) -> tuple[int, int]:
+        k = sentence_of(pos)
+        return sentences[k] if k < len(sentences) else (0, len(text))
+
+    rows = _rows(text, grades, c, sentence_at)
     base = [g.baseline for g in grades]
     pairs: list[tuple[int, int]] = []  # (earlier index, later index)
     for i in range(len(grades)):
@@ -334,12 +339,12 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
                 pairs.append((i, j) if ti == "earlier" else (j, i))
             elif (j == next((k for k in range(i + 1, len(grades)) if not base[k]), -1)
                   and sent[i] == sent[j] and tj == "earlier" and not by_sentence[j]
-                  and (ti is None or re.search(r"\(\s*(?:was\s+|previously\s+)?$", text[grades[i].end:grades[j].start]))
                   and grades[j].value > grades[i].value
-                  and (not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start])
-                       # "4-/5 bilaterally (5/5 in Jan)": a bracket opened right before the full
-                       # grade dates it; the side words before it describe the reduced one.
-                       or re.search(r"\(\s*(?:was\s+|previously\s+)?$", text[grades[i].end:grades[j].start]))
+                  # "4-/5 bilaterally (5/5 in Jan)": a bracket opened right before the higher grade
+                  # dates it, whatever time or side words describe the reduced one before it.
+                  and ((bracketed := _BRACKET_BEFORE.search(text[grades[i].end:grades[j].start]))
+                       or ti is None)
+                  and (bracketed or not _OTHER_MUSCLES.search(text[grades[i].end:grades[j].start]))
                   and not (c.unchanged and c.unchanged.search(
                       text[grades[i].end:sentences[sent[j]][1] if sent[j] < len(sentences) else len(text)]))):
                 # A reduced grade, then in its sentence the higher grade it was before ("EHL R 4-/5

@@ -42,8 +42,8 @@ class MeasurementRule:
     """Companions that make a bare decimal on their line this quantity: a row of vital signs
     ("Tue 38.1 HR 104") is a temperature whatever its header says."""
     not_after: tuple[str, ...] = ()
-    """Words right before a value (within two words) that make it another quantity: a volume
-    "voided 450 mL" is what was passed, not what was left behind."""
+    """Words that make a value another quantity when only amounts, units and times stand between
+    them and it: "voided 450 mL at 07:30 and 380 mL" is what was passed, not what was left behind."""
 
     def reached(self, value: float) -> bool:
         if self.at_least is not None and value < self.at_least:
