@@ -303,6 +303,19 @@ def _said_earlier(text: str, start: int) -> bool:
     return bool(_DATED.search(text[max(0, start - 14):start]))
 
 
+# A date right after a value, in its own clause, makes it an earlier one too ("recorded 164 cm at
+# her 2021 medical", "82 kg (2023)", "70 kg a year ago"); the clause ends at punctuation or at
+# the next measured value. A year followed by a colon labels the value after it ("5' 3\" (2023:
+# 5' 5\")").
+_DATED_AFTER = re.compile(r"(?:19|20)\d\d(?!\s*:)|\b(?:ago|last (?:year|visit|time|review|check|medical)|previously|before)\b", re.I)
+_AFTER_END = re.compile(r"[;,.\n]|\d{2,3}\s?(?:cm|kg|kgs|lb|lbs)\b|\b(?:now|today|currently)\b", re.I)
+
+
+def _dated_after(text: str, end: int) -> bool:
+    seg = _AFTER_END.split(text[end:end + 40], maxsplit=1)[0]
+    return bool(_DATED_AFTER.search(seg))
+
+
 _NOW = re.compile(r"\b(now|today|currently|current|latest|this week|this morning|on the scales today)\b", re.I)
 
 
@@ -332,7 +345,7 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     now = [f for f in found if _NOW.search(re.split(r"[,;.]", text[f[0].end():f[0].end() + 25])[0])]
     now = now or [f for f in found if _NOW.search(re.split(r"[,;]", text[max(0, f[0].start() - 15):f[0].start()])[-1])]
     # Else the last weight not said to be an earlier one ("74 kg, was 82 kg in the spring").
-    undated = [f for f in found if not _said_earlier(text, f[0].start())]
+    undated = [f for f in found if not _said_earlier(text, f[0].start()) and not _dated_after(text, f[0].end())]
     current = now[-1] if now else (undated or found)[-1]
     earlier = [f for f in found if f is not current]
     heaviest = max(earlier, key=lambda f: f[1])
@@ -340,6 +353,10 @@ def _weight_change(text: str, rule: MeasurementRule) -> Reading | None:
     if not rule.reached(lost):
         return None
     a, b = sorted((heaviest[0], current[0]), key=lambda m: m.start())
+    if _dated_after(text, heaviest[0].end()) and heaviest[0].start() > current[0].start():
+        # "63 kg now, 71 kg a year ago": the date belongs to the earlier weight; the finding is
+        # the current one (its span would otherwise take the date and read as history).
+        a = b = current[0]
     return Reading(rule.finding, a.start(), b.end(), lost,
                    f"{rule.label}: {heaviest[1]:.1f} kg -> {current[1]:.1f} kg, {lost:.0f}% lost ({rule.threshold_text('%')})")
 
@@ -361,7 +378,7 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
             cm = float(m.group("cm"))
         else:
             cm = float(m.group("m")) * 100
-        dated = _said_earlier(text, m.start())
+        dated = _said_earlier(text, m.start()) or _dated_after(text, m.end())
         found.append((m, cm, dated))
     earlier = [f for f in found if f[2]]
     current = [f for f in found if not f[2]]

@@ -22,6 +22,9 @@ class RelativeAsPatient:
     present_state: tuple[str, ...] = ()
     history_cues: tuple[str, ...] = ()
     third_person: tuple[str, ...] = ()
+    contracted_verbs: tuple[str, ...] = ()
+    """Words after a relative's "'s" that make it "is"/"has" rather than a possessive ("Dad's
+    been up every night", not "Dad's back")."""
 
 
 def parse_relatives(raw) -> RelativeAsPatient:
@@ -35,6 +38,10 @@ def parse_relatives(raw) -> RelativeAsPatient:
         if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
             raise ConfigError(f"safety policy: relative_as_patient.{key} must be a non-empty list of words")
         out[key] = tuple(x.lower().strip() for x in v)
+    v = raw.get("contracted_verbs", [])
+    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        raise ConfigError("safety policy: relative_as_patient.contracted_verbs must be a list of words")
+    out["contracted_verbs"] = tuple(x.lower().strip() for x in v)
     return RelativeAsPatient(**out)
 
 
@@ -49,7 +56,9 @@ def _relative_word(rp: RelativeAsPatient) -> re.Pattern:
 
 @lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
-    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d))(?:"
+    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d)"
+                         + (r"|(?=['’]s\s+(?:" + _alt(rp.contracted_verbs) + r")(?![\w']))" if rp.contracted_verbs else "")
+                         + r")(?:"
                          + _alt(rp.present_state) + r")(?![\w])"
                          # ... or with the patient's age and sex ("for her mum, 79F"): a patient's demographics
                          + r"|,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])"
