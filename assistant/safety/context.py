@@ -220,6 +220,22 @@ def line_breaks(doc: Doc) -> Doc:
     return doc
 
 
+@Language.component("safety_query_marks")
+def query_marks(doc: Doc) -> Doc:
+    """A question mark written onto the next word ("?saddle numbness", "?CES") marks that word as
+    queried; it does not end a sentence."""
+    for i in range(len(doc) - 1):
+        t = doc[i]
+        if t.text == "?" and not t.whitespace_ and doc[i + 1].is_alpha and (i == 0 or doc[i - 1].whitespace_ or doc[i - 1].is_punct):
+            doc[i + 1].is_sent_start = False
+    return doc
+
+
+def _asks(text: str, marks) -> bool:
+    """A question mark that ends a question, not one written onto a word ("?vertebral #")."""
+    return any(re.search(re.escape(m) + r"(?![\w#])", text) for m in marks)
+
+
 CLAUSE_BREAKS_EXT = "safety_clause_breaks"
 _LETTER_DIGIT = re.compile(r"[a-z]\d|\d[a-z]")
 
@@ -466,6 +482,7 @@ class SafetyNLP:
         nlp.add_pipe("safety_line_breaks", before="entity_ruler")
         nlp.add_pipe("sentencizer", before="entity_ruler",
                      config={"punct_chars": [".", "!", "?", ";", "…"]})
+        nlp.add_pipe("safety_query_marks", after="sentencizer")
         cb = policy.clause_breaks
         nlp.add_pipe("safety_clause_breaks", after="entity_ruler", config={
             "markers": list(cb.markers), "list_words": list(cb.list_words),
@@ -777,7 +794,7 @@ def _analyze(texts: list[tuple[int, str]], policy: Policy,
         sent = sents[sent_i].text
         # A general question ("Is CES hereditary?") stays general unless its own sentence speaks of
         # a real patient ("she has numbness - is that CES?") in a turn not marked as general.
-        if "general" in ctx and ((sent_i in anchored_sents and not general_turn[k]) or not any(m in sent for m in marks)):
+        if "general" in ctx and ((sent_i in anchored_sents and not general_turn[k]) or not _asks(sent, marks)):
             ctx.discard("general")
         if "possible" in ctx:
             ctx.discard("negated")  # only a definite negation removes a finding
@@ -970,7 +987,7 @@ def _measurement_spans(doc: Doc, bounds, text: str, policy: Policy,
 
 # Only the speller and the entity ruler decide which opioid names a text has: sentence and
 # clause boundaries and the context components do not change the entities.
-_OPIOID_ONLY_SKIPS = ("safety_line_breaks", "sentencizer", "safety_clause_breaks") + tuple(
+_OPIOID_ONLY_SKIPS = ("safety_line_breaks", "sentencizer", "safety_query_marks", "safety_clause_breaks") + tuple(
     f"ctx_{c}" for c in CONTEXT_NAMES)
 # Texts asked about repeatedly (passage sentences, fixed policy wording) are answered from here.
 OPIOID_CACHE_SIZE = 8192

@@ -42,6 +42,11 @@ class MeasurementRule:
     """Companions that make a bare decimal on their line this quantity: a row of vital signs
     ("Tue 38.1 HR 104") is a temperature whatever its header says."""
     not_after: tuple[str, ...] = ()
+    measured_at_least: float | None = None
+    """For a change between two values: the (lower) threshold when the earlier value was itself
+    measured and recorded (a word of ``measured_cues`` beside it), not remembered: a prospective
+    height loss of 2 cm means more than a remembered one of 2 cm."""
+    measured_cues: tuple[str, ...] = ()
     """Words that make a value another quantity when only amounts, units and times stand between
     them and it: "voided 450 mL at 07:30 and 380 mL" is what was passed, not what was left behind."""
 
@@ -136,12 +141,22 @@ def parse_measurements(raw, finding_ids: set[str]) -> tuple[MeasurementRule, ...
                 raise ConfigError(f"{where}: {key} must be a number, got {m[key]!r}") from None
         if bounds["at_least"] is None and bounds["at_most"] is None:
             raise ConfigError(f"{where}: give at_least or at_most")
+        measured = m.get("measured_at_least")
+        if measured is not None and (isinstance(measured, bool) or not isinstance(measured, (int, float))):
+            raise ConfigError(f"{where}: measured_at_least must be a number, got {measured!r}")
+        measured_cues = m.get("measured_cues", [])
+        if not isinstance(measured_cues, list) or not all(isinstance(c, str) and c.strip() for c in measured_cues):
+            raise ConfigError(f"{where}: measured_cues must be a list of phrases")
+        if (measured is None) != (not measured_cues):
+            raise ConfigError(f"{where}: measured_at_least and measured_cues go together")
         out.append(MeasurementRule(
             finding=m["finding"], label=str(m.get("label", m["finding"])), quantity=m["quantity"],
             at_least=bounds["at_least"], at_most=bounds["at_most"], source=str(m["source"]),
             cues=tuple(c.lower().strip() for c in cues), cue_window=int(m.get("cue_window", 6)),
             line_cues=tuple(c.lower().strip() for c in line_cues),
-            not_after=tuple(c.lower().strip() for c in not_after)))
+            not_after=tuple(c.lower().strip() for c in not_after),
+            measured_at_least=None if measured is None else float(measured),
+            measured_cues=tuple(c.lower().strip() for c in measured_cues)))
     return tuple(out)
 
 
@@ -307,7 +322,7 @@ def _said_earlier(text: str, start: int) -> bool:
 # her 2021 medical", "82 kg (2023)", "70 kg a year ago"); the clause ends at punctuation or at
 # the next measured value. A year followed by a colon labels the value after it ("5' 3\" (2023:
 # 5' 5\")").
-_DATED_AFTER = re.compile(r"(?:19|20)\d\d(?!\s*:)|\b(?:ago|last (?:year|visit|time|review|check|medical)|previously|before)\b", re.I)
+_DATED_AFTER = re.compile(r"(?:19|20)\d\d(?!\s*:)|\b(?:ago|last (?:year|yr|visit|time|review|check|medical)|previously|before)\b", re.I)
 _AFTER_END = re.compile(r"[;,.\n]|\d{2,3}\s?(?:cm|kg|kgs|lb|lbs)\b|\b(?:now|today|currently)\b", re.I)
 
 
@@ -365,6 +380,14 @@ _HEIGHT = re.compile(r"(?<![\w.])(?P<ft>[4-6])\s?(?:'|’|ft|feet|foot)\s?(?P<in
                      r"|(?<![\w.])(?P<cm>1[2-9]\d(?:\.\d)?)\s?cm\b|(?<![\w.])(?P<m>1\.\d{2})\s?m\b", re.I)
 
 
+def _measured_beside(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
+    """A measured cue in the value's own clause, before or after it ("measured last yr",
+    "recorded 164 cm at her 2021 medical")."""
+    before = re.split(r"[;\n]|\.(?!\d)", text[max(0, start - 40):start])[-1]
+    after = re.split(r"[;\n]|\.(?!\d)", text[end:end + 40])[0]
+    return bool(_cue_regex(rule.measured_cues).search(before + " | " + after))
+
+
 def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
     """Height lost (cm) between a dated earlier height ("(2023: 5' 5.5\")", "was 165 cm") and a
     current one in the same turn, when the turn says it is a height (a cue)."""
@@ -379,7 +402,12 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
         else:
             cm = float(m.group("m")) * 100
         dated = _said_earlier(text, m.start()) or _dated_after(text, m.end())
-        found.append((m, cm, dated))
+        if found and re.fullmatch(r"\s*\(\s*", text[found[-1][3]:m.start()]) and abs(found[-1][1] - cm) < 1.5:
+            # The same height in the other unit, in brackets ("5'4\" (162.5 cm) measured last yr").
+            p = found[-1]
+            found[-1] = (p[0], p[1], p[2] or dated, m.end() + (text[m.end():m.end() + 1] == ")"))
+            continue
+        found.append((m, cm, dated, m.end()))
     earlier = [f for f in found if f[2]]
     current = [f for f in found if not f[2]]
     if not current and len(earlier) >= 2:
@@ -394,6 +422,13 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
         return None
     before, now = max(earlier, key=lambda f: f[1]), current[0]
     lost = before[1] - now[1]
+    if rule.measured_at_least is not None and _measured_beside(text, before[0].start(), before[3], rule):
+        # The earlier height was measured and recorded: a prospective loss.
+        if lost < rule.measured_at_least:
+            return None
+        return Reading(rule.finding, now[0].start(), now[0].end(), lost,
+                       f"{rule.label}: {before[1]:.1f} cm (measured) -> {now[1]:.1f} cm, {lost:.1f} cm lost "
+                       f"(>= {rule.measured_at_least:g} cm between measurements)")
     if not rule.reached(lost):
         return None
     # The current height is the finding: the dated earlier one would make the quote historical.

@@ -37,11 +37,20 @@ def _definitely_negated(m: Mention) -> bool:
     return "negated" in m.contexts and not m.contexts & _NOT_AN_EXCLUSION
 
 
-def _excluded_later(m: Mention, mentions: Sequence[Mention]) -> Mention | None:
-    """A later, definite negation of the same finding (``mentions`` in conversation order)."""
+def _excluded_later(m: Mention, mentions: Sequence[Mention], possible_cats: frozenset[str] = frozenset(),
+                    normal: Mapping[str, frozenset[str]] | None = None) -> Mention | None:
+    """A later, definite negation of the same finding (``mentions`` in conversation order). A
+    queried sign (``possible_cats``: its categories) is also answered by a later examination that
+    states a sign of its category normal ("?saddle numbness" ... "saddle sensation S2-S5
+    intact"; ``Category.normal_by``)."""
+    normal = normal or {}
     for later in mentions:
-        if (later.label == m.label and (later.turn_index, later.start) > (m.turn_index, m.start)
-                and _definitely_negated(later)):
+        if (later.turn_index, later.start) <= (m.turn_index, m.start):
+            continue
+        if later.label == m.label and _definitely_negated(later):
+            return later
+        if (possible_cats & normal.get(later.label, frozenset())
+                and not later.contexts & (_NOT_AN_EXCLUSION | {"negated", "historical"})):
             return later
     return None
 
@@ -134,6 +143,11 @@ def _dated(m: Mention, rh) -> str | None:
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:]|\s[-\u2013]\s|\b(?:now|but|currently|presents?|presenting|presented)\b", re.I)
+_DATE_SEGMENT = re.compile(r"\s[-\u2013]\s\(?(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?\s+)?(?:19[5-9]\d|20\d\d)\)?(?=\s*(?:[-\u2013,;:.)]|$))", re.I)
+_EPISODE_OPENER = re.compile(r"^\W*(?:[a-z]+(?: [a-z]+){0,3},\s*)?(?:in|back in|during)\s+(?:(?:early|late|mid)\s+)?"
+                             r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?\s+)?(19[5-9]\d|20\d\d)\b,?\s+"
+                             r"(?:he|she|they|i|we|the patient|pt|mr \w+|mrs \w+|ms \w+|miss \w+)\s+"
+                             r"(?:was|were|had|underwent|developed|presented|suffered|sustained|spent|required|needed)\b")
 _BIRTH = re.compile(r"\b(?:dob|d\.o\.b\.?|born|b\.)\W*$", re.I)
 
 
@@ -147,10 +161,20 @@ def _dated_sign(m: Mention, rh) -> bool:
         return False
     lo = max([0] + [b.end() for b in _CLAUSE_BREAK.finditer(low) if b.end() <= at])
     hi = min((b.start() for b in _CLAUSE_BREAK.finditer(low, at + len(m.text))), default=len(low))
+    # A problem list dates an entry in the next dash-set segment ("Spinal epidural abscess L3-L5
+    # (MSSA) - 2012 - treated, resolved").
+    if (tail := _DATE_SEGMENT.match(low, hi)):
+        hi = tail.end()
     clause = " " + " ".join(low[lo:hi].split()) + " "
     if any(f" {w} " in clause for w in rh.recent_words):
         return False
     this_year = date.today().year
+    # A sentence that opens a dated narrative ("As you know, in March 2012 he was admitted ...
+    # complicated by an epidural abscess") dates all of it.
+    if (opener := _EPISODE_OPENER.match(low)) and at > opener.start(1) \
+            and int(opener.group(1)) <= this_year - rh.sign_years \
+            and not any(f" {w} " in " " + " ".join(low.split()) + " " for w in rh.recent_words):
+        return True
     for y in _YEAR.finditer(low, lo, hi):
         if _BIRTH.search(low[max(0, y.start() - 12):y.start()]):
             continue  # a date of birth dates nothing
@@ -259,7 +283,8 @@ def evaluate(analyses: Sequence[TurnAnalysis], policy: Policy,
                                        f"(\u201c{since.sentence[:120]}\u201d, turn {since.turn_index})"))
                 continue
             if not ctx and ("possible" in m.contexts or policy.finding(m.label).diagnosis):
-                later = _excluded_later(m, every)
+                queried = _categories_of(policy).get(m.label, frozenset()) if "possible" in m.contexts else frozenset()
+                later = _excluded_later(m, every, queried, _normal_of(policy))
                 if later is not None:
                     trace.append(RuleFired("context.resolved", v, m.text,
                                            f"{m.label} in turn {m.turn_index} was later excluded "

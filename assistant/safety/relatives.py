@@ -91,8 +91,8 @@ def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient, before:
 
 
 # The writer telling of their own back ("my back is paining", "I am 29", "I have had back pain").
-_WRITER_IS_PATIENT = re.compile(r"\b(?:my\s+(?:back|lower back|spine|legs?|bladder|bottom|neck|pain)\b|i\s+am\s+\d|i'm\s+\d|"
-                                r"i\s+(?:have|have had|'ve had|am having|got)\s+(?:back|bad back|pain|a bad back)|my\s+own\b)", re.I)
+_WRITER_IS_PATIENT = re.compile(r"\b(?:my\s+(?:(?:left|right|lower|upper|low)\s+)?(?:back|lower back|spine|legs?|bladder|bottom|neck|pain|sciatica|hip|buttock)\b|i\s+am\s+\d|i'm\s+\d|"
+                                r"i\s*(?:have|have had|'ve had|'ve got|have got|am having|got|'ve been having|have been having)\s+(?:back|bad back|pain|a bad back|sciatica|lower back|low back|a slipped disc|a disc)|my\s+own\b)", re.I)
 _FIRST_PERSON = re.compile(r"(?<![\w'])(?:i|i'm|i've|me|my|myself)(?![\w'])", re.I)
 
 
