@@ -56,7 +56,10 @@ def _relative_word(rp: RelativeAsPatient) -> re.Pattern:
 
 @lru_cache(maxsize=8)
 def _compiled(rp: RelativeAsPatient):
-    subject = re.compile(r"(?<![\w'])(?:my\s+|our\s+|her\s+|his\s+)?(?:" + _alt(rp.relatives) + r")(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d)"
+    # "my mum is ...", "Nan fell": the writer's relative. "his housemate, who is on steroids" is the
+    # patient's relative, not the patient: after "her"/"his" only the demographics of a patient
+    # ("for her mum, 79F") make the relative the patient.
+    subject = re.compile(r"(?<![\w'])(?:(?:her|his)\s+(?:" + _alt(rp.relatives) + r")(?=,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])|,\s?\d{2,3}\s?,)|(?:my\s+|our\s+|(?<!\bher\s)(?<!\bhis\s)(?<!\btheir\s))(?:" + _alt(rp.relatives) + r"))(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d)"
                          + (r"|(?=['’]s\s+(?:" + _alt(rp.contracted_verbs) + r")(?![\w']))" if rp.contracted_verbs else "")
                          + r")(?:"
                          + _alt(rp.present_state) + r")(?![\w])"
