@@ -288,10 +288,10 @@ def readings(text: str, rules: tuple[MeasurementRule, ...]) -> list[Reading]:
                     explicit = True  # a decimal in a row of vital signs ("Tue 38.1 HR 104")
                 if not explicit and not _cue_near(text, m.start(), m.end(), rule):
                     continue
-                # A bare number counts right after its cue ("T 38.6"), or as a febrile decimal with a
+                # A bare number counts right after its cue ("T 38.6"), or as a body-temperature decimal with a
                 # cue in the same clause ("boiling hot then shivery, 38.4 last night").
                 if unit is None and not explicit and not _cue_adjacent(text, m.start(), rule) and not (
-                        re.fullmatch(r"3[89][.,]\d|4[0-2][.,]\d", m.group("num")) and _cue_near(text, m.start(), m.end(), rule)):
+                        re.fullmatch(r"3[5-9][.,]\d|4[0-2][.,]\d", m.group("num")) and _cue_near(text, m.start(), m.end(), rule)):
                     continue
                 c = _celsius(m.group("num"), unit)
                 if c is not None and rule.reached(c):

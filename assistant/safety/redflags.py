@@ -40,8 +40,8 @@ def _definitely_negated(m: Mention) -> bool:
 def _excluded_later(m: Mention, mentions: Sequence[Mention], possible_cats: frozenset[str] = frozenset(),
                     normal: Mapping[str, frozenset[str]] | None = None) -> Mention | None:
     """A later, definite negation of the same finding (``mentions`` in conversation order). A
-    queried sign (``possible_cats``: its categories) is also answered by a later examination that
-    states a sign of its category normal ("?saddle numbness" ... "saddle sensation S2-S5
+    queried sign (``possible_cats``: its categories) is also answered by a later turn's examination
+    or measurement that states a sign of its category normal ("?saddle numbness" ... "saddle sensation S2-S5
     intact"; ``Category.normal_by``)."""
     normal = normal or {}
     for later in mentions:
@@ -49,7 +49,7 @@ def _excluded_later(m: Mention, mentions: Sequence[Mention], possible_cats: froz
             continue
         if later.label == m.label and _definitely_negated(later):
             return later
-        if (possible_cats & normal.get(later.label, frozenset())
+        if (later.turn_index > m.turn_index and possible_cats & normal.get(later.label, frozenset())
                 and not later.contexts & (_NOT_AN_EXCLUSION | {"negated", "historical"})):
             return later
     return None
