@@ -289,6 +289,12 @@ def declines(text: str, sentences: list[tuple[int, int]], gc: GradeChange) -> li
             m = _SPLIT.search(after)
             right = after[:m.start()] if m else after
         t = _time(left + " " + right, c)
+        if t is None and (i == 0 or sent[i - 1] != sent[i]):
+            # The sentence's label before its colon dates the grades after it ("Examination at
+            # week 3 (my documentation): L EHL 4/5").
+            label = re.match(r"([^:\n]{1,60}):", text[s:g.start])
+            if label:
+                t = _time(label.group(1), c)
         by_sentence.append(False)
         if t is None and g.value >= 5 and not g.baseline:
             # A full grade in a sentence dated as a whole ("GP 4 days ago: 'power 5/5 throughout,

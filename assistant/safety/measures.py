@@ -186,8 +186,12 @@ def _cue_near(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
     if re.search(r":\s*$", tail) and cue.match(tail.lstrip(" \t-*•>")):
         return True
     after = text[end:end + 40]
-    after = re.split(r"[.;,\n]", after)[0]
-    return bool(cue.match(after.strip()))
+    after = re.split(r"(?<!\d)\.|\.(?!\d)|[;,\n]", after)[0]
+    if cue.match(after.strip()):
+        return True
+    # A device named right after the reading ("38.6 on the ear thermometer", "102 on the scale").
+    return bool(re.match(r"\s*(?:on|by|with|from|using)\s+(?:the|a|an|my|her|his|their|our)?\s*(?:\w+\s+)?", after)
+                and cue.search(" ".join(_WORD.findall(after)[:4])))
 
 
 def _passed_not_left(before: str, rule: MeasurementRule) -> bool:
