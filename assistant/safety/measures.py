@@ -81,8 +81,9 @@ _TEMP_UNIT = (r"(?P<unit>(?:°|º|˚)\s?[cf]\b|(?:°|º|˚)|deg(?:rees?)?\.?\s?(
 _VOLUME = re.compile(_NUM + r"\s?" + _VOL_UNIT, re.I)
 _VOLUME_BARE = re.compile(_NUM + r"(?![\d/]|[.,]\d|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|h\b|hr|min|x|/))", re.I)
 _TEMP = re.compile(_NUM + r"\s?" + _TEMP_UNIT, re.I)
-_TEMP_BARE = re.compile(_NUM + r"(?![\d/]|[.,]\d|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
+_TEMP_BARE = re.compile(r"(?<![\d/])" + _NUM + r"(?![\d/]|[.,]\d|\s?(?:%|mg|mcg|kg|g\b|mm|cm\b|ml|cc|h\b|hr|min|x|/|years?|yrs?|y\b|weeks?|days?))",
                         re.I)
+# (A number after a slash is the second half of a ratio or a gestation: "29/40" is 29 weeks.)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _BODY_TEMP = re.compile(r"(?<![\w.,])(?P<num>3[5-9][.,]\d|4[0-2][.,]\d)(?![\d]|[.,]\d)")
 _WORD = re.compile(r"[\w°/+-]+")
