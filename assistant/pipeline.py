@@ -200,12 +200,36 @@ class Assistant:
         warm_drug_names()  # the drug-name dictionaries take seconds to load
         warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
         if self.sentence_vectors(ix) is not None:
-            # The composer scores passage sentences by meaning: their vectors, once (~3 s here).
-            from .compose.sentences import sentences
-
-            self.support_checker().vectors([s.text for c in ix.chunks for s in sentences(c)])
+            # The composer scores passage sentences by meaning: their vectors, stored with the
+            # corpus version at ingest (computed and stored here the first time, ~3 s).
+            self.store_sentence_vectors()
         elif self.chat_model is not None:
             self.support_checker().check("warm up", ["warm up"])
+
+    def store_sentence_vectors(self):
+        """Load the serving version's stored sentence vectors into the composer's cache, or
+        compute and store them when the version has none (``assistant/sentence_store.py``).
+        Returns the file's path, or None when sentence scoring by meaning is off for this corpus."""
+        from . import sentence_store
+        from ingest.versions import version_dir
+
+        ix = self.searcher.index()
+        if self.sentence_vectors(ix) is None:
+            return None
+        checker = self.support_checker()
+        fp = getattr(checker.embedder, "fingerprint", type(checker.embedder).__name__)
+        path = version_dir(self.settings, ix.version) / sentence_store.FILE
+        texts = sentence_store.corpus_sentences(ix.chunks)
+        stored = sentence_store.load(path, fp)
+        if stored is not None and all(t in stored for t in texts):
+            checker.preload({t: stored[t] for t in texts})
+            return path
+        vecs = checker.vectors(texts)
+        try:
+            sentence_store.save(path, texts, [vecs[t] for t in texts], fp)
+        except OSError:
+            pass  # a read-only data directory: the vectors stay in this process's cache
+        return path
 
     def support_checker(self):
         """The LLM support check on the embedder queries use (one per embedder)."""

@@ -272,7 +272,7 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
                embed: Callable[[str], np.ndarray] | None = None) -> Request:
     request, vignette = split_request(text)
     intents = recognise_intents(request, embed)
-    if vignette and (set(intents) & _STATE_ASKS or _P["broad"].search(request)):
+    if vignette and (set(intents) & _STATE_ASKS or _P["broad"].search(request) or _P["raise_dose"].search(request)):
         # "What's the overall plan?" after a vignette of four months' pain asks the chronic plan.
         # "Three months now ... what else should we do?": the vignette says which plan applies.
         cat = intent_catalogue()

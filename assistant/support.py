@@ -330,6 +330,14 @@ class SupportChecker:
         with self._lock:
             return {t: self._vecs[t] for t in texts}
 
+    def preload(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors made earlier by the same model (a corpus version's stored sentence vectors)."""
+        with self._lock:
+            for t, v in vectors.items():
+                self._vecs[t] = np.asarray(v, dtype=np.float32)
+            while len(self._vecs) > self.MAX_CACHE:
+                self._vecs.popitem(last=False)
+
     def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Unit vectors of ``texts`` (cached per process)."""
         return self._embed(texts)

@@ -82,6 +82,17 @@ def _pinned_message(settings, pin) -> str:
     return msg
 
 
+def _store_sentence_vectors(settings) -> None:
+    """The serving version's sentence vectors, stored beside it (the composer loads them)."""
+    from assistant.sentence_store import prepare
+
+    try:
+        prepare(settings)
+    except Exception as e:  # noqa: BLE001 - the version is served either way; vectors are made when first served
+        print(f"Note: sentence vectors were not stored ({type(e).__name__}: {e}); "
+              "they are computed when the version is first served.", file=sys.stderr)
+
+
 def cmd_ingest(args) -> int:
     from ingest.index import run_ingest
 
@@ -113,7 +124,11 @@ def cmd_ingest(args) -> int:
             _ensure_query_model(settings)
             return 0
     if args.json:
+        import contextlib
+
         report = run_ingest(settings, full=args.full, allow_deletions=args.allow_deletions)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout holds only the JSON
+            _store_sentence_vectors(settings)
         _print_json(report.to_json())
         return 0
     from ui.progress import ingest_progress
@@ -121,6 +136,7 @@ def cmd_ingest(args) -> int:
     with ingest_progress() as progress:
         report = run_ingest(settings, full=args.full, progress=progress,
                             allow_deletions=args.allow_deletions)
+    _store_sentence_vectors(settings)
     d, c = report.documents, report.chunks
     con = _console()
     if report.restored:

@@ -64,6 +64,8 @@ class Query:
 
 _AGE = cues().patterns["patient_age"]
 _AGE_SEX = cues().patterns["patient_age_sex"]
+_THING_AGE = cues().patterns["thing_age_before"]
+_PLAN = cues().patterns["whole_plan"]
 
 
 def age_populations(text: str) -> frozenset[str]:
@@ -71,6 +73,8 @@ def age_populations(text: str) -> frozenset[str]:
     adults from ``older_age`` ("12-year-old", "84F", "aged 70")."""
     out: set[str] = set()
     for m in _AGE.finditer(text):
+        if _THING_AGE.search(text[max(0, m.start() - 40):m.start()]):
+            continue  # "the wheelchair is 11 years old"
         age = int(next(g for g in m.groups() if g))
         out.add("child" if age < WEIGHTS.adult_age else "older_adult" if age >= WEIGHTS.older_age else "")
     for m in _AGE_SEX.finditer(text):
@@ -91,7 +95,9 @@ def case_only(question: str) -> bool:
 def question_breadth(question: str) -> str:
     """'narrow' (a dose, a yes/no, a when), 'broad' (approach, management) or 'focused'."""
     if _NARROW.search(question):
-        return "narrow"
+        # "What's the stepwise plan ..., and when do the muscle relaxants come in?": a plan asked
+        # for whole, with its steps, is broad whatever else the question asks.
+        return "broad" if _PLAN.search(question) else "narrow"
     if _BROAD.search(question):
         return "broad"
     if case_only(question):

@@ -181,7 +181,9 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                  or _uncovered_opening(query, p_stems, p_concepts))
         # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
         terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
-                 if not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words
+                 # A term of several words is covered only as a whole ("spinal cord stimulation").
+                 if (m.group(1).lower() not in text_lower if " " in m.group(1)
+                     else not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words)
                  # What another drug was given for ("given Ciproxin by urology for prostatitis.
                  # Problem?") is the patient's story, not what is asked.
                  and not _INDICATION_OF_DRUG.search(request[max(0, m.start() - 60):m.start()])
