@@ -4,8 +4,8 @@ The grounded composer scores passage sentences by meaning (``compose``'s ``vecto
 vectors depend only on the corpus version and the model, so they are computed once, when the
 version is ingested (``guideline ingest`` calls :func:`prepare` after a switch), and written to
 ``sentence_vectors.npz`` in that version's directory. A serving process loads them instead of
-embedding every sentence again; a version without the file (an older one, or one switched to
-by the admin page) gets it the first time it is served.
+embedding every sentence again; a version without the file (an older one, or one built by the
+admin page's re-ingest) gets it the next time a process starts serving it.
 
 The file is written atomically (temporary file, then rename) and read only when it was made by
 the same model: the ONNX copy and sentence-transformers give the same vectors (checked when the

@@ -151,15 +151,11 @@ def _start_ingest(allow_deletions: bool = False) -> None:
     full_rebuild = bool(state.get("ingest_full"))
 
     def work(job):
-        report = run_ingest(settings, full=full_rebuild, progress=job.progress,
-                            allow_deletions=allow_deletions)
-        try:
-            from assistant.sentence_store import prepare
-
-            prepare(settings)  # the new version's sentence vectors, stored beside it
-        except Exception:  # noqa: BLE001 - made when the version is first served instead
-            pass
-        return report
+        # The new version's sentence vectors are stored when a process first serves it
+        # (Assistant.warm): a second Assistant built inside the page's process would open the
+        # same embedded store again.
+        return run_ingest(settings, full=full_rebuild, progress=job.progress,
+                          allow_deletions=allow_deletions)
 
     job, started = jobs.board().start("ingest", jobs.settings_key(settings), work, _ingest_error)
     state.ingest_watch = job.id
