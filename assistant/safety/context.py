@@ -231,9 +231,15 @@ def query_marks(doc: Doc) -> Doc:
     return doc
 
 
-def _asks(text: str, marks) -> bool:
+def _asks(text: str, marks: tuple[str, ...]) -> bool:
     """A question mark that ends a question, not one written onto a word ("?vertebral #")."""
-    return any(re.search(re.escape(m) + r"(?![\w#])", text) for m in marks)
+    return bool(marks) and bool(_question_marks(marks).search(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _question_marks(marks: tuple[str, ...]) -> re.Pattern:
+    # Compiled once per policy: this runs for every finding of a long note.
+    return re.compile("(?:" + "|".join(re.escape(m) for m in marks) + r")(?![\w#])")
 
 
 CLAUSE_BREAKS_EXT = "safety_clause_breaks"

@@ -42,13 +42,15 @@ class MeasurementRule:
     """Companions that make a bare decimal on their line this quantity: a row of vital signs
     ("Tue 38.1 HR 104") is a temperature whatever its header says."""
     not_after: tuple[str, ...] = ()
+    """Words that make a value another quantity when only amounts, units and times stand between
+    them and it: "voided 450 mL at 07:30 and 380 mL" is what was passed, not what was left behind."""
     measured_at_least: float | None = None
     """For a change between two values: the (lower) threshold when the earlier value was itself
     measured and recorded (a word of ``measured_cues`` beside it), not remembered: a prospective
     height loss of 2 cm means more than a remembered one of 2 cm."""
     measured_cues: tuple[str, ...] = ()
-    """Words that make a value another quantity when only amounts, units and times stand between
-    them and it: "voided 450 mL at 07:30 and 380 mL" is what was passed, not what was left behind."""
+    """Words beside an earlier value that say it was measured and recorded ("measured",
+    "stadiometer", "at her last review")."""
 
     def reached(self, value: float) -> bool:
         if self.at_least is not None and value < self.at_least:
@@ -191,8 +193,7 @@ def _cue_near(text: str, start: int, end: int, rule: MeasurementRule) -> bool:
     if cue.match(after.strip()):
         return True
     # A device named right after the reading ("38.6 on the ear thermometer", "102 on the scale").
-    return bool(re.match(r"\s*(?:on|by|with|from|using)\s+(?:the|a|an|my|her|his|their|our)?\s*(?:\w+\s+)?", after)
-                and cue.search(" ".join(_WORD.findall(after)[:4])))
+    return bool(re.match(r"\s*(?:on|by|with|from|using)\s", after) and cue.search(" ".join(_WORD.findall(after)[:4])))
 
 
 def _passed_not_left(before: str, rule: MeasurementRule) -> bool:
