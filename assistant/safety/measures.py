@@ -448,6 +448,8 @@ def _height_change(text: str, rule: MeasurementRule) -> Reading | None:
 _SERIES_LABEL = (r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?|today|now|baseline|r|l|right|left|"
                  r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?)\s*:?\s*")
 _SERIES_VALUE = re.compile(r"(?:" + _SERIES_LABEL + r")?(?<![\w.])(?P<num>\d{1,3}(?:[.,]\d{1,2})?)(?![\d/.])\s?(?:s|sec|secs|seconds|points?|pts|kg|kgs|lb|lbs)?\b"
+                           # A number with another unit is another measure ("EDSS 3.5, 500 m with one stick").
+                           r"(?!\s?(?:m|metres?|meters?|km|miles?|yards?|yds?|ft|feet|cm|mm|mg|mcg|ml|g|%)(?![\w]))"
                            r"(?:\s*\([^()\n]{0,20}\))?", re.I)
 # A comma joins values too ("5.8 s (January baseline), 6.1 s (4 wks ago), 12.4 s today"): the next
 # value must follow within a few characters, so "T25FW 6.1, EDSS 3.0" is not one series.

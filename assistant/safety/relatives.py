@@ -25,6 +25,13 @@ class RelativeAsPatient:
     contracted_verbs: tuple[str, ...] = ()
     """Words after a relative's "'s" that make it "is"/"has" rather than a possessive ("Dad's
     been up every night", not "Dad's back")."""
+    possession_verbs: tuple[str, ...] = ()
+    """Verbs that make the relative the patient only when the writer tells of no back of their
+    own ("My mum have osteoporosis ... she sneeze", not "I hurt my back; my mum has osteoporosis")."""
+    female: tuple[str, ...] = ()
+    """Relatives who are women: after a possession verb the pronouns that follow must be theirs
+    ("Sister has osteoporosis; he has back pain" is about someone else)."""
+    male: tuple[str, ...] = ()
 
 
 def parse_relatives(raw) -> RelativeAsPatient:
@@ -38,10 +45,11 @@ def parse_relatives(raw) -> RelativeAsPatient:
         if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
             raise ConfigError(f"safety policy: relative_as_patient.{key} must be a non-empty list of words")
         out[key] = tuple(x.lower().strip() for x in v)
-    v = raw.get("contracted_verbs", [])
-    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
-        raise ConfigError("safety policy: relative_as_patient.contracted_verbs must be a list of words")
-    out["contracted_verbs"] = tuple(x.lower().strip() for x in v)
+    for key in ("contracted_verbs", "possession_verbs", "female", "male"):
+        v = raw.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+            raise ConfigError(f"safety policy: relative_as_patient.{key} must be a list of words")
+        out[key] = tuple(x.lower().strip() for x in v)
     return RelativeAsPatient(**out)
 
 
@@ -54,22 +62,27 @@ def _relative_word(rp: RelativeAsPatient) -> re.Pattern:
     return re.compile(r"(?<![\w'])(?:" + _alt(rp.relatives) + r")(?![\w'])", re.I)
 
 
-@lru_cache(maxsize=8)
-def _compiled(rp: RelativeAsPatient):
+def _subject(rp: RelativeAsPatient, verbs: tuple[str, ...]) -> re.Pattern:
     # "my mum is ...", "Nan fell": the writer's relative. "his housemate, who is on steroids" is the
     # patient's relative, not the patient: after "her"/"his" only the demographics of a patient
     # ("for her mum, 79F") make the relative the patient.
-    subject = re.compile(r"(?<![\w'])(?:(?:her|his)\s+(?:" + _alt(rp.relatives) + r")(?=,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])|,\s?\d{2,3}\s?,)|(?:my\s+|our\s+|(?<!\bher\s)(?<!\bhis\s)(?<!\btheir\s))(?:" + _alt(rp.relatives) + r"))(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d)"
+    return re.compile(r"(?<![\w'])(?:(?:her|his)\s+(?:" + _alt(rp.relatives) + r")(?=,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])|,\s?\d{2,3}\s?,)|(?:my\s+|our\s+|(?<!\bher\s)(?<!\bhis\s)(?<!\btheir\s))(?:" + _alt(rp.relatives) + r"))(?:(?:,?\s+\(?\d{2,3}\)?,?|,?\s+(?:age|aged)\s+\d{2,3}(?:\s+(?:years|yrs|y))?(?:\s+old)?,?)?(?:,?\s+who(?=[\s'’]))?(?:\s+['\"‘“]?|(?<=who)(?=['’]s\b)|(?=['’]s\s+\(?\d)"
                          + (r"|(?=['’]s\s+(?:" + _alt(rp.contracted_verbs) + r")(?![\w']))" if rp.contracted_verbs else "")
                          + r")(?:"
-                         + _alt(rp.present_state) + r")(?![\w])"
+                         + _alt(verbs) + r")(?![\w])"
                          # ... or with the patient's age and sex ("for her mum, 79F"): a patient's demographics
                          + r"|,?\s+\(?\d{2,3}\s*(?:f|m|yo|y/o|yrs?|years? old)\)?(?![\w])"
                          # ... or the age set off by commas ("Dad, 80, felt something give")
                          + r"|,\s?\d{2,3}\s?,)", re.I)
+
+
+@lru_cache(maxsize=8)
+def _compiled(rp: RelativeAsPatient):
+    subject = _subject(rp, rp.present_state)
+    weak = _subject(rp, rp.possession_verbs) if rp.possession_verbs else None
     history = re.compile(r"(?<![\w])(?:" + _alt(rp.history_cues) + r")(?![\w])", re.I)
     third = re.compile(r"(?<![\w'])(?:" + _alt(rp.third_person) + r")(?![\w'])", re.I)
-    return subject, history, third
+    return subject, history, third, weak
 
 
 def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient, before: str | None = None) -> bool:
@@ -79,9 +92,24 @@ def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient, before:
     panicking": the friend could not walk)."""
     if not rp.relatives:
         return False
-    subject, history, third = _compiled(rp)
-    if history.search(sentence) or not subject.search(sentence):
+    subject, history, third, weak = _compiled(rp)
+    if history.search(sentence):
         return False
+    if not subject.search(sentence):
+        if weak is None or not weak.search(sentence) or _writer_is_patient(turn):
+            return False
+        subject = weak
+        # "Sister has osteoporosis; he has back pain": the pronouns that follow must be the
+        # relative's own (by the relative word's sex, where it has one).
+        rel = _relative_word(rp).search(sentence, weak.search(sentence).start())
+        word = rel.group(0).lower() if rel else ""
+        sex = "f" if word in rp.female else "m" if word in rp.male else None
+        if sex is not None:
+            rest = turn.replace(sentence, " ", 1) + " " + sentence[weak.search(sentence).end():]
+            said = {_PRONOUN_SEX[m.group(0).lower()] for m in third.finditer(rest)
+                    if m.group(0).lower() in _PRONOUN_SEX}
+            if said and sex not in said:
+                return False
     if before is not None:
         # The last relative named before the finding must be the one said to be the patient.
         last = None
@@ -93,9 +121,12 @@ def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient, before:
     return bool(third.search(rest) or third.search(sentence[subject.search(sentence).end():]))
 
 
+_PRONOUN_SEX = {"she": "f", "her": "f", "hers": "f", "she's": "f", "he": "m", "him": "m", "his": "m", "he's": "m"}
+
+
 # The writer telling of their own back ("my back is paining", "I am 29", "I have had back pain").
 _WRITER_IS_PATIENT = re.compile(r"\b(?:my\s+(?:(?:left|right|lower|upper|low)\s+)?(?:back|lower back|spine|legs?|bladder|bottom|neck|pain|sciatica|hip|buttock)\b|i\s+am\s+\d|i'm\s+\d|"
-                                r"i\s*(?:have|have had|'ve had|'ve got|have got|am having|got|'ve been having|have been having)\s+(?:back|bad back|pain|a bad back|sciatica|lower back|low back|a slipped disc|a disc)|my\s+own\b)", re.I)
+                                r"i\s*(?:have|have had|'ve had|'ve got|have got|am having|got|'ve been having|have been having|(?:'ve|have)\s+(?:now|also|still|just)\s+(?:got|had)|(?:now|also|still)\s+have)\s+(?:(?:now|also|still|just|really|got)\s+)?(?:back|bad back|pain|a bad back|sciatica|lower back|low back|a slipped disc|a disc)|my\s+own\b)", re.I)
 _FIRST_PERSON = re.compile(r"(?<![\w'])(?:i|i'm|i've|me|my|myself)(?![\w'])", re.I)
 
 
