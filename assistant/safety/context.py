@@ -228,6 +228,9 @@ def query_marks(doc: Doc) -> Doc:
         t = doc[i]
         if t.text == "?" and not t.whitespace_ and doc[i + 1].is_alpha and (i == 0 or doc[i - 1].whitespace_ or doc[i - 1].is_punct):
             doc[i + 1].is_sent_start = False
+            if i > 0 and doc[i - 1].text in (".", "!", ";"):
+                # "... not mechanical. ?mets": the mark opens the next sentence, not the last one's end.
+                t.is_sent_start = True
     return doc
 
 
