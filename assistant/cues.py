@@ -6,6 +6,7 @@ itself (drugs, mechanisms, findings ...) is ``vocab.yaml`` (see ``assistant/voca
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,9 @@ class Cues:
     patient_factors: tuple[str, ...] = ()
     """Vocabulary concepts (besides every population) that, named about the patient, change
     what applies to them: the answer quotes what the guidance says about each."""
+    vignette_search: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    """The second search of a long vignette (``request.vignette_entities``): the vocabulary
+    categories it searches by, the complaints too broad to search alone, and the word added."""
     """Negation cue patterns and settings (see assistant/negation.py)."""
 
     def __getitem__(self, name: str) -> re.Pattern:
@@ -56,6 +60,22 @@ def _compile(path: Path, where: str, raw) -> re.Pattern:
         return re.compile(raw["regex"], re.IGNORECASE if raw.get("ignore_case") else 0)
     except re.error as e:
         raise ConfigError(f"{path}: {where} is not a valid regular expression: {e}") from None
+
+
+def _vignette_search(raw, path: Path) -> Mapping[str, object]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: vignette_search must be a mapping")
+    out: dict[str, object] = {}
+    for key in ("categories", "too_broad"):
+        v = raw.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ConfigError(f"{path}: vignette_search.{key} must be a list of strings, not {v!r}")
+        out[key] = tuple(v)
+    suffix = raw.get("suffix", "")
+    if not isinstance(suffix, str):
+        raise ConfigError(f"{path}: vignette_search.suffix must be a string, not {suffix!r}")
+    out["suffix"] = suffix
+    return out
 
 
 def load_cues(path: Path = CUES_PATH) -> Cues:
@@ -84,6 +104,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         generic_heads=tuple(str(w) for w in data.get("generic_heads") or ()),
         suggest_rules=tuple(rules), negation=neg_out,
         patient_factors=tuple(str(w) for w in data.get("patient_factors") or ()),
+        vignette_search=_vignette_search(data.get("vignette_search") or {}, path),
     )
 
 

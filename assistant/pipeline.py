@@ -283,7 +283,8 @@ class Assistant:
         from . import safety
         from .compose import compose, expand_hits
         from .condense import condense, retrieval_query
-        from .request import retrieval_text
+        from .request import retrieval_text, vignette_entities
+        from .weights import WEIGHTS as W
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -301,12 +302,17 @@ class Assistant:
         query = condense(q, turns)
         condense_ms = (time.perf_counter() - t) * 1000
         search = None
+        entity_search = None
         if llm is None:
             # Without an LLM rewrite the search text is known now: search in a worker thread while
             # this one checks safety (the query embedding and the vector search release the GIL).
             search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
             search = self._workers().submit(self.searcher.search, search_q, self.settings.top_k,
                                             index=self.searcher.index())
+            entity_q = vignette_entities(query, self.settings.max_question_chars)
+            if entity_q:
+                entity_search = self._workers().submit(self.searcher.search, entity_q, W.vignette_entity_hits,
+                                                       index=self.searcher.index())
         t = time.perf_counter()
         try:
             verdict: SafetyVerdict = safety.check_input(turns + (Turn("user", q),))
@@ -339,7 +345,13 @@ class Assistant:
         else:
             search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
             res = self.searcher.search(search_q, self.settings.top_k)
+            entity_q = vignette_entities(query, self.settings.max_question_chars)
+            if entity_q:
+                entity_search = self._workers().submit(self.searcher.search, entity_q, W.vignette_entity_hits,
+                                                       index=self.searcher.index())
         hits = res.hits
+        if entity_search is not None:
+            hits = _merge(hits, entity_search.result().hits)
         # Passages the safety layer may need to cite, whatever the question retrieved.
         esc_q = safety.escalation_query(verdict)
         if esc_q:

@@ -290,14 +290,14 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
     return Request(text, request, vignette, intents, state)
 
 
-def retrieval_text(text: str, max_chars: int) -> str:
-    """The text retrieval searches with: the text itself when short enough; for a long note,
-    its request followed by the vignette's clinical entities, within ``max_chars``."""
+def _vignette_names(text: str, max_chars: int) -> tuple[str | None, list[str]] | None:
+    """(request, the vignette's affirmed clinical entities) of a text long enough to be searched
+    by them; None for a text searched as written."""
     if len(text) <= min(max_chars, WEIGHTS.vignette_search_chars):
-        return text
+        return None
     request, vignette = split_request(text)
     if len(text) <= max_chars and not (request and vignette):
-        return text
+        return None
     vocab = vocabulary()
     names: list[str] = []
     for m in vocab.mentions(vignette):
@@ -305,6 +305,38 @@ def retrieval_text(text: str, max_chars: int) -> str:
         if m.negated or c.category == "topic" or c.name in names:
             continue
         names.append(c.name)
+    return request, names
+
+
+def vignette_entities(text: str, max_chars: int) -> str:
+    """A second search for a long vignette: the pain mechanisms and complaints it describes that
+    its request does not name ("radicular pain treatment"),
+    since the request's own words ("MS nerve pain") can pull every passage towards one topic
+    while the vignette describes another. Empty for a text searched as written, or when the
+    vignette describes nothing the request leaves out."""
+    got = _vignette_names(text, max_chars)
+    if got is None:
+        return ""
+    request = got[0] or ""
+    vocab = vocabulary()
+    asked = vocab.concept_ids(request, with_classes=False) if request else set()
+    by_name = {c.name: c for c in vocab.concepts.values()}
+    conf = cues().vignette_search
+    described = [n for n in got[1] if n in by_name and by_name[n].category in conf["categories"]
+                 and by_name[n].id not in asked and n not in conf["too_broad"]]
+    if len(described) < WEIGHTS.vignette_entity_min:
+        return ""
+    # The drugs the request names would pull the search back to the request's topic.
+    return (", ".join(described) + " " + str(conf["suffix"])).strip()
+
+
+def retrieval_text(text: str, max_chars: int) -> str:
+    """The text retrieval searches with: the text itself when short enough; for a long note,
+    its request followed by the vignette's clinical entities, within ``max_chars``."""
+    got = _vignette_names(text, max_chars)
+    if got is None:
+        return text
+    request, names = got
     out = request or text[-max_chars:]
     if names:
         out = f"{out} ({', '.join(names)})"

@@ -208,6 +208,13 @@ class Weights:
 
     # ---- retrieval text of a vignette (assistant/request.py) ------------------------------------
     vignette_search_chars: int = 600
+    vignette_entity_min: int = 1
+    """A long vignette describing at least this many pain mechanisms or complaints its request
+    does not name is searched a second time by them and the request's drugs
+    (``request.vignette_entities``)."""
+    vignette_entity_hits: int = 4
+    """Passages of that second search added after the question's own (blind answer rounds 19
+    and 20: a sciatica vignette asking about 'MS nerve pain' drew only MS passages)."""
     """A question with a vignette longer than this is searched by its request and the vignette's
     clinical entities, as a long note is: the embedding model reads only its first ~256 word
     pieces, so a long vignette's request at the end was not searched at all. Fitted: blind answer

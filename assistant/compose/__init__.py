@@ -235,7 +235,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     # What the guidance says about the patient's own comorbidities, before anything else is added.
     # Patients are told too ("numb legs" and a heat pad: the risk of burns), in their own heading.
     mine = L.for_this_patient(every, factors, picked, W.patient_factors_max, W.patient_factors_share * top,
-                              heading="For you" if patient else "For this patient")
+                              heading="For you" if patient else "For this patient", q=q)
     # A plain-language answer stays with the plain-language passages it was built from.
     more = [] if patient_sel else L.also_relevant(cands, picked, W.also_relevant_max, W.also_relevant_share * top)
     if bl:

@@ -9,7 +9,7 @@ from ..text import stems as _stems
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .query import Query
-from .score import Cand, plain_doc
+from .score import Cand, about_agents, plain_doc
 
 class Picked:
     """Selected statements with duplicate detection; a duplicate adds its passage."""
@@ -72,12 +72,18 @@ def best_per_factor(cands: Sequence[Cand], factors: Sequence[str], picked: Picke
 
 
 def for_this_patient(cands: Sequence[Cand], factors: Sequence[str], picked: Picked, max_n: int,
-                     floor: float, heading: str = "For this patient") -> list[Block]:
+                     floor: float, heading: str = "For this patient", q: Query | None = None) -> list[Block]:
     """For each comorbidity or population named about the patient, the best statement that names
     it in its own words and is not in the answer yet ("gabapentin doses are reduced when creatinine
-    clearance is below ..." for CKD)."""
-    out = best_per_factor(cands, factors, picked, max_n,
-                          lambda c: c.score >= floor and not c.sent.dependent and c.sent.step is None)
+    clearance is below ..." for CKD). A statement about a drug the question names ("NSAIDs should
+    be avoided in people taking anticoagulants" when naproxen is asked about) needs no score floor:
+    it is the caution the question turns on, however little else of the question it shares."""
+    def keep(c: Cand) -> bool:
+        if c.sent.dependent or c.sent.step is not None:
+            return False
+        return c.score >= floor or (q is not None and c.score > 0 and about_agents(q, c.about, c.direct))
+
+    out = best_per_factor(cands, factors, picked, max_n, keep)
     return [Block(heading, "body", False, out)] if out else []
 
 

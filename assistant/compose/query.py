@@ -65,6 +65,7 @@ class Query:
 _AGE = cues().patterns["patient_age"]
 _AGE_SEX = cues().patterns["patient_age_sex"]
 _THING_AGE = cues().patterns["thing_age_before"]
+_OTHERS_AGE = cues().patterns["others_age_before"]
 _PLAN = cues().patterns["whole_plan"]
 
 
@@ -73,13 +74,17 @@ def age_populations(text: str) -> frozenset[str]:
     adults from ``older_age`` ("12-year-old", "84F", "aged 70")."""
     out: set[str] = set()
     for m in _AGE.finditer(text):
-        if _THING_AGE.search(text[max(0, m.start() - 40):m.start()]):
-            continue  # "the wheelchair is 11 years old"
+        before = text[max(0, m.start() - 40):m.start()]
+        if _THING_AGE.search(before) or _OTHERS_AGE.search(before):
+            continue  # "the wheelchair is 11 years old", "two children aged 6 and 9"
         age = int(next(g for g in m.groups() if g))
         out.add("child" if age < WEIGHTS.adult_age else "older_adult" if age >= WEIGHTS.older_age else "")
-    for m in _AGE_SEX.finditer(text):
-        if int(m.group(1)) >= WEIGHTS.older_age:
-            out.add("older_adult")
+    noted = [int(m.group(1)) for m in _AGE_SEX.finditer(text)]
+    if any(a >= WEIGHTS.older_age for a in noted):
+        out.add("older_adult")
+    if any(a >= WEIGHTS.adult_age for a in noted):
+        # A case note's "36F" is the patient's age: a child's age elsewhere is someone else's.
+        out.discard("child")
     return frozenset(c for c in out if c in vocabulary().concepts)
 
 

@@ -65,6 +65,21 @@ _ASKED_SUBJECT = cues().patterns["asked_subject"]
 _CONTEXT_CLAUSE = cues().patterns["context_clause"]
 _GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
 _INDICATION_OF_DRUG = cues().patterns["indication_of_drug"]
+_DRUG_ANAPHOR = cues().patterns["drug_anaphor"]
+_SENTENCE_END = re.compile(r"[.!?\n]\s*")
+
+
+def _pointed_back(query: str, request: str) -> str:
+    """The sentence before the request, when the request names no drug and points back at
+    drugs ("which one first?"): where the drugs it asks about are named."""
+    if not _DRUG_ANAPHOR.search(request) or drugs_named(request):
+        return ""
+    i = query.find(request)
+    if i <= 0:
+        return ""
+    before = query[:i].rstrip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(before[:-1])]
+    return before[ends[-1] if ends else 0:]
 
 
 def _class_named(drug: str, named: set[str]) -> bool:
@@ -166,6 +181,9 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         text_lower = " ".join(h.chunk.section + " " + h.chunk.text for h in hits).lower()
         words = frozenset(re.findall(r"[a-z]+", text_lower))
         asked_part = _CONTEXT_CLAUSE.sub("", request, count=1)
+        back = _pointed_back(query, request)
+        if back:
+            asked_part = back + " " + asked_part
         toks = drug_tokens(asked_part)
         absent = [d.written for d in drugs_named(asked_part)
                   if not names_opioid(d.written) and not names_opioid(d.generic)
