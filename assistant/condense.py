@@ -22,7 +22,7 @@ from .cues import cues
 from .drugs import drugs_named
 from .negation import strip_negated_clauses
 from .records import Turn
-from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request
+from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request, treatment_state
 from .vocab import CATEGORIES, NEGATABLE, VOCAB_PATH, Concept, Mention, Vocabulary, load_vocabulary, vocabulary  # noqa: F401
 
 # Order of the carried entities in the context tail of a condensed query.
@@ -166,6 +166,9 @@ def _user_turns(question: str, history: Sequence[Turn]) -> list[str]:
     return turns
 
 
+_RECONSIDER = cues().patterns["reconsider"]
+
+
 def _answer_lead_agent(vocab: Vocabulary, history: Sequence[Turn]) -> str | None:
     """The first drug named, affirmed, in the latest assistant turn, opioids excepted."""
     for t in reversed(history):
@@ -196,6 +199,16 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         # drowsiness?": the drug in play is the one the last answer led with. Never an opioid:
         # what the safety layer said about opioids is not a recommendation to follow up on.
         state = _State(state.cats, _answer_lead_agent(vocab, history))
+    elif state.cats["agent"]:
+        # "Spasticity despite oral baclofen. Options?" -> "Botulinum toxin ..." -> "We injected
+        # last Tuesday, when will she notice?": when every drug the user named failed or was not
+        # tolerated, the one the last answer led with is what the follow-up is about.
+        failed = {t.drug for t in treatment_state(earlier) if t.response in ("none", "intolerant")}
+        lead = _answer_lead_agent(vocab, history)
+        if lead and lead not in state.cats["agent"] and set(state.cats["agent"]) <= failed:
+            cats = {k: list(v) for k, v in state.cats.items()}
+            cats["agent"] = [lead] + cats["agent"]
+            state = _State(cats, lead)
 
     fu_mentions = vocab.mentions(question)
     new = _by_category(vocab, fu_mentions)
@@ -207,12 +220,19 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     core = core[:1].upper() + core[1:]
     # "What should she do at home?" after a question about tizanidine asks something new.
     asks = set(recognise_intents(split_request(question)[0] or question))
-    new_request = bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
+    # "... the scan showed cirrhosis. Does that change your answer?" asks nothing new.
+    new_request = (bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
+                   and not _RECONSIDER.search(question))
     # "He's on 4 mg TDS now": a dose without a drug's name is the drug in play, and a therapy
     # named beside it ("before his afternoon physio session") does not replace that drug.
     unnamed_dose = (not new_request and _DOSE_ONLY.search(question) is not None
                     and not any(drugs_named(vocab.concepts[a].name) for a in new["agent"]))
-    final = _merge(vocab, state, new, pronoun=target is not None or (unnamed_dose and not new["agent"]),
+    reconsider = bool(_RECONSIDER.search(question)) and not new["agent"]
+    if reconsider:
+        # What the update tells ("the scan showed cirrhosis") is the patient's story, not a new
+        # topic: the drug and topic in play carry over.
+        new = {**new, "topic": []}
+    final = _merge(vocab, state, new, pronoun=target is not None or reconsider or (unnamed_dose and not new["agent"]),
                    new_request=new_request)
     if unnamed_dose and new["agent"]:
         carried = state.cats["agent"] or ([state.last_agent] if state.last_agent else [])

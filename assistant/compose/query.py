@@ -69,6 +69,20 @@ _OTHERS_AGE = cues().patterns["others_age_before"]
 _PLAN = cues().patterns["whole_plan"]
 
 
+_SPASM = cues().patterns["spasm_word"]
+
+
+def _mechanisms(text: str) -> frozenset[str]:
+    """Pain mechanisms named in ``text``; a spasm in a person with MS is spasticity ("the back
+    spasms from her MS")."""
+    vocab = vocabulary()
+    named = vocab.concept_ids(text, with_classes=False, affirmed=True)
+    out = {c for c in named if vocab.concepts[c].category == "mechanism"}
+    if "ms" in named and "spasticity" in vocab.concepts and _SPASM.search(text):
+        out.add("spasticity")
+    return frozenset(out)
+
+
 def age_populations(text: str) -> frozenset[str]:
     """Populations the patient's written age puts them in: children under ``adult_age``, older
     adults from ``older_age`` ("12-year-old", "84F", "aged 70")."""
@@ -197,8 +211,6 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
         units=units,
         asks_first_line="first_line" in own or "first_choice" in asks,
         asks=asks, tried=tried, intolerant=intolerant,
-        mechanisms=frozenset(c for c in vocab.concept_ids(full_question + " " + query, with_classes=False,
-                                                          affirmed=True)
-                             if vocab.concepts[c].category == "mechanism"),
+        mechanisms=_mechanisms(full_question + " " + query),
         request=question,
     )
