@@ -47,10 +47,22 @@ def save(path: Path, texts: list[str], vectors: np.ndarray, fingerprint: str) ->
     if len(texts) != len(vectors):
         raise ValueError(f"{len(texts)} sentences but {len(vectors)} vectors")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, texts=np.asarray(texts, dtype=object), vectors=np.asarray(vectors, dtype=np.float32),
-             fingerprint=np.asarray(fingerprint))
+    # The sentences as UTF-8 bytes with their lengths: plain arrays, so reading the file never
+    # needs numpy's pickle support (an object array would).
+    encoded = [t.encode("utf-8") for t in texts]
+    np.savez(tmp, text_bytes=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+             text_lengths=np.asarray([len(b) for b in encoded], dtype=np.int64),
+             vectors=np.asarray(vectors, dtype=np.float32), fingerprint=np.asarray(fingerprint))
     os.replace(tmp, path)
     return path
+
+
+def _texts(raw: np.ndarray, lengths: np.ndarray) -> list[str]:
+    data = raw.tobytes()
+    if int(lengths.sum()) != len(data):
+        raise ValueError("sentence lengths do not match the stored text")
+    ends = np.cumsum(lengths)
+    return [data[e - n:e].decode("utf-8") for e, n in zip(ends.tolist(), lengths.tolist())]
 
 
 def load(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
@@ -58,15 +70,15 @@ def load(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=True) as z:
+        with np.load(path, allow_pickle=False) as z:
             if not compatible(str(z["fingerprint"]), fingerprint):
                 return None
-            texts, vecs = z["texts"], z["vectors"]
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable: made again from the corpus
+            texts, vecs = _texts(z["text_bytes"], z["text_lengths"]), z["vectors"]
+    except (OSError, ValueError, KeyError, UnicodeDecodeError):
+        return None  # unreadable (or written in the earlier object-array form): made again from the corpus
     if len(texts) != len(vecs):
         return None
-    return {str(t): v for t, v in zip(texts, vecs)}
+    return dict(zip(texts, vecs))
 
 
 def prepare(settings) -> Path | None:
