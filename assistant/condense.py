@@ -221,13 +221,13 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     # "What should she do at home?" after a question about tizanidine asks something new.
     asks = set(recognise_intents(split_request(question)[0] or question))
     # "... the scan showed cirrhosis. Does that change your answer?" asks nothing new.
-    new_request = (bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"]
-                   and not _RECONSIDER.search(question))
+    reconsiders = bool(_RECONSIDER.search(question))
+    new_request = bool(asks & NEW_REQUEST_INTENTS) and target is None and not new["agent"] and not reconsiders
     # "He's on 4 mg TDS now": a dose without a drug's name is the drug in play, and a therapy
     # named beside it ("before his afternoon physio session") does not replace that drug.
     unnamed_dose = (not new_request and _DOSE_ONLY.search(question) is not None
                     and not any(drugs_named(vocab.concepts[a].name) for a in new["agent"]))
-    reconsider = bool(_RECONSIDER.search(question)) and not new["agent"]
+    reconsider = reconsiders and not new["agent"]
     if reconsider:
         # What the update tells ("the scan showed cirrhosis") is the patient's story, not a new
         # topic: the drug and topic in play carry over.

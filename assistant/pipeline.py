@@ -270,6 +270,18 @@ class Assistant:
             cache[key] = hits
         return hits
 
+    def _entity_search(self, query: str):
+        """A long vignette's second search (``request.vignette_entities``), started in a worker
+        thread; None when the query needs none."""
+        from .request import vignette_entities
+        from .weights import WEIGHTS
+
+        entity_q = vignette_entities(query, self.settings.max_question_chars)
+        if not entity_q:
+            return None
+        return self._workers().submit(self.searcher.search, entity_q, WEIGHTS.vignette_entity_hits,
+                                      index=self.searcher.index())
+
     def answer(self, question: str, history: Sequence = (), audience: str = "clinician",
                source: str | None = None) -> Answer:
         """``source`` ('ui', 'cli', 'api', 'eval') goes to the audit log; unset, the caller's
@@ -283,8 +295,7 @@ class Assistant:
         from . import safety
         from .compose import compose, expand_hits
         from .condense import condense, retrieval_query
-        from .request import retrieval_text, vignette_entities
-        from .weights import WEIGHTS as W
+        from .request import retrieval_text
 
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -302,17 +313,13 @@ class Assistant:
         query = condense(q, turns)
         condense_ms = (time.perf_counter() - t) * 1000
         search = None
-        entity_search = None
         if llm is None:
             # Without an LLM rewrite the search text is known now: search in a worker thread while
             # this one checks safety (the query embedding and the vector search release the GIL).
             search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
             search = self._workers().submit(self.searcher.search, search_q, self.settings.top_k,
                                             index=self.searcher.index())
-            entity_q = vignette_entities(query, self.settings.max_question_chars)
-            if entity_q:
-                entity_search = self._workers().submit(self.searcher.search, entity_q, W.vignette_entity_hits,
-                                                       index=self.searcher.index())
+            entity_search = self._entity_search(query)
         t = time.perf_counter()
         try:
             verdict: SafetyVerdict = safety.check_input(turns + (Turn("user", q),))
@@ -343,12 +350,9 @@ class Assistant:
         if search is not None:
             res = search.result()
         else:
+            entity_search = self._entity_search(query)  # runs while this thread searches
             search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
             res = self.searcher.search(search_q, self.settings.top_k)
-            entity_q = vignette_entities(query, self.settings.max_question_chars)
-            if entity_q:
-                entity_search = self._workers().submit(self.searcher.search, entity_q, W.vignette_entity_hits,
-                                                       index=self.searcher.index())
         hits = res.hits
         if entity_search is not None:
             hits = _merge(hits, entity_search.result().hits)

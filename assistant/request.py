@@ -27,7 +27,7 @@ from core.errors import ConfigError
 
 from .cues import cues
 from .text import split_sentences
-from .vocab import vocabulary
+from .vocab import Concept, vocabulary
 from .weights import WEIGHTS
 
 INTENTS_PATH = Path(__file__).with_name("intents.yaml")
@@ -132,6 +132,17 @@ def _sentences(text: str) -> list[str]:
             # "... at night? and at what dose?" : a question mark ends a sentence even before lowercase
             out.extend(p.strip() for p in re.split(r"(?<=\?)\s+", s) if p.strip())
     return out
+
+
+def sentence_before(text: str, request: str) -> str:
+    """The sentence of ``text`` just before the one ``request`` starts with, as ``split_request``
+    cuts them; '' when the request opens the text or is not in it."""
+    first = _sentences(request)[:1]
+    sents = _sentences(text)
+    for i in range(1, len(sents)):
+        if first and sents[i] == first[0]:
+            return sents[i - 1]
+    return ""
 
 
 def _names_something(sentence: str) -> bool:
@@ -290,22 +301,21 @@ def understand(text: str, earlier_user_turns: Sequence[str] = (),
     return Request(text, request, vignette, intents, state)
 
 
-def _vignette_names(text: str, max_chars: int) -> tuple[str | None, list[str]] | None:
-    """(request, the vignette's affirmed clinical entities) of a text long enough to be searched
-    by them; None for a text searched as written."""
+def _vignette_concepts(text: str, max_chars: int) -> tuple[str, list[Concept]] | None:
+    """(request, the vignette's affirmed clinical concepts, once each) of a text long enough to be
+    searched by them; None for a text searched as written."""
     if len(text) <= min(max_chars, WEIGHTS.vignette_search_chars):
         return None
     request, vignette = split_request(text)
     if len(text) <= max_chars and not (request and vignette):
         return None
     vocab = vocabulary()
-    names: list[str] = []
+    found: dict[str, Concept] = {}
     for m in vocab.mentions(vignette):
         c = vocab.concepts[m.concept]
-        if m.negated or c.category == "topic" or c.name in names:
-            continue
-        names.append(c.name)
-    return request, names
+        if not m.negated and c.category != "topic":
+            found.setdefault(c.name, c)
+    return request, list(found.values())
 
 
 def vignette_entities(text: str, max_chars: int) -> str:
@@ -314,16 +324,14 @@ def vignette_entities(text: str, max_chars: int) -> str:
     since the request's own words ("MS nerve pain") can pull every passage towards one topic
     while the vignette describes another. Empty for a text searched as written, or when the
     vignette describes nothing the request leaves out."""
-    got = _vignette_names(text, max_chars)
+    got = _vignette_concepts(text, max_chars)
     if got is None:
         return ""
-    request = got[0] or ""
-    vocab = vocabulary()
-    asked = vocab.concept_ids(request, with_classes=False) if request else set()
-    by_name = {c.name: c for c in vocab.concepts.values()}
+    request, concepts = got
+    asked = vocabulary().concept_ids(request, with_classes=False) if request else set()
     conf = cues().vignette_search
-    described = [n for n in got[1] if n in by_name and by_name[n].category in conf["categories"]
-                 and by_name[n].id not in asked and n not in conf["too_broad"]]
+    described = [c.name for c in concepts if c.category in conf["categories"]
+                 and c.id not in asked and c.name not in conf["too_broad"]]
     if len(described) < WEIGHTS.vignette_entity_min:
         return ""
     # The drugs the request names would pull the search back to the request's topic.
@@ -333,10 +341,11 @@ def vignette_entities(text: str, max_chars: int) -> str:
 def retrieval_text(text: str, max_chars: int) -> str:
     """The text retrieval searches with: the text itself when short enough; for a long note,
     its request followed by the vignette's clinical entities, within ``max_chars``."""
-    got = _vignette_names(text, max_chars)
+    got = _vignette_concepts(text, max_chars)
     if got is None:
         return text
-    request, names = got
+    request, concepts = got
+    names = [c.name for c in concepts]
     out = request or text[-max_chars:]
     if names:
         out = f"{out} ({', '.join(names)})"

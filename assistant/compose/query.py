@@ -67,8 +67,6 @@ _AGE_SEX = cues().patterns["patient_age_sex"]
 _THING_AGE = cues().patterns["thing_age_before"]
 _OTHERS_AGE = cues().patterns["others_age_before"]
 _PLAN = cues().patterns["whole_plan"]
-
-
 _SPASM = cues().patterns["spasm_word"]
 
 

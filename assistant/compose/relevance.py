@@ -11,6 +11,7 @@ from ..drugs import drugs_named, named_in
 from ..drugs import tokens as drug_tokens
 from ..opioid_terms import names_opioid
 from ..records import Hit
+from ..request import sentence_before
 from ..text import stems as _stems
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
@@ -66,7 +67,6 @@ _CONTEXT_CLAUSE = cues().patterns["context_clause"]
 _GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
 _INDICATION_OF_DRUG = cues().patterns["indication_of_drug"]
 _DRUG_ANAPHOR = cues().patterns["drug_anaphor"]
-_SENTENCE_END = re.compile(r"[.!?\n]\s*")
 
 
 def _pointed_back(query: str, request: str) -> str:
@@ -74,12 +74,7 @@ def _pointed_back(query: str, request: str) -> str:
     drugs ("which one first?"): where the drugs it asks about are named."""
     if not _DRUG_ANAPHOR.search(request) or drugs_named(request):
         return ""
-    i = query.find(request)
-    if i <= 0:
-        return ""
-    before = query[:i].rstrip()
-    ends = [m.end() for m in _SENTENCE_END.finditer(before[:-1])]
-    return before[ends[-1] if ends else 0:]
+    return sentence_before(query, request)
 
 
 def _class_named(drug: str, named: set[str]) -> bool:

@@ -96,16 +96,17 @@ def relative_is_patient(sentence: str, turn: str, rp: RelativeAsPatient, before:
     if history.search(sentence):
         return False
     if not subject.search(sentence):
-        if weak is None or not weak.search(sentence) or _writer_is_patient(turn):
+        said_by = weak.search(sentence) if weak is not None else None
+        if said_by is None or _writer_is_patient(turn):
             return False
         subject = weak
         # "Sister has osteoporosis; he has back pain": the pronouns that follow must be the
         # relative's own (by the relative word's sex, where it has one).
-        rel = _relative_word(rp).search(sentence, weak.search(sentence).start())
+        rel = _relative_word(rp).search(sentence, said_by.start())
         word = rel.group(0).lower() if rel else ""
         sex = "f" if word in rp.female else "m" if word in rp.male else None
         if sex is not None:
-            rest = turn.replace(sentence, " ", 1) + " " + sentence[weak.search(sentence).end():]
+            rest = turn.replace(sentence, " ", 1) + " " + sentence[said_by.end():]
             said = {_PRONOUN_SEX[m.group(0).lower()] for m in third.finditer(rest)
                     if m.group(0).lower() in _PRONOUN_SEX}
             if said and sex not in said:
