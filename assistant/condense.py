@@ -263,15 +263,47 @@ def split_context(query: str) -> tuple[str, str]:
 
 def retrieval_query(query: str) -> str:
     """The query for search: negated findings removed (unless that leaves too little to
-    search) and abbreviations spelled out ("LBP" -> "back pain"), which neither BM25 nor the
-    embedding model would otherwise connect to the guideline text."""
+    search) and the vocabulary names of its entities added ("LBP" -> "back pain"), which BM25
+    would otherwise not connect to the guideline text."""
+    return retrieval_texts(query)[0]
+
+
+def retrieval_texts(query: str) -> tuple[str, str]:
+    """(what BM25 reads, what the embedding model reads). BM25 reads ``retrieval_query``. The
+    model connects words by meaning itself and a longer text costs it time on every answer, so
+    it reads the question with only what it cannot know: the names of abbreviations ("LBP")
+    and the generic names of brands ("Sativex" -> nabiximols)."""
     stripped = re.sub(r"\s{2,}", " ", strip_negated_clauses(query)).strip(" ,;.")
     q = stripped if len(re.findall(r"[A-Za-z]{3,}", stripped)) >= 3 else query
     vocab = vocabulary()
     lower = q.lower()
     extra: list[str] = []
+    short: list[str] = []
     for m in vocab.mentions(q):
         name = vocab.concepts[m.concept].name
         if not m.negated and name.lower() not in lower and name not in extra:
             extra.append(name)
-    return f"{q} ({', '.join(extra)})" if extra else q
+            if _ABBREVIATION.fullmatch(q[m.start:m.end]):
+                short.append(name)
+    brands = generic_names(q)
+    extra += [g for g in brands if g not in extra]
+    short += [g for g in brands if g not in short]
+    return (f"{q} ({', '.join(extra)})" if extra else q), (f"{q} ({', '.join(short)})" if short else q)
+
+
+_ABBREVIATION = re.compile(r"[A-Z][A-Za-z0-9]{1,5}|[A-Z0-9]{2,6}")
+"""How an abbreviation is written ("LBP", "eGFR", "CrCl"): the model may not know it."""
+
+
+def generic_names(text: str) -> tuple[str, ...]:
+    """The generic names of the brands a text uses ("Sativex" -> nabiximols, "Lyrica" ->
+    pregabalin) that it does not also name: neither BM25 nor the embedding model knows brands."""
+    from .drugs import drugs_named
+
+    lower = text.lower()
+    out: list[str] = []
+    for d in drugs_named(text):
+        g = d.generic
+        if g and g != d.written and g not in lower and g not in out and " " not in g.strip():
+            out.append(g)
+    return tuple(out)

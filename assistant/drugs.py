@@ -108,10 +108,15 @@ def _common_word(written: str) -> bool:
 
 def named_in(drug: DrugName, text_lower: str, words: frozenset[str]) -> bool:
     """Is the drug named in a text (lower-cased, with its set of words)? Generic or written name,
-    singular or plural; or a long word of the text inside the generic name ("botulinum" for
-    onabotulinumtoxinA)."""
+    singular or plural; a long word of the text inside the generic name ("botulinum" for
+    onabotulinumtoxinA); or a shortening of a word of the text ("pregab" for pregabalin)."""
     for n in (drug.generic, drug.written):
         for form in {n, n[:-1] if n.endswith("s") else n, n + "s"}:
             if form and re.search(r"(?<![a-z])" + re.escape(form) + r"(?![a-z])", text_lower):
                 return True
-    return any(len(w) >= 7 and w in drug.generic for w in words)
+    if any(len(w) >= 7 and w in drug.generic for w in words):
+        return True
+    # A clinician's shortening ("gaba/pregab", "amitrip") of a drug the text names in full.
+    short = drug.written
+    return len(short) >= 4 and " " not in short and any(
+        len(w) >= len(short) + 3 and w.startswith(short) for w in words)

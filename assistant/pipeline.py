@@ -294,7 +294,7 @@ class Assistant:
                 source: str | None = None) -> Answer:
         from . import safety
         from .compose import compose, expand_hits
-        from .condense import condense, retrieval_query
+        from .condense import condense, retrieval_texts
         from .request import retrieval_text
 
         t0 = time.perf_counter()
@@ -316,9 +316,9 @@ class Assistant:
         if llm is None:
             # Without an LLM rewrite the search text is known now: search in a worker thread while
             # this one checks safety (the query embedding and the vector search release the GIL).
-            search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
+            search_q, dense_q = retrieval_texts(retrieval_text(query, self.settings.max_question_chars))
             search = self._workers().submit(self.searcher.search, search_q, self.settings.top_k,
-                                            index=self.searcher.index())
+                                            index=self.searcher.index(), dense_query=dense_q)
             entity_search = self._entity_search(query)
         t = time.perf_counter()
         try:
@@ -351,8 +351,8 @@ class Assistant:
             res = search.result()
         else:
             entity_search = self._entity_search(query)  # runs while this thread searches
-            search_q = retrieval_query(retrieval_text(query, self.settings.max_question_chars))
-            res = self.searcher.search(search_q, self.settings.top_k)
+            search_q, dense_q = retrieval_texts(retrieval_text(query, self.settings.max_question_chars))
+            res = self.searcher.search(search_q, self.settings.top_k, dense_query=dense_q)
         hits = res.hits
         if entity_search is not None:
             hits = _merge(hits, entity_search.result().hits)

@@ -158,9 +158,11 @@ class HybridSearcher:
 
     def search(self, query: str, k: int | None = None, *, statuses: Iterable[str] | None = None,
                doc_ids: Iterable[str] | None = None, mode: str = "hybrid",
-               index: ServingIndex | None = None) -> SearchResult:
+               index: ServingIndex | None = None, dense_query: str | None = None) -> SearchResult:
         """Top-k passages of the serving version. ``mode``: hybrid | dense | bm25. ``index``: the
-        version to search (one pinned in another thread); by default this thread's."""
+        version to search (one pinned in another thread); by default this thread's.
+        ``dense_query``: what the embedding model reads, when it is not ``query`` (BM25 reads
+        ``query``)."""
         k = k or self.settings.top_k
         if not query or not query.strip():
             raise RetrievalError("The search query is empty.")
@@ -169,7 +171,7 @@ class HybridSearcher:
         for attempt in range(3):
             ix = index if index is not None and attempt == 0 else self.index()
             try:
-                return self._search(ix, query, k, statuses, doc_filter, mode)
+                return self._search(ix, query, k, statuses, doc_filter, mode, dense_query or query)
             except (RetrievalError, ConfigError):
                 raise
             except Exception as e:
@@ -188,7 +190,8 @@ class HybridSearcher:
                         "to rebuild it.") from None
         raise AssertionError("unreachable")
 
-    def _search(self, ix: ServingIndex, query: str, k: int, statuses, doc_filter, mode) -> SearchResult:
+    def _search(self, ix: ServingIndex, query: str, k: int, statuses, doc_filter, mode,
+                dense_query: str) -> SearchResult:
         n = max(k * OVERFETCH, MIN_CANDIDATES)
 
         def allowed(cid: str) -> bool:
@@ -199,7 +202,7 @@ class HybridSearcher:
         dense: list[tuple[str, float]] = []
         lexical: list[tuple[str, float]] = []
         if mode in ("hybrid", "dense"):
-            dense = [(cid, s) for cid, s in self._dense(ix, self.embed_query(query, ix), n) if allowed(cid)]
+            dense = [(cid, s) for cid, s in self._dense(ix, self.embed_query(dense_query, ix), n) if allowed(cid)]
         if mode in ("hybrid", "bm25"):
             lexical = [(ix.chunks[row].chunk_id, s) for row, s in ix.bm25.search(query, n)]
             lexical = [(cid, s) for cid, s in lexical if allowed(cid)]

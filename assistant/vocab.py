@@ -40,7 +40,11 @@ class Concept:
     the mention counts as negated (the patient does not have the condition)."""
 
 
-_VALUE_AFTER = re.compile(r"\s*(?:of|is|was|now|:|=|~|about|approx\.?|around|roughly)?\s*(?:of\s*)?(\d+(?:\.\d+)?)\b", re.I)
+_VALUE_AFTER = re.compile(r"\s*(?:of|is|was|now|:|=|~|about|approx\.?|around|roughly)?\s*(?:of\s*)?"
+                          r"(>=?|≥|over|above)?\s*(\d+(?:\.\d+)?)\b", re.I)
+"""A value right after a measurement's name ("eGFR 72", "eGFR >90"); a lower bound ("<30") is not read."""
+_NORMAL_AFTER = re.compile(r"\s*(?:is|was|are|were|:|-)?\s*(?:normal|nad|wnl|unremarkable|within normal limits)\b", re.I)
+"""A population named by its test, with a normal result ("LFTs normal", "renal function normal")."""
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,10 @@ class Vocabulary:
         out = []
         for f in found:
             normal = self.concepts[f.concept].normal_at_least
-            if normal is not None and (v := _VALUE_AFTER.match(text, f.end)) and float(v.group(1)) >= normal:
+            if normal is not None and (v := _VALUE_AFTER.match(text, f.end)) and float(v.group(2)) >= normal:
                 out.append(Mention(f.concept, f.start, f.end, True))  # a normal result
+            elif self.concepts[f.concept].category == "population" and _NORMAL_AFTER.match(text, f.end):
+                out.append(Mention(f.concept, f.start, f.end, True))
             else:
                 out.append(Mention(f.concept, f.start, f.end, True) if negated_before(text, f.start) else f)
         return out

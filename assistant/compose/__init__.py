@@ -152,8 +152,9 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
     # pressure, "if I don't give him co-codamol") gets the first-line alternatives too.
     opioid_notice = (wants_opioid or (verdict is not None and verdict.opioid_requested)
                      or (W.opioid_named_alternatives and opioid_named))
-    if not rel.in_scope and not (opioid_notice and not rel.missing):
-        # An opioid asked for is always answered: by the rule and the first-line options.
+    if not rel.in_scope and not (opioid_notice and set(rel.missing) <= set(rel.missing_drugs)):
+        # An opioid asked for is always answered: by the rule and the first-line options, also
+        # when another drug it names is not covered ("upped tramadol ... + sertraline 150").
         return out_of_scope_answer(question, hits, query=query, audience=audience, verdict=verdict,
                                    covered_topics=covered_topics, missing=rel.missing)
     q = _parse_query(question, text, req)

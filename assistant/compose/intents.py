@@ -12,12 +12,13 @@ from typing import Sequence
 
 from ..cues import cues
 from ..opioid_terms import names_opioid
+from ..request import intent_catalogue
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .layout import Picked, best_per_factor
 from .query import Query
 from .sentences import answers
-from .score import FIRST_LINE_BY_MECHANISM, INTENT_SENTENCE, Cand, about_agents, plain_doc
+from .score import BEYOND_DRUG_ASKS, FIRST_LINE_BY_MECHANISM, INTENT_SENTENCE, Cand, about_agents, plain_doc
 
 _P = cues().patterns
 _NOT_FIRST_LINE = _P["not_first_line"]
@@ -56,6 +57,19 @@ def _other_agents(c: Cand, tried: frozenset[str]) -> bool:
     return False
 
 
+_LIST_ASKS = frozenset({"triggers", "side_effects", "non_drug", "monitoring"})
+"""Asks answered by a list (triggers, effects, therapies, tests): the longer list answers more."""
+
+
+def _answer_terms(c: Cand, ask: str | None) -> int:
+    """How many different terms of the ask's answer pattern the sentence names (capped at 3:
+    a list of three triggers or effects says enough)."""
+    if ask not in _LIST_ASKS:
+        return 0
+    found = {m.group(0).lower() for m in intent_catalogue()[ask].answer.finditer(c.sent.text)}
+    return min(len(found), 3)
+
+
 def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False) -> list[Cand]:
     """Sentences that answer the request's intents and cover its pain mechanisms."""
     W = WEIGHTS
@@ -66,15 +80,19 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
     floor = W.lead_share * top
     out: list[Cand] = []
 
-    def take(options: list[Cand]) -> None:
+    def take(options: list[Cand], ask: str | None = None) -> None:
+        beyond_drug = ask in BEYOND_DRUG_ASKS
         options = [c for c in options if c.score >= floor and not picked.has(c)]
-        if q.agents:
+        if q.agents and not beyond_drug:
             about = [c for c in options if about_agents(q, c.about, c.direct)]
             options = about or options
         if options and len(out) < W.lead_max:
             # A sentence answering more of what is asked ("exercise ... when pain lasts more than
             # 4 weeks" for non-drug care of chronic pain) beats one answering a single intent.
-            best = max(options, key=lambda c: (sum(answers(c.sent, a) for a in q.asks), c.score))
+            # Then the one that says more of it ("Triggers such as infection, constipation,
+            # pressure sores and pain ..." over "... should prompt a search for a trigger").
+            best = max(options, key=lambda c: (sum(answers(c.sent, a) for a in q.asks),
+                                               _answer_terms(c, ask), c.score))
             if picked.add(best):
                 out.append(best)
 
@@ -90,7 +108,7 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
             options = [c for c in options if _other_agents(c, q.tried)] or options
             if q.mechanisms:
                 options = [c for c in options if q.mechanisms & c.about] or options
-        take(options)
+        take(options, a)
     if set(q.asks) & _TREATMENT_ASKS:
         for mech in sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()):
             if any(_mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text) for c in out):

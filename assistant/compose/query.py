@@ -24,6 +24,7 @@ _QUANTITY_Q = _P["quantity_q"]
 _THRESHOLD_Q = _P["threshold_q"]
 _INDICATION_Q = _P["indication_q"]
 _MAX_OR_TITRATE_Q = _P["max_or_titrate_q"]
+_DRUG_ANAPHOR = _P["drug_anaphor"]
 _MAX_DOSE_Q = _P["max_dose_q"]
 QUESTION_NOISE = frozenset(stem_words(list(_C.question_noise)))
 """Question words that carry no topic of their own."""
@@ -149,6 +150,12 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
     cats = {c: vocab.concepts[c].category for c in concepts if c in vocab.concepts}
     focus = frozenset(c for c, cat in cats.items() if cat in ("agent", "mechanism", "finding", "population"))
     agents = frozenset(c for c, cat in cats.items() if cat == "agent")
+    if req is not None and req.vignette and req.request and not (agents & own) \
+            and not _DRUG_ANAPHOR.search(req.request):
+        # "What should I start her on?" after a medication list ("Meds: the pill, vitamin D, a
+        # DMT") asks about no drug of the list: the request names none and points back at none.
+        focus = focus - agents
+        agents = frozenset()
     intents = {c for c, cat in cats.items() if cat == "topic"}
     if "dose" in intents and "side_effects" in intents:
         intents.discard("side_effects")  # "tolerated dose" asks about dose

@@ -16,9 +16,10 @@ from ..text import stems as _stems
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .query import QUESTION_NOISE, age_populations
-from .sentences import sentences as _sentences
+from .sentences import passage_terms
 
 _CLINICAL_CATEGORIES = ("agent", "mechanism", "complaint", "disease", "finding")
+_CONDITION_CATEGORIES = ("mechanism", "complaint", "disease", "finding")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Relevance:
     missing: tuple[str, ...] = ()
     """Populations, complaints or conditions the query names that no passage mentions
     ("back pain in pregnancy" when nothing retrieved says anything about pregnancy)."""
+    missing_drugs: tuple[str, ...] = ()
+    """Those of ``missing`` that are drugs the request names."""
 
 
 _MUST_BE_COVERED = ("population", "complaint", "disease")
@@ -65,6 +68,7 @@ _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
 _CONTEXT_CLAUSE = cues().patterns["context_clause"]
 _GENERIC_HEADS = frozenset(_stems(" ".join(cues().generic_heads)))
+_PERSON_HEADS = frozenset(_stems(" ".join(cues().person_heads)))
 _INDICATION_OF_DRUG = cues().patterns["indication_of_drug"]
 _DRUG_ANAPHOR = cues().patterns["drug_anaphor"]
 
@@ -98,6 +102,8 @@ def _uncovered_object(request: str, p_stems: set[str], p_concepts: set[str]) -> 
             continue
         words = [w for w in re.findall(r"[a-z]+", phrase.lower())]
         heads = [s for s in (_stems(w) for w in reversed(words)) if s]
+        if heads and heads[0] <= _PERSON_HEADS:
+            continue  # "for a safety-critical job": who it is for
         head = next((h for h in heads if not h <= _GENERIC_HEADS and not h <= QUESTION_NOISE), None)
         if head and not (head & p_stems):
             return phrase
@@ -126,6 +132,34 @@ def _uncovered_opening(query: str, p_stems: set[str], p_concepts: set[str]) -> s
     return phrase
 
 
+def _uncovered_terms(text: str, topic: str | None, text_lower: str, words: frozenset[str],
+                     p_stems: set[str], p_concepts: set[str]) -> list[str]:
+    """Clinical terms by their form in ``text`` that no retrieved passage uses ("vertebroplasty")."""
+    vocab = vocabulary()
+    return [m.group(1).lower() for m in _MEDICAL_TERM.finditer(text)
+            # A term of several words is covered only as a whole ("spinal cord stimulation").
+            if (m.group(1).lower() not in text_lower if " " in m.group(1)
+                else not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words)
+            # What another drug was given for ("given Ciproxin by urology for prostatitis.
+            # Problem?") is the patient's story, not what is asked.
+            and not _INDICATION_OF_DRUG.search(text[max(0, m.start() - 60):m.start()])
+            and not _stems(m.group(1)) <= _GENERIC_HEADS
+            # A name of a concept the passages cover ("cirrhosis" for liver disease).
+            and not (vocab.concept_ids(m.group(1), with_classes=False) & p_concepts)
+            and not (topic and m.group(1).lower() in topic.lower())]  # named once: "Plantar fasciitis"
+
+
+def _condition_ids(text: str) -> set[str]:
+    """The conditions (complaints, diseases, mechanisms, findings) a text names, pain itself aside."""
+    vocab = vocabulary()
+    return {c for c in vocab.concept_ids(text, with_classes=False, affirmed=True)
+            if vocab.concepts[c].category in _CONDITION_CATEGORIES and c != "pain"}
+
+
+def _names_condition(request: str) -> bool:
+    return bool(_condition_ids(request)) or bool(_MEDICAL_TERM.search(request))
+
+
 def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None) -> Relevance:
     """Is anything retrieved relevant enough to answer from? (see ``Weights``)"""
     if not hits:
@@ -135,17 +169,11 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
     q_stems = frozenset(s for s in _stems(query) if s not in QUESTION_NOISE)
     q_concepts = {c for c in vocab.concept_ids(query)
                   if vocab.concepts[c].category in _CLINICAL_CATEGORIES}
-    p_stems: set[str] = set()
-    p_concepts: set[str] = set()
-    p_named: set[str] = set()
+    terms = [passage_terms(h.chunk) for h in hits]
+    p_stems: set[str] = set().union(*(t.stems for t in terms))
+    p_concepts: set[str] = set().union(*(t.concepts for t in terms))
+    p_named: set[str] = set().union(*(t.named for t in terms))
     """Concepts the passages name themselves (not only through a drug's class)."""
-    for h in hits:
-        p_stems |= _stems(h.chunk.section)
-        p_concepts |= vocab.concept_ids(h.chunk.section)
-        for s in _sentences(h.chunk):
-            p_stems |= s.stems
-            p_concepts |= s.concepts
-            p_named |= s.direct
     lexical = len(q_stems & p_stems) / len(q_stems) if q_stems else 0.0
     clinical = bool(q_concepts & p_concepts)
     dense = [h.dense_score for h in hits if h.dense_score is not None]
@@ -173,8 +201,8 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
         # A drug the request names (brands resolved to generics) that no retrieved passage names
         # is not covered, whatever its class: "methylprednisolone for a relapse" is not answered
         # by a sentence about corticosteroids. Opioids are answered by the opioid rule instead.
-        text_lower = " ".join(h.chunk.section + " " + h.chunk.text for h in hits).lower()
-        words = frozenset(re.findall(r"[a-z]+", text_lower))
+        text_lower = " ".join(t.lower for t in terms)
+        words = frozenset().union(*(t.words for t in terms))
         asked_part = _CONTEXT_CLAUSE.sub("", request, count=1)
         back = _pointed_back(query, request)
         if back:
@@ -192,17 +220,13 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
                   and not (not _DOSE.search(asked_part) and _class_named(d.generic or d.written, p_named))]
         topic = (_uncovered_object(request, p_stems, p_concepts)
                  or _uncovered_opening(query, p_stems, p_concepts))
-        # A clinical term by its form that no retrieved passage uses ("vertebroplasty").
-        terms = [m.group(1).lower() for m in _MEDICAL_TERM.finditer(request)
-                 # A term of several words is covered only as a whole ("spinal cord stimulation").
-                 if (m.group(1).lower() not in text_lower if " " in m.group(1)
-                     else not (_stems(m.group(1)) & p_stems) and m.group(1).lower() not in words)
-                 # What another drug was given for ("given Ciproxin by urology for prostatitis.
-                 # Problem?") is the patient's story, not what is asked.
-                 and not _INDICATION_OF_DRUG.search(request[max(0, m.start() - 60):m.start()])
-                 and not _stems(m.group(1)) <= _GENERIC_HEADS
-                 # A name of a concept the passages cover ("cirrhosis" for liver disease).
-                 and not (vocab.concept_ids(m.group(1), with_classes=False) & p_concepts)
-                 and not (topic and m.group(1).lower() in topic.lower())]  # named once: "Plantar fasciitis"
+        terms = _uncovered_terms(request, topic, text_lower, words, p_stems, p_concepts)
+        if not terms and not topic and not _names_condition(request):
+            # "What's first-line management?" asks about the diagnosis just stated ("... rheum
+            # says fibromyalgia."), when that sentence names no condition the passages cover.
+            before = sentence_before(query, request)
+            if before and not (_condition_ids(before) & p_concepts):
+                terms = _uncovered_terms(before, None, text_lower, words, p_stems, p_concepts)
         missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
-    return Relevance(ok and not missing, best, lexical, clinical, missing)
+    return Relevance(ok and not missing, best, lexical, clinical, missing,
+                     tuple(d for d in missing if d in absent) if request else ())

@@ -57,14 +57,16 @@ def other_mechanism_drug(text: str, mechanisms: frozenset[str]) -> bool:
     (only when every asked mechanism has a first-line list)."""
     if not mechanisms or not all(m in FIRST_LINE_BY_MECHANISM for m in mechanisms):
         return False
-    if any(FIRST_LINE_BY_MECHANISM[m][0].search(text) for m in mechanisms):
+    if any(_found(FIRST_LINE_BY_MECHANISM[m][0], text) for m in mechanisms):
         return False
-    return any(drugs.search(text) for m, (drugs, _) in FIRST_LINE_BY_MECHANISM.items() if m not in mechanisms)
+    return any(_found(drugs, text) for m, (drugs, _) in FIRST_LINE_BY_MECHANISM.items() if m not in mechanisms)
 
 
 _DOSE_ASKS = frozenset({"max_dose", "titration", "how_to_prescribe"})
 _DRUG_ASKS = _DOSE_ASKS | {"first_choice", "side_effects", "monitoring"}
 _DRUG_HEADING = _P["drug_heading"]
+BEYOND_DRUG_ASKS = frozenset({"triggers", "non_drug", "imaging_referral", "mechanisms"})
+"""What a request about a drug can ask that statements without the drug answer."""
 
 @dataclass
 class Cand:
@@ -96,6 +98,26 @@ def _found(pattern, text: str) -> bool:
             _found_cache.clear()
         _found_cache[key] = hit
     return hit
+
+
+_heading_cache: dict[tuple[str, str], tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
+
+
+def _heading_terms(section: str, heading: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(stems of the inner headings, concepts of the heading path, the same without drug
+    classes): a sentence is implicitly about its document and section ("Back pain in multiple
+    sclerosis > Tizanidine" covers "The maximum dose is 36 mg"). Cached like ``_found``."""
+    key = (section, heading)
+    held = _heading_cache.get(key)
+    if held is None:
+        vocab = vocabulary()
+        path = section + " " + heading
+        held = (_stems(section.split(" > ", 1)[-1] + " " + heading), vocab.concept_ids(path),
+                vocab.concept_ids(path, with_classes=False))
+        if len(_heading_cache) >= FOUND_CACHE_SIZE:
+            _heading_cache.clear()
+        _heading_cache[key] = held
+    return held
 
 
 def role(chunk: Chunk, sent: Sent) -> str:
@@ -170,26 +192,27 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
     mech_asked = any(vocabulary().concepts[c].category == "mechanism" for c in q.focus)
     treat_w = W.treatment_mechanism if mech_asked and q.breadth != "broad" else W.treatment
     cands: list[Cand] = []
-    head_cache: dict[str, frozenset[str]] = {}
-    ctx_cache: dict[str, frozenset[str]] = {}
     sec_cache: dict[str, frozenset[str]] = {}
+    role_cache: dict[str, tuple[str, str]] = {}
+    sec_intent: dict[str, bool] = {}
     vocab = vocabulary()
+    intents = sorted(q.intents)
+    concept_weights = {x: (W.concept_focus if x in q.focus else 1.0) for x in q.concepts}
+    concept_total = sum(concept_weights.values())
+    section_bonus = W.section_intent_broad if q.breadth == "broad" else W.section_intent
+    section_pats = [INTENT_SENTENCE[i] for i in intents if i != "algorithm" and i in INTENT_SENTENCE]
     for h, s in pairs:
         c = h.chunk
-        srole = role(c, s)
+        key = c.section + "|" + s.heading
+        held = role_cache.get(c.title + "|" + key)
+        if held is None:  # both read only the heading path (the title when there is none)
+            held = role_cache[c.title + "|" + key] = (role(c, s), section_title(c, s))
+        srole, stitle = held
         if patient and s.dose_number:
             continue  # patient answers leave dosing detail out
         if s.opioid and not q.opioid_asked and not s.opioid_restricted:
             continue  # an opioid is never offered as a routine option
-        key = c.section + "|" + s.heading
-        hstems = head_cache.get(key)
-        if hstems is None:
-            hstems = head_cache[key] = _stems(c.section.split(" > ", 1)[-1] + " " + s.heading)
-            # A sentence is implicitly about its document and section: "Back pain in
-            # multiple sclerosis > Tizanidine" covers "The maximum dose is 36 mg".
-            ctx_cache[key] = (vocab.concept_ids(c.section + " " + s.heading),
-                              vocab.concept_ids(c.section + " " + s.heading, with_classes=False))
-        ctx, ctx_direct = ctx_cache[key]
+        hstems, ctx, ctx_direct = _heading_terms(c.section, s.heading)
         lex = sum(w[t] for t in q.stems & s.stems) / w_total
         for x in q.agents:
             # The drug's name is missing from a statement about its class: most of its weight.
@@ -200,7 +223,6 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                          if "side_effects" in q.intents else 0)
         con = 0.0
         if q.concepts:
-            weights = {x: (W.concept_focus if x in q.focus else 1.0) for x in q.concepts}
             # Named effects are side effects, whether or not the sentence says "side effects".
             has = s.concepts | {"side_effects"} if named_effects else s.concepts
             # A statement about the drug's class speaks for the drug ("NICE advises against
@@ -208,12 +230,12 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             con = sum(v if x in has
                       else W.concept_via_class * v if x in q.agents and via_class(x, s)
                       else W.concept_in_context * v if x in ctx else 0.0
-                      for x, v in weights.items()) / sum(weights.values())
+                      for x, v in concept_weights.items()) / concept_total
         score = W.lexical * lex + W.concept * con + W.heading * head
         sim = similarity.get(s.text)
         if sim is not None and sim > W.semantic_floor:
             score += W.semantic * (sim - W.semantic_floor)  # about the question in meaning, whatever its words
-        for intent in sorted(q.intents):
+        for intent in intents:
             if intent == "dose":
                 # The numbers answer a dose question; the word "dose" alone hardly does.
                 if s.dose_number:
@@ -246,20 +268,21 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                 score += (treat_w if intent == "treatment" else W.intent_sentence)
         if q.units & s.number_units:
             score += W.number_in_unit  # the number asked for, in the unit asked for
-        for intent in sorted(q.intents):
-            pat = INTENT_SENTENCE.get(intent)
-            if pat is not None and intent != "algorithm" and _found(pat, c.section.split(" > ", 1)[-1]):
-                score += W.section_intent_broad if q.breadth == "broad" else W.section_intent  # the section is about what was asked
-                break
+        about_asked = sec_intent.get(c.section)
+        if about_asked is None:
+            inner = c.section.split(" > ", 1)[-1]
+            about_asked = sec_intent[c.section] = any(_found(p, inner) for p in section_pats)
+        if about_asked:
+            score += section_bonus  # the section is about what was asked
+        answered = ()
         if q.asks:
             sec_answers = sec_cache.get(key)
             if sec_answers is None:
                 heads = c.section.split(" > ", 1)[-1] + " " + s.heading
                 sec_answers = sec_cache[key] = frozenset(
                     a for a in q.asks if catalogue[a].sections is not None and _found(catalogue[a].sections, heads))
-            for a in q.asks:
-                if a in sec_answers or answers(s, a):
-                    score += W.intent_answer  # answers what the request asks
+            answered = [a for a in q.asks if a in sec_answers or answers(s, a)]
+            score += W.intent_answer * len(answered)  # answers what the request asks
         if drugs_unasked and _found(_DRUG_HEADING, c.section) and not answers(s, "non_drug"):
             score *= W.drug_not_asked  # "what else besides tablets?": drug sections are not asked
         if q.tried and not s.direct.isdisjoint(q.tried) and (
@@ -272,9 +295,11 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
         first_line_answer = (q.asks_first_line and bool(_found(_FIRST_LINE, s.text))
                              and not _found(LATER_LINE, s.text))
         if (q.agents and q.breadth != "broad" and not first_line_answer
+                and not any(a in BEYOND_DRUG_ASKS for a in answered)
                 and not about_agents(q, s.concepts | ctx, s.direct | ctx_direct)):
             # "max tizanidine dose": a sentence about another drug does not answer it.
-            # "Is tramadol first-line?" is answered by what is first-line, whatever the drug.
+            # "Is tramadol first-line?" is answered by what is first-line, whatever the drug;
+            # "push the baclofen up? What first?" by the triggers to treat, whatever the drug.
             score *= W.other_agent
         s_mech = frozenset(x for x in s.direct if vocab.concepts[x].category == "mechanism") if q.mechanisms else ()
         if (s_mech and s_mech.isdisjoint(q.mechanisms)) or (
@@ -300,7 +325,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
             score *= W.opioid_not_asked
         if q.opioid_asked and s.opioid_restricted:
             score += W.opioid_restriction_asked  # asked for an opioid: where opioids stand comes first
-        cands.append(Cand(s, h, score, srole, section_title(c, s), (c.doc_id, c.start, s.idx),
+        cands.append(Cand(s, h, score, srole, stitle, (c.doc_id, c.start, s.idx),
                            s.concepts | ctx, s.direct | ctx_direct))
     return cands
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from ..text import clean, number_units, split_sentences, stems, units
 from ..vocab import vocabulary
 
 _P = cues().patterns
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,42 @@ def sentences(chunk: Chunk) -> tuple[Sent, ...]:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[chunk.chunk_id] = result
+    return result
+
+
+@dataclass(frozen=True)
+class PassageTerms:
+    """What ``relevance`` checks a question against, per passage (heading and sentences)."""
+
+    stems: frozenset[str]
+    concepts: frozenset[str]
+    named: frozenset[str]
+    """Concepts the passage names itself (not only through a drug's class)."""
+    lower: str
+    """Section path and text, lower-cased."""
+    words: frozenset[str]
+
+
+_TERMS: dict[str, PassageTerms] = {}
+
+
+def passage_terms(chunk: Chunk) -> PassageTerms:
+    cached = _TERMS.get(chunk.chunk_id)
+    if cached is not None:
+        return cached
+    vocab = vocabulary()
+    st = set(stems(chunk.section))
+    co = set(vocab.concept_ids(chunk.section))
+    named: set[str] = set()
+    for s in sentences(chunk):
+        st |= s.stems
+        co |= s.concepts
+        named |= s.direct
+    lower = (chunk.section + " " + chunk.text).lower()
+    result = PassageTerms(frozenset(st), frozenset(co), frozenset(named), lower,
+                          frozenset(_WORD.findall(lower)))
+    with _CACHE_LOCK:
+        if len(_TERMS) >= _CACHE_MAX:
+            _TERMS.clear()
+        _TERMS[chunk.chunk_id] = result
     return result
