@@ -176,6 +176,9 @@ class AuditLog:
         # checkpoints the WAL) and the schema script cost milliseconds on every answer otherwise.
         # Every row is still committed (autocommit) before record() returns.
         self._writers = threading.local()
+        # Passages this process has stored (chunk id, text hash): the same passages are cited
+        # answer after answer, and an INSERT that changes nothing still costs a write transaction.
+        self._stored: set[tuple[str, str]] = set()
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -286,15 +289,19 @@ class AuditLog:
         """Store each cited passage's exact text once (before the row that cites it)."""
         if not ans.citations:
             return
+        new = [(c, hashlib.sha256(c.text.encode("utf-8")).hexdigest()) for c in ans.citations]
+        new = [(c, h) for c, h in new if (c.chunk_id, h) not in self._stored]
+        if not new:
+            return
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
         con = self._writer("passages", self._passages)
         try:
             con.executemany(
                 "INSERT OR IGNORE INTO passages (chunk_id, content_hash, doc_id, title, section, version,"
                 " status, last_reviewed, text, first_corpus_version, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(c.chunk_id, hashlib.sha256(c.text.encode("utf-8")).hexdigest(), c.doc_id, c.title,
-                  c.section, c.version, c.status, c.last_reviewed, c.text, ans.corpus_version, now)
-                 for c in ans.citations])
+                [(c.chunk_id, h, c.doc_id, c.title, c.section, c.version, c.status, c.last_reviewed, c.text,
+                  ans.corpus_version, now) for c, h in new])
+            self._stored.update((c.chunk_id, h) for c, h in new)
         except sqlite3.Error as e:
             self._drop_writer("passages")
             raise AuditError(f"The audit passage store at {self.passages_path} could not be written: {e}") from None

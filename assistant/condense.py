@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from .cues import cues
-from .drugs import drugs_named
+from .drugs import drugs_named, generic_names
 from .negation import strip_negated_clauses
 from .records import Turn
 from .request import NEW_REQUEST_INTENTS, recognise_intents, split_request, treatment_state
@@ -295,15 +295,3 @@ _ABBREVIATION = re.compile(r"[A-Z][A-Za-z0-9]{1,5}|[A-Z0-9]{2,6}")
 """How an abbreviation is written ("LBP", "eGFR", "CrCl"): the model may not know it."""
 
 
-def generic_names(text: str) -> tuple[str, ...]:
-    """The generic names of the brands a text uses ("Sativex" -> nabiximols, "Lyrica" ->
-    pregabalin) that it does not also name: neither BM25 nor the embedding model knows brands."""
-    from .drugs import drugs_named
-
-    lower = text.lower()
-    out: list[str] = []
-    for d in drugs_named(text):
-        g = d.generic
-        if g and g != d.written and g not in lower and g not in out and " " not in g.strip():
-            out.append(g)
-    return tuple(out)

@@ -11,6 +11,7 @@ them (``ingest.conflicts.quantities``), so an answer flags what ``guideline chec
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Sequence
 
 from ingest.conflicts import Quantity, quantities
@@ -19,6 +20,12 @@ from .records import Answer, Section, Sentence
 
 FLAG = "sources_differ"
 """Added to ``Answer.flags`` when the note is shown."""
+
+
+@lru_cache(maxsize=65536)
+def _quantities(sentence: str) -> tuple:
+    """``quantities`` of a cited sentence, remembered: the same sentences are cited answer after answer."""
+    return tuple(quantities(sentence))
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ def find_disagreement(sentences: Sequence[CitedSentence], sources: Sequence[Cite
         docs = frozenset(by_n[n].doc_id for n in cites)
         if len(docs) != 1:
             continue  # no source, or one sentence citing several documents: not attributable
-        for q in quantities(sent.text):
+        for q in _quantities(sent.text):
             if q.key not in seen:
                 order.append(q.key)
             seen.setdefault(q.key, {}).setdefault(q.value, []).append((i, cites, docs, q))

@@ -120,3 +120,15 @@ def named_in(drug: DrugName, text_lower: str, words: frozenset[str]) -> bool:
     short = drug.written
     return len(short) >= 4 and " " not in short and any(
         len(w) >= len(short) + 3 and w.startswith(short) for w in words)
+
+
+def generic_names(text: str) -> tuple[str, ...]:
+    """The generic names of the brands a text uses ("Sativex" -> nabiximols, "Lyrica" ->
+    pregabalin) that it does not also name: neither BM25 nor the embedding model knows brands."""
+    lower = text.lower()
+    out: list[str] = []
+    for d in drugs_named(text):
+        g = d.generic
+        if g and g != d.written and g not in lower and g not in out and " " not in g.strip():
+            out.append(g)
+    return tuple(out)

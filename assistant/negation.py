@@ -13,6 +13,7 @@ over spaCy); safety decisions never use this module.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .cues import cues
 
@@ -43,6 +44,7 @@ def negated_before(text: str, start: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=65536)
 def negated_main_clause(text: str) -> bool:
     m = _CLAUSE_BREAK.search(text)
     return bool(_MAIN_CLAUSE_CUE.search(text[:m.start()] if m else text))

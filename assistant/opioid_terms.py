@@ -26,8 +26,10 @@ def _matchers() -> tuple[re.Pattern, re.Pattern]:
     return alt(op.lexicon), alt(op.not_opioid)
 
 
+@lru_cache(maxsize=65536)
 def names_opioid(text: str) -> bool:
-    """``text`` names an opioid (generic, brand or class word), look-alikes excepted."""
+    """``text`` names an opioid (generic, brand or class word), look-alikes excepted (remembered
+    per text: the same guideline sentences and titles are checked answer after answer)."""
     lex, not_op = _matchers()
     if not lex.search(text):
         return False

@@ -328,6 +328,12 @@ class Assistant:
                 search.cancel()
             raise
         timings["safety_check"] = (time.perf_counter() - t) * 1000
+        if search is not None:
+            # While the search runs: what the turn asks, which the composer needs (remembered).
+            from .request import understand
+
+            understand(q, [x.content for x in turns if x.role == "user"])
+            understand(q)
 
         t = time.perf_counter()
         trace: dict = {}

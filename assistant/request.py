@@ -281,11 +281,29 @@ def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
 
 def understand(text: str, earlier_user_turns: Sequence[str] = (),
                embed: Callable[[str], np.ndarray] | None = None) -> Request:
+    """What the turn asks (request, intents) and for whom (vignette, treatment state).
+    Remembered per turn and conversation when no embedder is given: an answer asks it from
+    several places, and the pipeline asks it first while the search runs."""
+    if embed is None:
+        return _understood(text, tuple(earlier_user_turns))
+    return _understand(text, earlier_user_turns, embed)
+
+
+@lru_cache(maxsize=256)
+def _understood(text: str, earlier_user_turns: tuple[str, ...]) -> Request:
+    return _understand(text, earlier_user_turns, None)
+
+
+def _understand(text: str, earlier_user_turns: Sequence[str],
+                embed: Callable[[str], np.ndarray] | None) -> Request:
     request, vignette = split_request(text)
     intents = recognise_intents(request, embed)
-    if vignette and (set(intents) & _STATE_ASKS or _P["broad"].search(request) or _P["raise_dose"].search(request)):
+    if vignette and (not intents or set(intents) & _STATE_ASKS or _P["broad"].search(request)
+                     or _P["raise_dose"].search(request)):
         # "What's the overall plan?" after a vignette of four months' pain asks the chronic plan.
-        # "Three months now ... what else should we do?": the vignette says which plan applies.
+        # "Three months now ... what else should we do?": the vignette says which plan applies,
+        # as it does for a request that asks nothing in particular ("Thoughts?", "What does
+        # the guidance recommend?").
         cat = intent_catalogue()
         extra = [i for i, d in cat.items() if d.state and any(c.search(vignette) for c in d.cues)]
         intents = tuple(sorted(set(intents) | set(extra), key=lambda i: (cat[i].order, i)))

@@ -38,7 +38,7 @@ from . import intents as I
 from . import layout as L
 from .expand import expand_hits
 from .query import age_populations
-from .expand import first_line_index as warm_corpus  # noqa: F401  (Assistant.warm)
+from .expand import warm_corpus  # noqa: F401  (Assistant.warm)
 from .query import Query as _Query  # noqa: F401
 from .query import parse_query as _parse_query
 from .query import question_breadth

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from itertools import islice
 from typing import Mapping, Sequence
 
 from ingest.records import Chunk, group_by_doc
@@ -50,6 +51,25 @@ def first_line_index(by_doc: Mapping[str, Sequence[Chunk]]) -> dict[str, tuple[C
                     index[doc] = found
             _FIRST_LINE_CACHE[:] = [by_doc, index]
         return _FIRST_LINE_CACHE[1]
+
+
+_OPIOID_DOCS_CACHE: list = [None, ()]
+
+
+def opioid_guidance(by_doc: Mapping[str, Sequence[Chunk]]) -> tuple[Chunk, ...]:
+    """The passages of guidelines whose title names opioids, in corpus order (built once per
+    corpus object)."""
+    with _FIRST_LINE_LOCK:
+        if _OPIOID_DOCS_CACHE[0] is not by_doc:
+            found = tuple(c for chunks in by_doc.values() for c in chunks if names_opioid(c.title))
+            _OPIOID_DOCS_CACHE[:] = [by_doc, found]
+        return _OPIOID_DOCS_CACHE[1]
+
+
+def warm_corpus(by_doc: Mapping[str, Sequence[Chunk]]) -> None:
+    """Build the per-corpus indexes now (``Assistant.warm``), not during the first answer."""
+    first_line_index(by_doc)
+    opioid_guidance(by_doc)
 
 
 _FACTOR_CACHE: list = [None, {}]
@@ -215,15 +235,15 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         taking = non_opioid_agents(query or question)
         if taking:
             mixed = 0
-            for doc, chunks in by_doc.items():
-                for c in chunks:
-                    if (mixed < WEIGHTS.expand_max_opioid_comedication and c.chunk_id not in have
-                            and names_opioid(c.title) and taking & vocab.concept_ids(c.text, with_classes=False)):
-                        add(c)
-                        mixed += 1
+            for c in opioid_guidance(by_doc):
+                if (mixed < WEIGHTS.expand_max_opioid_comedication and c.chunk_id not in have
+                        and taking & vocab.concept_ids(c.text, with_classes=False)):
+                    add(c)
+                    mixed += 1
         with_first_line = first_line_index(by_doc)
         docs = [d for d in ranked_docs if d in with_first_line]
-        docs += [d for d in with_first_line if d not in ranked_docs][:WEIGHTS.expand_max_first_line]
+        ranked_set = set(ranked_docs)
+        docs += list(islice((d for d in with_first_line if d not in ranked_set), WEIGHTS.expand_max_first_line))
         for doc in docs:
             for c in with_first_line[doc]:
                 if added < WEIGHTS.expand_max_first_line and c.chunk_id not in have:

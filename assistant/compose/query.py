@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..cues import cues
+from ..drugs import drugs_named, generic_names
 from ..opioid_terms import names_opioid
 from ..request import Request
 from ..text import stem_words
@@ -61,6 +62,9 @@ class Query:
     """Pain mechanisms named anywhere in the turn or its condensed query."""
     request: str = ""
     """The question itself (not its conversation) asks what is first-line."""
+    drugs: int = 0
+    """How many drugs the question names, those outside the vocabulary included ("on Sirdalud,
+    given Ciprobay - is there an interaction?": two)."""
 
 
 _AGE = cues().patterns["patient_age"]
@@ -132,6 +136,11 @@ _ASK_TOPICS = {"max_dose": "dose", "how_to_prescribe": "dose", "titration": "dos
                "side_effects": "side_effects", "monitoring": "monitoring"}
 
 
+def _brand_concepts(text: str) -> frozenset[str]:
+    names = generic_names(text)
+    return vocabulary().concept_ids(" ; ".join(names), with_classes=False) if names else frozenset()
+
+
 def parse_query(question: str, query: str, req: Request | None = None) -> Query:
     vocab = vocabulary()
     full_question = question
@@ -140,8 +149,9 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
         question = req.request or question
     # The query's own concepts only: "tizanidine" must not pull in every muscle
     # relaxant, while sentences carry their drugs' classes so "NSAIDs" finds "ibuprofen".
-    concepts = vocab.concept_ids(query, with_classes=False, affirmed=True)
-    own = vocab.concept_ids(question, with_classes=False, affirmed=True)
+    # Brands the vocabulary does not list are known by their generic names ("Sirdalud", "Ciprobay").
+    concepts = vocab.concept_ids(query, with_classes=False, affirmed=True) | _brand_concepts(query)
+    own = vocab.concept_ids(question, with_classes=False, affirmed=True) | _brand_concepts(question)
     if req is not None and req.vignette:
         told = vocab.concept_ids(req.vignette, with_classes=False, affirmed=True)
         # Topics only the vignette names ("physiotherapy last year") are not asked.
@@ -176,7 +186,7 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
     for m in sorted(vocab.mentions(query), key=lambda m: -m.start):
         if m.negated and vocab.concepts[m.concept].category in ("finding", "topic", "population"):
             kept = kept[:m.start] + " " + kept[m.end:]
-    stems = frozenset(s for s in _stems(kept) if s not in QUESTION_NOISE)
+    stems = frozenset(s for s in _stems(kept + " " + " ".join(generic_names(query))) if s not in QUESTION_NOISE)
     if "side_effects" in intents:
         # "side effects" names the intent; the named effects answer it (see _ADVERSE), and a
         # sentence that only says "side effects" must not win on those words.
@@ -218,4 +228,5 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
         asks=asks, tried=tried, intolerant=intolerant,
         mechanisms=_mechanisms(full_question + " " + query),
         request=question,
+        drugs=max(len(agents), len({d.generic for d in drugs_named(question)})),
     )

@@ -8,6 +8,7 @@ Every number is a named field of ``assistant/weights.py``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -164,7 +165,12 @@ def about_agents(q: Query, about: frozenset[str], direct: frozenset[str]) -> boo
 
 def via_class(agent: str, s: Sent) -> bool:
     """The sentence names the drug's class, not the drug ("gabapentinoids" for gabapentin)."""
-    return not s.direct.isdisjoint(vocabulary().concepts[agent].classes)
+    return not s.direct.isdisjoint(_classes(agent))
+
+
+@lru_cache(maxsize=4096)
+def _classes(agent: str) -> frozenset[str]:
+    return frozenset(vocabulary().concepts[agent].classes)
 
 
 def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdict | None,
@@ -253,7 +259,7 @@ def score_all(q: Query, hits: Sequence[Hit], audience: str, verdict: SafetyVerdi
                 elif _found(_CONDITION, s.text):
                     score += W.indication_condition + (W.indication_time_span if _found(_TIME_SPAN, s.text) else 0.0)
                 continue
-            if intent == "interaction" and len(q.agents) >= 2 and _found(INTENT_SENTENCE["interaction"], s.text):
+            if intent == "interaction" and q.drugs >= 2 and _found(INTENT_SENTENCE["interaction"], s.text):
                 covered = all(x in s.concepts or via_class(x, s) for x in q.agents)
                 score += W.interaction + (W.interaction_both if covered else 0.0)  # about these drugs together
                 continue

@@ -83,11 +83,28 @@ def reservation_chunk(hits: Sequence[Hit], policy: Policy | None = None):
     comply: a poisoned passage that quotes the wording next to "first-line" is not used.
     """
     policy = policy or load_policy()
-    patterns = [" ".join(p.split()) for p in policy.opioids.reservation_passage]
     for h in hits:
-        text = h.chunk.text
-        for sent in _SENT_SPLIT.split(text):
-            norm = " ".join(sent.lower().split())
-            if any(p in norm for p in patterns) and complies(sent, policy) and mentions_opioid(sent, policy):
-                return h.chunk
+        key = (policy.fingerprint, h.chunk.text)
+        states = _STATES_RULE.get(key)
+        if states is None:
+            states = _states_rule(h.chunk.text, policy)
+            if len(_STATES_RULE) >= 50_000:
+                _STATES_RULE.clear()
+            _STATES_RULE[key] = states
+        if states:
+            return h.chunk
     return None
+
+
+_STATES_RULE: dict[tuple[str, str], bool] = {}
+"""(policy, passage text) -> the passage states the rule: the same passages come back answer
+after answer."""
+
+
+def _states_rule(text: str, policy: Policy) -> bool:
+    patterns = [" ".join(p.split()) for p in policy.opioids.reservation_passage]
+    for sent in _SENT_SPLIT.split(text):
+        norm = " ".join(sent.lower().split())
+        if any(p in norm for p in patterns) and complies(sent, policy) and mentions_opioid(sent, policy):
+            return True
+    return False

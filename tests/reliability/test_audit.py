@@ -112,3 +112,18 @@ def test_hashing_mode_keeps_no_question_text(tmp_path, corpus_copy):
     blob = b"".join(p.read_bytes() for p in a.settings.data_dir.glob("audit.sqlite*"))
     for word in (b"Zorblatt", b"saddle", b"oxycodone", b"tizanidine", b"urine"):
         assert word not in blob, word
+
+
+def test_cited_passages_are_stored_once_and_again_by_a_new_process(tmp_path, corpus_copy):
+    a = _assistant(tmp_path, corpus_copy)
+    first = a.answer(QUESTIONS[0][0])
+    again = a.answer(QUESTIONS[0][0])  # the same passages: nothing new to store
+    ids = [c.chunk_id for c in first.citations]
+    assert ids and [c.chunk_id for c in again.citations] == ids
+    stored = AuditLog(a.settings).passages(ids)
+    assert set(stored) == set(ids)
+    assert all(stored[c.chunk_id]["text"] == c.text for c in first.citations)
+    # Another process (a new log object) that cites them too finds them there.
+    b = Assistant(a.settings, embedder=a.searcher.embedder)
+    third = b.answer(QUESTIONS[0][0])
+    assert AuditLog(a.settings).reconstruct(third.audit_id)["cited"][0]["text"] == first.citations[0].text
