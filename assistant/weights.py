@@ -268,6 +268,9 @@ class Weights:
     lead_share: float = 0.35
     """An intent's or mechanism's best sentence leads only when it scores at least this share
     of the best sentence. Fitted: dev."""
+    against_taken_max: int = 1
+    """At most this many statements advising against a drug the patient already takes lead the
+    answer. Design (answer round 22: a sciatica patient on gabapentin)."""
     caution_lead_max: int = 2
     caution_lead_share: float = 0.15
     """A drug caution for the patient's own comorbidity or co-medication (a population of the

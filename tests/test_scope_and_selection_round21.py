@@ -128,3 +128,42 @@ def test_licensing_and_insurance_forms_are_neighbours_the_guidance_does_not_cove
     assert not assess_relevance(q, hits_of(ALL), request=q).in_scope
     q = "Newly diagnosed MS, drives for work, new back pain. What can he take that won't make him drowsy?"
     assert assess_relevance(q, hits_of(ALL), request=q).in_scope
+
+
+SCIATICA_DOC = "Sciatica and lumbar radicular pain"
+SCI_DRUGS = chunk("sciatica-radicular-pain", SCIATICA_DOC, "Drug treatment",
+                  "NSAIDs have limited evidence of benefit for sciatica. NICE NG59 advises against gabapentinoids "
+                  "and oral corticosteroids for sciatica because harms outweigh the unproven benefit. An epidural "
+                  "injection of local anaesthetic and steroid can be considered for acute, severe sciatica.")
+
+
+def test_what_the_guidance_advises_against_among_the_drugs_taken_leads():
+    q = ("46F, 3 weeks of sciatica, numb big toe, no red flags. Started gabapentin 300 mg tds last week, groggy "
+         "and no better. She wants the steroid shot. What's reasonable?")
+    lead = " ".join(s.text for s in compose(q, hits_of([SCI_DRUGS])).sections[0].sentences)
+    assert "advises against gabapentinoids" in lead
+    q = "46F, 3 weeks of sciatica, numb big toe, no red flags, takes nothing. She wants the steroid shot. What's reasonable?"
+    lead = " ".join(s.text for s in compose(q, hits_of([SCI_DRUGS])).sections[0].sentences)
+    assert "advises against gabapentinoids" not in lead
+
+
+def test_spasms_creeping_up_before_a_dose_rise_ask_for_triggers():
+    v = "MS review: his spasms and stiffness have crept up over the last fortnight, nothing else new. "
+    assert "triggers" in understand(v + "The GP is about to bump his baclofen. What should I be looking for first?").intents
+    assert "triggers" not in understand("The GP is about to bump his baclofen. What should I be looking for first?").intents
+
+
+def test_what_the_question_names_gets_a_sentence_of_its_own():
+    chair = chunk("ms-back-pain-patient-guide", "Back pain and MS: a guide", "What helps",
+                  "Staying active, stretching and physiotherapy help most people with back pain and MS. "
+                  "A physiotherapist can show you stretches and exercises that suit your MS. "
+                  "Checking that your wheelchair, cushion, braces and shoes fit well can prevent painful pressure and strain.")
+    q = "My mum has MS and sits in her wheelchair most of the day. Her lower back aches by the evening. What can we do at home?"
+    lead = " ".join(s.text for s in compose(q, hits_of([chair]), audience="patient").sections[0].sentences)
+    assert "wheelchair, cushion" in lead
+
+
+def test_a_fear_of_harm_asks_for_reassurance():
+    assert "reassurance" in understand("I'm scared that exercising will make my MS worse. Should I just rest?").intents
+    assert "reassurance" in understand("will going to the gym make my MS worse?").intents
+    assert "reassurance" not in understand("My pain is worse at night, what can I take?").intents

@@ -205,6 +205,8 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
         # "codeine with diazepam and pregabalin"): what the guidance says of the combination.
         said = " ".join([t.content for t in history if t.role == "user"] + [question])
         warn += I.opioid_comedication(every, said, picked, W.opioid_comedication_max)
+    if not patient_sel:
+        warn += I.against_taken(every, q, picked)  # "advises against gabapentinoids" for one on gabapentin
     lead = options + warn + I.lead(cands, q, picked, patient_sel)
 
     if q.breadth == "narrow":

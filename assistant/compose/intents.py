@@ -22,6 +22,7 @@ from .score import BEYOND_DRUG_ASKS, FIRST_LINE_BY_MECHANISM, INTENT_SENTENCE, C
 
 _P = cues().patterns
 _NOT_FIRST_LINE = _P["not_first_line"]
+_ADVISED_AGAINST = _P["advised_against"]
 _RECOMMENDS = _P["recommends"]
 _TREATMENT_HEADING = _P["treatment_heading"]
 _TITRATES = _P["titrates"]
@@ -109,12 +110,36 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
             if q.mechanisms:
                 options = [c for c in options if q.mechanisms & c.about] or options
         take(options, a)
+    for agent in sorted(q.agents - q.tried):
+        # What the question names ("sits in her wheelchair all day"), when nothing above is about it.
+        if not any(agent in c.direct for c in out):
+            take([c for c in pool if agent in c.sent.direct])
     if set(q.asks) & _TREATMENT_ASKS:
         for mech in sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()):
             if any(_mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text) for c in out):
                 continue
             take([c for c in pool if _mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text)
                   and not (q.tried & c.direct and "next_step" not in q.asks)])
+    return out
+
+
+def against_taken(cands: Sequence[Cand], q: Query, picked: Picked) -> list[Cand]:
+    """What the guidance advises against among the drugs the patient already takes ("on
+    gabapentin for sciatica": "NICE NG59 advises against gabapentinoids ... for sciatica"), the
+    best-scored statement, about the pain mechanism in play when one is named."""
+    if not q.tried:
+        return []
+    taken = set(q.tried) | {k for a in q.tried for k in vocabulary().concepts[a].classes}
+    pool = [c for c in cands if not c.sent.dependent and not taken.isdisjoint(c.sent.direct)
+            and _ADVISED_AGAINST.search(c.sent.text) and not picked.has(c)]
+    if q.mechanisms:
+        pool = [c for c in pool if q.mechanisms & c.about] or pool
+    out: list[Cand] = []
+    for c in sorted(pool, key=lambda c: -c.score):
+        if len(out) >= WEIGHTS.against_taken_max:
+            break
+        if picked.add(c):
+            out.append(c)
     return out
 
 

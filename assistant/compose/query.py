@@ -163,9 +163,10 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
     if req is not None and req.vignette and req.request and not (agents & own) \
             and not _DRUG_ANAPHOR.search(req.request):
         # "What should I start her on?" after a medication list ("Meds: the pill, vitamin D, a
-        # DMT") asks about no drug of the list: the request names none and points back at none.
-        focus = focus - agents
-        agents = frozenset()
+        # DMT") asks about no drug the patient takes: the request names none and points back at none.
+        taken = frozenset(t.drug for t in req.treatment)
+        focus = focus - taken
+        agents = agents - taken
     intents = {c for c, cat in cats.items() if cat == "topic"}
     if "dose" in intents and "side_effects" in intents:
         intents.discard("side_effects")  # "tolerated dose" asks about dose
