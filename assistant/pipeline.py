@@ -199,6 +199,7 @@ class Assistant:
         check_input((Turn("user", "warm up"),))
         warm_drug_names()  # the drug-name dictionaries take seconds to load
         warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
+        corpus_words(ix)
         if self.sentence_vectors(ix) is not None:
             # The composer scores passage sentences by meaning: their vectors, stored with the
             # corpus version at ingest (computed and stored here the first time, ~3 s).
@@ -282,6 +283,26 @@ class Assistant:
         return self._workers().submit(self.searcher.search, entity_q, WEIGHTS.vignette_entity_hits,
                                       index=self.searcher.index())
 
+    def _named_drug_hits(self, question: str, hits: Sequence[Hit]) -> tuple[Hit, ...]:
+        """Passages for the drugs the request names that the corpus names but no retrieved
+        passage does (``Weights.named_drug_hits``); () for most questions."""
+        from .drugs import drugs_named
+        from .opioid_terms import names_opioid
+        from .request import split_request
+
+        request = split_request(question)[0] or question
+        named = drugs_named(request)
+        if not named:
+            return ()
+        seen = " ".join(h.chunk.text.lower() for h in hits)
+        words = corpus_words(self.searcher.index())
+        todo = [n for n in dict.fromkeys(d.generic or d.written for d in named)
+                if n in words and n not in seen and not names_opioid(n)][:WEIGHTS.named_drug_max]
+        out: tuple[Hit, ...] = ()
+        for name in todo:
+            out = _merge(out, self.searcher.search(f"{name} {request[:300]}", WEIGHTS.named_drug_hits).hits)
+        return out
+
     def answer(self, question: str, history: Sequence = (), audience: str = "clinician",
                source: str | None = None) -> Answer:
         """``source`` ('ui', 'cli', 'api', 'eval') goes to the audit log; unset, the caller's
@@ -362,6 +383,7 @@ class Assistant:
         hits = res.hits
         if entity_search is not None:
             hits = _merge(hits, entity_search.result().hits)
+        hits = _merge(hits, self._named_drug_hits(q, hits))
         # Passages the safety layer may need to cite, whatever the question retrieved.
         esc_q = safety.escalation_query(verdict)
         if esc_q:
@@ -463,6 +485,18 @@ def get_assistant(settings: Settings | None = None) -> Assistant:
         if a is None:
             a = _assistants[key] = Assistant(settings)
         return a
+
+
+def corpus_words(ix) -> frozenset[str]:
+    """The lower-case words of a corpus version's passages (made once per version, kept with it)."""
+    held = ix.extra.get("corpus_words")
+    if held is None:
+        word = re.compile(r"[a-z]+")
+        found: set[str] = set()
+        for c in ix.chunks:
+            found.update(word.findall(c.text.lower()))
+        held = ix.extra["corpus_words"] = frozenset(found)
+    return held
 
 
 def answer(question: str, history: Sequence = (), audience: str = "clinician",

@@ -212,6 +212,12 @@ class Weights:
     """A long vignette describing at least this many pain mechanisms or complaints its request
     does not name is searched a second time by them and the request's drugs
     (``request.vignette_entities``)."""
+    named_drug_hits: int = 3
+    """Passages added for a drug the request names that the corpus covers but no retrieved
+    passage names ("what do I do with the pregabalin?" after a vignette that drew the chronic
+    low back pain guidance): searched by the drug's name and the request. Design (answer round 22)."""
+    named_drug_max: int = 2
+    """At most this many such drugs are searched for. Design."""
     vignette_entity_hits: int = 4
     """Passages of that second search added after the question's own (blind answer rounds 19
     and 20: a sciatica vignette asking about 'MS nerve pain' drew only MS passages)."""

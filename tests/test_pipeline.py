@@ -89,3 +89,21 @@ def test_sentences_are_scored_by_meaning_only_in_corpora_whose_sentences_stay_ca
     assert abs(float(got["Baclofen is started at a low dose."] @ got["Baclofen is started at a low dose."]) - 1.0) < 1e-5
     monkeypatch.setattr(pipeline, "WEIGHTS", dataclasses.replace(pipeline.WEIGHTS, semantic_max_passages=len(ix.chunks) - 1))
     assert real_assistant.sentence_vectors(ix) is None
+
+
+def test_a_drug_the_request_names_is_searched_for_when_nothing_retrieved_names_it(real_assistant, monkeypatch):
+    import dataclasses
+
+    from assistant import pipeline
+    from assistant.pipeline import corpus_words
+
+    ix = real_assistant.searcher.index()
+    assert "pregabalin" in corpus_words(ix) and "modafinil" not in corpus_words(ix)
+    q = "Chronic low back pain, fear of movement, worried about his job. What do I do with the pregabalin?"
+    unrelated = real_assistant.searcher.search("STarT Back risk stratification psychosocial yellow flags", 4).hits
+    assert not any("pregabalin" in h.chunk.text.lower() for h in unrelated)
+    added = real_assistant._named_drug_hits(q, unrelated)
+    assert added and any("pregabalin" in h.chunk.text.lower() for h in added)
+    assert real_assistant._named_drug_hits(q.replace("pregabalin", "modafinil"), unrelated) == ()  # not in the corpus
+    monkeypatch.setattr(pipeline, "WEIGHTS", dataclasses.replace(pipeline.WEIGHTS, named_drug_max=0))
+    assert real_assistant._named_drug_hits(q, unrelated) == ()
