@@ -23,6 +23,7 @@ from .score import BEYOND_DRUG_ASKS, FIRST_LINE_BY_MECHANISM, INTENT_SENTENCE, C
 _P = cues().patterns
 _NOT_FIRST_LINE = _P["not_first_line"]
 _ADVISED_AGAINST = _P["advised_against"]
+_PRACTICAL_ASKS = frozenset({"patient_advice", "non_drug"})
 _RECOMMENDS = _P["recommends"]
 _TREATMENT_HEADING = _P["treatment_heading"]
 _TITRATES = _P["titrates"]
@@ -110,10 +111,12 @@ def lead(cands: Sequence[Cand], q: Query, picked: Picked, patient: bool = False)
             if q.mechanisms:
                 options = [c for c in options if q.mechanisms & c.about] or options
         take(options, a)
-    for agent in sorted(q.agents - q.tried):
-        # What the question names ("sits in her wheelchair all day"), when nothing above is about it.
-        if not any(agent in c.direct for c in out):
-            take([c for c in pool if agent in c.sent.direct])
+    if set(q.asks) & _PRACTICAL_ASKS:
+        for agent in sorted(q.agents - q.tried):
+            # What a practical question names ("sits in her wheelchair all day ... what can we do
+            # at home?"), when nothing above is about it.
+            if not any(agent in c.direct for c in out):
+                take([c for c in pool if agent in c.sent.direct])
     if set(q.asks) & _TREATMENT_ASKS:
         for mech in sorted(q.mechanisms & FIRST_LINE_BY_MECHANISM.keys()):
             if any(_mechanism_of(c, mech) and INTENT_SENTENCE["treatment"].search(c.sent.text) for c in out):
