@@ -199,7 +199,6 @@ class Assistant:
         check_input((Turn("user", "warm up"),))
         warm_drug_names()  # the drug-name dictionaries take seconds to load
         warm_corpus(ix.by_doc)  # per-corpus indexes the composer builds on first use
-        corpus_words(ix)
         if self.sentence_vectors(ix) is not None:
             # The composer scores passage sentences by meaning: their vectors, stored with the
             # corpus version at ingest (computed and stored here the first time, ~3 s).
@@ -275,7 +274,6 @@ class Assistant:
         """A long vignette's second search (``request.vignette_entities``), started in a worker
         thread; None when the query needs none."""
         from .request import vignette_entities
-        from .weights import WEIGHTS
 
         entity_q = vignette_entities(query, self.settings.max_question_chars)
         if not entity_q:
@@ -295,9 +293,9 @@ class Assistant:
         if not named:
             return ()
         seen = " ".join(h.chunk.text.lower() for h in hits)
-        words = corpus_words(self.searcher.index())
+        corpus = self.searcher.index().bm25
         todo = [n for n in dict.fromkeys(d.generic or d.written for d in named)
-                if n in words and n not in seen and not names_opioid(n)][:WEIGHTS.named_drug_max]
+                if n not in seen and not names_opioid(n) and corpus.knows(n)][:WEIGHTS.named_drug_max]
         out: tuple[Hit, ...] = ()
         for name in todo:
             out = _merge(out, self.searcher.search(f"{name} {request[:300]}", WEIGHTS.named_drug_hits).hits)
@@ -485,18 +483,6 @@ def get_assistant(settings: Settings | None = None) -> Assistant:
         if a is None:
             a = _assistants[key] = Assistant(settings)
         return a
-
-
-def corpus_words(ix) -> frozenset[str]:
-    """The lower-case words of a corpus version's passages (made once per version, kept with it)."""
-    held = ix.extra.get("corpus_words")
-    if held is None:
-        word = re.compile(r"[a-z]+")
-        found: set[str] = set()
-        for c in ix.chunks:
-            found.update(word.findall(c.text.lower()))
-        held = ix.extra["corpus_words"] = frozenset(found)
-    return held
 
 
 def answer(question: str, history: Sequence = (), audience: str = "clinician",

@@ -41,7 +41,7 @@ class Concept:
 
 
 _VALUE_AFTER = re.compile(r"\s*(?:of|is|was|now|:|=|~|about|approx\.?|around|roughly)?\s*(?:of\s*)?"
-                          r"(>=?|≥|over|above)?\s*(\d+(?:\.\d+)?)\b", re.I)
+                          r"(?:>=?|≥|over|above)?\s*(\d+(?:\.\d+)?)\b", re.I)
 """A value right after a measurement's name ("eGFR 72", "eGFR >90"); a lower bound ("<30") is not read."""
 _NORMAL_AFTER = re.compile(r"\s*(?:is|was|are|were|:|-)?\s*(?:normal|nad|wnl|unremarkable|within normal limits)\b", re.I)
 """A population named by its test, with a normal result ("LFTs normal", "renal function normal")."""
@@ -124,7 +124,7 @@ class Vocabulary:
         out = []
         for f in found:
             normal = self.concepts[f.concept].normal_at_least
-            if normal is not None and (v := _VALUE_AFTER.match(text, f.end)) and float(v.group(2)) >= normal:
+            if normal is not None and (v := _VALUE_AFTER.match(text, f.end)) and float(v.group(1)) >= normal:
                 out.append(Mention(f.concept, f.start, f.end, True))  # a normal result
             elif self.concepts[f.concept].category == "population" and _NORMAL_AFTER.match(text, f.end):
                 out.append(Mention(f.concept, f.start, f.end, True))

@@ -42,17 +42,26 @@ class Bm25Index:
         self.n_docs = n_docs
         self._r = bm25s.BM25.load(str(directory)) if n_docs else None
 
+    def _tokens(self, text: str) -> list[str]:
+        import bm25s
+
+        return bm25s.tokenize([text], stopwords="en", stemmer=_get_stemmer(),
+                              return_ids=False, show_progress=False)[0]
+
+    def knows(self, word: str) -> bool:
+        """Does the corpus use this word (stemmed as the index stems it)?"""
+        if not self._r:
+            return False
+        tokens = self._tokens(word)
+        return bool(tokens) and all(t in self._r.vocab_dict for t in tokens)
+
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         if not self._r or not query.strip():
             return []
         k = min(k, self.n_docs)
-        import bm25s
-
         # Query tokens must map into the index's own vocabulary; unknown words score 0.
-        words = bm25s.tokenize([query], stopwords="en", stemmer=_get_stemmer(),
-                               return_ids=False, show_progress=False)[0]
         vocab = self._r.vocab_dict
-        words = [w for w in words if w in vocab]
+        words = [w for w in self._tokens(query) if w in vocab]
         if not words:
             return []  # only stopwords / words the corpus never uses
         # n_threads=0: in this thread (n_threads=1 starts a thread pool for every query).

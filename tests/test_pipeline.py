@@ -95,10 +95,8 @@ def test_a_drug_the_request_names_is_searched_for_when_nothing_retrieved_names_i
     import dataclasses
 
     from assistant import pipeline
-    from assistant.pipeline import corpus_words
-
     ix = real_assistant.searcher.index()
-    assert "pregabalin" in corpus_words(ix) and "modafinil" not in corpus_words(ix)
+    assert ix.bm25.knows("pregabalin") and not ix.bm25.knows("modafinil")
     q = "Chronic low back pain, fear of movement, worried about his job. What do I do with the pregabalin?"
     unrelated = real_assistant.searcher.search("STarT Back risk stratification psychosocial yellow flags", 4).hits
     assert not any("pregabalin" in h.chunk.text.lower() for h in unrelated)

@@ -8,8 +8,8 @@ Every number is a named field of ``assistant/weights.py``.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 from ingest.records import Chunk
@@ -101,24 +101,15 @@ def _found(pattern, text: str) -> bool:
     return hit
 
 
-_heading_cache: dict[tuple[str, str], tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
-
-
+@lru_cache(maxsize=FOUND_CACHE_SIZE)
 def _heading_terms(section: str, heading: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(stems of the inner headings, concepts of the heading path, the same without drug
     classes): a sentence is implicitly about its document and section ("Back pain in multiple
-    sclerosis > Tizanidine" covers "The maximum dose is 36 mg"). Cached like ``_found``."""
-    key = (section, heading)
-    held = _heading_cache.get(key)
-    if held is None:
-        vocab = vocabulary()
-        path = section + " " + heading
-        held = (_stems(section.split(" > ", 1)[-1] + " " + heading), vocab.concept_ids(path),
-                vocab.concept_ids(path, with_classes=False))
-        if len(_heading_cache) >= FOUND_CACHE_SIZE:
-            _heading_cache.clear()
-        _heading_cache[key] = held
-    return held
+    sclerosis > Tizanidine" covers "The maximum dose is 36 mg"). Remembered across answers."""
+    vocab = vocabulary()
+    path = section + " " + heading
+    return (_stems(section.split(" > ", 1)[-1] + " " + heading), vocab.concept_ids(path),
+            vocab.concept_ids(path, with_classes=False))
 
 
 def role(chunk: Chunk, sent: Sent) -> str:
