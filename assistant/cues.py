@@ -44,6 +44,8 @@ class Cues:
     patient_factors: tuple[str, ...] = ()
     """Vocabulary concepts (besides every population) that, named about the patient, change
     what applies to them: the answer quotes what the guidance says about each."""
+    comedication_classes: tuple[str, ...] = ()
+    """Drug classes (vocabulary agent ids) by which a medicine the patient takes is a patient factor."""
     person_heads: tuple[str, ...] = ()
     """Last words of a request's object that name the person it is for or their circumstances
     ("a safety-critical job", "a lorry driver"), not a condition (stemmed by the caller)."""
@@ -107,6 +109,7 @@ def load_cues(path: Path = CUES_PATH) -> Cues:
         generic_heads=tuple(str(w) for w in data.get("generic_heads") or ()),
         suggest_rules=tuple(rules), negation=neg_out,
         patient_factors=tuple(str(w) for w in data.get("patient_factors") or ()),
+        comedication_classes=tuple(str(w) for w in data.get("comedication_classes") or ()),
         person_heads=tuple(str(w) for w in data.get("person_heads") or ()),
         vignette_search=_vignette_search(data.get("vignette_search") or {}, path),
     )

@@ -26,6 +26,7 @@ import yaml
 from core.errors import ConfigError
 
 from .cues import cues
+from .opioid_terms import names_opioid
 from .text import split_sentences
 from .vocab import Concept, vocabulary
 from .weights import WEIGHTS
@@ -47,6 +48,8 @@ _IMPERATIVE_END = re.compile(
     r"(?:i|we)(?:'d|\s+would)\s+(?:be\s+(?:very\s+)?grateful|appreciate|value|welcome|like|love)|"
     r"(?:i|we)\s+(?:would\s+)?(?:welcome|appreciate|value)|grateful for|your (?:thoughts|advice|opinion|views?|input|suggestions)|"
     r"what|how|which|when|should|can|could|would|is|are|does|do|any)\b", re.IGNORECASE)
+_POINTS_BACK = re.compile(r"^\s*(?:is|was|would|will|does|do|can|could|should|isn't)\s+(?:that|this|it)\b", re.IGNORECASE)
+"""A short question about what the sentence before says ("Is that wise?")."""
 _SIGN_OFF = re.compile(r"^\s*(?:kind(?:est)? regards|best regards|regards|best wishes|warm regards|many thanks|thanks|thank you|"
                        r"yours (?:sincerely|faithfully|truly)|cheers|with thanks)\b", re.IGNORECASE)
 _DOSE_AFTER = re.compile(r"^\W{0,3}(\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g))\b", re.IGNORECASE)
@@ -179,7 +182,10 @@ def split_request(text: str) -> tuple[str, str]:
     # so does one that names nothing clinical and no intent ("Sensible, or am I asking for
     # trouble?" after "I was planning pregabalin, then amitriptyline on top.").
     while start > 0 and (len(re.findall(r"[A-Za-z]{3,}", " ".join(sents[start:end + 1]))) < 4
-                         or (start == end and not _names_something(sents[start]))):
+                         or (start == end and not _names_something(sents[start]))
+                         # "He asks to go up to 20 mg bd. Is that wise? What should I do?"
+                         or (_POINTS_BACK.match(sents[start])
+                             and len(re.findall(r"[A-Za-z]+", sents[start])) <= 5)):
         start -= 1
     request = " ".join(sents[start:end + 1])
     vignette = " ".join(sents[:start] + sents[end + 1:])
@@ -260,7 +266,7 @@ def treatment_state(texts: Sequence[str]) -> tuple[TreatmentState, ...]:
             # "could not tolerate the gabapentin", "on her baclofen": a determiner is not a word of its own here.
             before = _DETERMINER_END.sub("", text[max(0, m.start - 40):m.start])
             sent = _sentence_around(text, m.start, m.end)
-            taking = bool(_P["ts_taking"].search(before))
+            taking = bool(_P["ts_taking"].search(before)) or bool(_P["ts_taking_after"].match(text, m.end))
             if _P["ts_intolerant"].search(sent):
                 response = "intolerant"
             elif _P["ts_partial"].search(sent):
@@ -307,6 +313,11 @@ def _understand(text: str, earlier_user_turns: Sequence[str],
         cat = intent_catalogue()
         extra = [i for i, d in cat.items() if d.state and any(c.search(vignette) for c in d.cues)]
         intents = tuple(sorted(set(intents) | set(extra), key=lambda i: (cat[i].order, i)))
+    if _P["raise_dose"].search(request) and not {"titration", "max_dose"} & set(intents) \
+            and (vocabulary().concept_ids(request, with_classes=False) & _agent_ids() or names_opioid(request)):
+        # "He asks to increase oxycodone to 20 mg bd": how far and how fast the drug may go.
+        cat = intent_catalogue()
+        intents = tuple(sorted(set(intents) | {"titration"}, key=lambda i: (cat[i].order, i)))
     if "duration" not in intents and _P["too_early"].search(text):
         # "Started 4 days ago, no difference yet - should I stop?": how long it takes to work.
         cat = intent_catalogue()
@@ -317,6 +328,12 @@ def _understand(text: str, earlier_user_turns: Sequence[str],
     if any(s.response == "intolerant" for s in state):
         intents = tuple(dict.fromkeys(("alternative",) + intents))
     return Request(text, request, vignette, intents, state)
+
+
+@lru_cache(maxsize=1)
+def _agent_ids() -> frozenset[str]:
+    vocab = vocabulary()
+    return frozenset(c for c, con in vocab.concepts.items() if con.category == "agent")
 
 
 def _vignette_concepts(text: str, max_chars: int) -> tuple[str, list[Concept]] | None:

@@ -43,6 +43,11 @@ class Concept:
 _VALUE_AFTER = re.compile(r"\s*(?:of|is|was|now|:|=|~|about|approx\.?|around|roughly)?\s*(?:of\s*)?"
                           r"(?:>=?|≥|over|above)?\s*(\d+(?:\.\d+)?)\b", re.I)
 """A value right after a measurement's name ("eGFR 72", "eGFR >90"); a lower bound ("<30") is not read."""
+_QUALIFIED_COMPOUND = (r"(?!-(?!(?:type|like|induced|related|associated|based|containing|sparing|naive|"
+                       r"resistant|responsive|refractory|treated|dependent|seeking)\b)\w)")
+"""After a concept's name: a hyphen only when a qualifying word follows it."""
+_NORMAL_BEFORE = re.compile(r"\b(?:normal|unremarkable|preserved)\s+$", re.I)
+"""A normal result named first ("Normal renal function"): the patient is not in that population."""
 _NORMAL_AFTER = re.compile(r"\s*(?:is|was|are|were|:|-)?\s*(?:normal|nad|wnl|unremarkable|within normal limits)\b", re.I)
 """A population named by its test, with a normal result ("LFTs normal", "renal function normal")."""
 
@@ -83,8 +88,11 @@ class Vocabulary:
         ci = sorted(self._lookup, key=len, reverse=True)
         # Whole words only, optional plural; longest alias first so that
         # "intrathecal baclofen" wins over "baclofen".
+        # A hyphenated compound names the concept when its second part only qualifies it
+        # ("Sativex-type spray", "baclofen-induced weakness"); other compounds are words of
+        # their own ("pain-free", "anti-inflammatory").
         self._ci = re.compile(
-            r"(?<![\w-])(?:" + "|".join(_alias_pattern(a) for a in ci) + r")(?:e?s)?(?![\w-])",
+            r"(?<![\w-])(?:" + "|".join(_alias_pattern(a) for a in ci) + r")(?:e?s)?(?!\w)" + _QUALIFIED_COMPOUND,
             re.IGNORECASE,
         )
         cs = sorted(self._cs_lookup, key=len, reverse=True)
@@ -126,7 +134,8 @@ class Vocabulary:
             normal = self.concepts[f.concept].normal_at_least
             if normal is not None and (v := _VALUE_AFTER.match(text, f.end)) and float(v.group(1)) >= normal:
                 out.append(Mention(f.concept, f.start, f.end, True))  # a normal result
-            elif self.concepts[f.concept].category == "population" and _NORMAL_AFTER.match(text, f.end):
+            elif self.concepts[f.concept].category == "population" and (
+                    _NORMAL_AFTER.match(text, f.end) or _NORMAL_BEFORE.search(text, max(0, f.start - 16), f.start)):
                 out.append(Mention(f.concept, f.start, f.end, True))
             else:
                 out.append(Mention(f.concept, f.start, f.end, True) if negated_before(text, f.start) else f)

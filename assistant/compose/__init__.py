@@ -29,7 +29,7 @@ from ..negation import negated_main_clause as _negated_main_clause  # noqa: F401
 from ..cues import cues
 from ..opioid_terms import names_opioid
 from ..records import Answer, Citation, Hit, SafetyVerdict, Section, Sentence, Turn
-from ..request import understand
+from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..render import render
 from ..text import number_units as _number_units  # noqa: F401  (tests)
@@ -37,7 +37,7 @@ from ..weights import WEIGHTS
 from . import intents as I
 from . import layout as L
 from .expand import expand_hits
-from .query import age_populations
+from .query import age_populations, comedications
 from .expand import warm_corpus  # noqa: F401  (Assistant.warm)
 from .query import Query as _Query  # noqa: F401
 from .query import parse_query as _parse_query
@@ -73,6 +73,10 @@ _OPIOID_REQUEST = cues().patterns["opioid_request_verbs"]
 _INTERROGATIVE = cues().patterns["interrogative"]
 
 
+_PHASE_ASKS = ("plan_acute", "plan_chronic")
+"""Requests for the plan of one phase of the pain, which a pathway's steps answer."""
+
+
 def _framed_alone(text: str) -> bool:
     """The opioid sentence can be shown as written, as the safety layer keeps it: it carries the
     whole reservation framing, reserves opioids for severe pain, or is a caution; none presents
@@ -95,8 +99,11 @@ def _patient_factors(question: str, history: Sequence[Turn]) -> list[str]:
     told |= {k for c in told if c in vocab.concepts for k in vocab.concepts[c].classes
              if k in vocab.concepts and vocab.concepts[k].category == "population"}
     listed = set(cues().patient_factors)
-    return sorted(c for c in told if c in vocab.concepts
-                  and (vocab.concepts[c].category == "population" or c in listed))
+    factors = sorted(c for c in told if c in vocab.concepts
+                     and (vocab.concepts[c].category == "population" or c in listed))
+    # Then the medicines the patient already takes, after the comorbidities.
+    earlier = tuple(t.content for t in history if t.role == "user")
+    return factors + [c for c in comedications(question, earlier) if c not in factors]
 
 
 def _disclaimer(audience: str) -> Section:
@@ -222,11 +229,20 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
                  if not patient_sel else [])
         top_algo = [c for c in cands if c.role == "algorithm" and c.sent.step is not None and c.hit.rank <= W.next_step_pathway_rank
                     and "second_line" in q.intents]
-        if "algorithm" in q.intents or top_algo:
+        # "It's 7 weeks now, what gets added?": the pathway's steps for that phase of the pain.
+        phases = [intent_catalogue()[a].sections for a in q.asks if a in _PHASE_ASKS]
+        # Only a pathway of a guideline about the patient's condition, and not for a request that
+        # asks for the algorithm itself (the whole pathway answers that).
+        phase_algo = [c for c in cands if c.role == "algorithm" and c.sent.step is not None
+                      and any(p is not None and p.search(c.title.rsplit(": ", 1)[-1]) for p in phases)
+                      and I.about_condition(c.hit.chunk, q.concepts)
+                      ] if not patient_sel and "algorithm" not in q.intents else []
+        if "algorithm" in q.intents or top_algo or phase_algo:
             # "Next steps?" is answered by a pathway that retrieval ranks among the best.
-            steps = top_algo or [c for c in cands if c.role == "algorithm" and c.sent.step is not None]
+            steps = phase_algo or top_algo or [c for c in cands if c.role == "algorithm" and c.sent.step is not None]
             best = max(steps, key=lambda c: c.score).hit.chunk.chunk_id if steps else None
-            extra = [b for b in L.algorithm(cands, docs, only_chunk=best)] + extra
+            stages = frozenset(c.title for c in phase_algo) if steps is phase_algo else None
+            extra = [b for b in L.algorithm(cands, docs, only_chunk=best, sections=stages)] + extra
     else:
         bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_max - len(lead)), docs, patient_sel)
         body = L.broad_body(cands, q, picked, docs, audience, W.broad_body_sentences)

@@ -20,7 +20,7 @@ from ..request import intent_catalogue, understand
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .intents import about_condition, non_opioid_agents
-from .query import PATIENT_HINT, age_populations, question_breadth
+from .query import PATIENT_HINT, age_populations, comedications, question_breadth
 from .score import FIRST_LINE_BY_MECHANISM, plain_doc
 
 @functools.lru_cache(maxsize=4096)
@@ -183,6 +183,7 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
         told = vocab.concept_ids(query or question, with_classes=False, affirmed=True) | age_populations(query or question)
         factors = sorted(c for c in told if vocab.concepts[c].category == "population")
         asked_ids = vocab.concept_ids(query or question) - set(factors)
+        factors += [c for c in comedications(question) if c not in factors]  # then what they take
         doc_rank = {d: i for i, d in enumerate(ranked_docs)}
         retrieved: frozenset[str] | None = None  # the factors a retrieved passage mentions
         for f in factors[:WEIGHTS.patient_factors_max]:

@@ -137,6 +137,11 @@ def against_taken(cands: Sequence[Cand], q: Query, picked: Picked) -> list[Cand]
             and _ADVISED_AGAINST.search(c.sent.text) and not picked.has(c)]
     if q.mechanisms:
         pool = [c for c in pool if q.mechanisms & c.about] or pool
+    # Advice against a drug for a condition the patient is not said to have ("for sciatica" to
+    # a patient with MS dysaesthetic pain) is not about them.
+    concepts = vocabulary().concepts
+    pool = [c for c in pool if all(x in q.concepts for x in c.sent.direct
+                                   if x in concepts and concepts[x].category in ("complaint", "disease", "mechanism"))]
     out: list[Cand] = []
     for c in sorted(pool, key=lambda c: -c.score):
         if len(out) >= WEIGHTS.against_taken_max:

@@ -274,9 +274,12 @@ def broad_body(cands: list[Cand], q: Query, picked: Picked, docs: dict[str, floa
     return chosen_blocks
 
 
-def algorithm(cands: list[Cand], docs: dict[str, float], only_chunk: str | None = None) -> list[Block]:
+def algorithm(cands: list[Cand], docs: dict[str, float], only_chunk: str | None = None,
+              sections: frozenset[str] | None = None) -> list[Block]:
+    """The pathway's steps, one block per stage; ``sections`` (block titles) keeps only those stages."""
     steps = [c for c in cands if c.role == "algorithm" and c.sent.step is not None
-             and (only_chunk is None or c.hit.chunk.chunk_id == only_chunk)]
+             and (only_chunk is None or c.hit.chunk.chunk_id == only_chunk)
+             and (sections is None or c.title in sections)]
     if not steps:
         return []
     doc = max({c.hit.chunk.doc_id for c in steps}, key=lambda d: docs.get(d, 0.0))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..cues import cues
 from ..drugs import drugs_named, generic_names
 from ..opioid_terms import names_opioid
-from ..request import Request
+from ..request import Request, understand
 from ..text import stem_words
 from ..text import stems as _stems
 from ..vocab import vocabulary
@@ -26,6 +26,8 @@ _THRESHOLD_Q = _P["threshold_q"]
 _INDICATION_Q = _P["indication_q"]
 _MAX_OR_TITRATE_Q = _P["max_or_titrate_q"]
 _DRUG_ANAPHOR = _P["drug_anaphor"]
+_OWN_DOSE_ASKS = frozenset({"titration", "max_dose"})
+"""Asked with no drug named, these ask about the drug the patient takes ("how high can I go?")."""
 _MAX_DOSE_Q = _P["max_dose_q"]
 QUESTION_NOISE = frozenset(stem_words(list(_C.question_noise)))
 """Question words that carry no topic of their own."""
@@ -84,6 +86,24 @@ def _mechanisms(text: str) -> frozenset[str]:
     if "ms" in named and "spasticity" in vocab.concepts and _SPASM.search(text):
         out.add("spasticity")
     return frozenset(out)
+
+
+def comedications(question: str, earlier_user_turns: tuple[str, ...] = ()) -> list[str]:
+    """The medicines the patient takes (treatment state of any user turn, not those that failed),
+    by name and by the classes of ``cues.yaml`` comedication_classes, in a fixed order: patient
+    factors after the comorbidities ("on sertraline": what the guidance says of SSRIs with an
+    NSAID; "Tylenol round the clock": what it says of acetaminophen alone)."""
+    vocab = vocabulary()
+    # A drug that did nothing or was not tolerated was tried and stopped, not taken alongside.
+    current = [t for t in understand(question, earlier_user_turns).treatment if t.response in ("unknown", "partial")]
+    # By name, and by the classes the guidance speaks of drugs by ("advises against
+    # gabapentinoids" for one on pregabalin); broad classes ("anticonvulsants") would pull in
+    # statements about other drugs.
+    named_by = set(cues().comedication_classes)
+    out = {t.drug for t in current if t.drug in vocab.concepts}
+    out |= {k for t in current if t.drug in vocab.concepts for k in vocab.concepts[t.drug].classes
+            if k in named_by and k in vocab.concepts}
+    return sorted(c for c in out if vocab.concepts[c].category == "agent")
 
 
 def age_populations(text: str) -> frozenset[str]:
@@ -161,7 +181,7 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
     focus = frozenset(c for c, cat in cats.items() if cat in ("agent", "mechanism", "finding", "population"))
     agents = frozenset(c for c, cat in cats.items() if cat == "agent")
     if req is not None and req.vignette and req.request and not (agents & own) \
-            and not _DRUG_ANAPHOR.search(req.request):
+            and not _DRUG_ANAPHOR.search(req.request) and not _OWN_DOSE_ASKS.intersection(req.intents):
         # "What should I start her on?" after a medication list ("Meds: the pill, vitamin D, a
         # DMT") asks about no drug the patient takes: the request names none and points back at none.
         taken = frozenset(t.drug for t in req.treatment)
@@ -200,7 +220,10 @@ def parse_query(question: str, query: str, req: Request | None = None) -> Query:
                       if t.response != "unknown" or {"next_step", "alternative"} & set(req.intents)
                       ) if req is not None else frozenset()
     intolerant = frozenset(t.drug for t in req.treatment if t.response == "intolerant") if req else frozenset()
-    if tried and set(asks) & {"next_step", "alternative", "first_choice"}:
+    if tried and set(asks) & {"next_step", "alternative", "first_choice"} and not (
+            # "No benefit from pregabalin 75 mg. How high can I titrate?": the drug taken is asked.
+            _OWN_DOSE_ASKS.intersection(asks) and not {"alternative", "first_choice"} & set(asks)
+            and not (agents & own - tried)):
         # "Already on amitriptyline, what next?" is not a question about amitriptyline, nor
         # "tried ibuprofen, no effect ... which drug would you start?" about ibuprofen.
         agents = agents - tried

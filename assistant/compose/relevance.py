@@ -11,7 +11,7 @@ from ..drugs import drugs_named, named_in
 from ..drugs import tokens as drug_tokens
 from ..opioid_terms import names_opioid
 from ..records import Hit
-from ..request import sentence_before
+from ..request import sentence_before, treatment_state
 from ..text import stems as _stems
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
@@ -63,6 +63,9 @@ def _taken(before: Sequence[str]) -> bool:
 
 
 _DOSE = cues().patterns["dose"]
+_DOSE_ASKED = cues().patterns["dose_asked"]
+_DOSE_AMOUNT = cues().patterns["dose_amount"]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
@@ -227,6 +230,29 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
             before = sentence_before(query, request)
             if before and not (_condition_ids(before) & p_concepts):
                 terms = _uncovered_terms(before, None, text_lower, words, p_stems, p_concepts)
-        missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)))
+        missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)
+                                      + _undosed(asked_part, text_lower)))
     return Relevance(ok and not missing, best, lexical, clinical, missing,
                      tuple(d for d in missing if d in absent) if request else ())
+
+
+def _undosed(asked: str, text_lower: str) -> tuple[str, ...]:
+    """"How many units of botulinum toxin per muscle?": the drugs whose amount the request asks
+    for that no retrieved sentence naming them gives with a unit (the guidance says what the
+    drug is for, not how much to give). Opioids are answered by the opioid rule instead."""
+    if not _DOSE_ASKED.search(asked):
+        return ()
+    vocab = vocabulary()
+    # Drugs only (not physiotherapy or exercise), and not those the patient already takes ("can I
+    # add it to the nortriptyline she's already on?").
+    taken = {t.drug for t in treatment_state((asked,))}
+    agents = [c for c in vocab.concept_ids(asked, with_classes=False, affirmed=True)
+              if vocab.concepts[c].category == "agent" and c not in taken
+              and not names_opioid(vocab.concepts[c].name) and drugs_named(vocab.concepts[c].name)]
+    if not agents:
+        return ()
+    dosed: set[str] = set()
+    for sent in _SENTENCE_END.split(text_lower):
+        if _DOSE_AMOUNT.search(sent):
+            dosed |= vocab.concept_ids(sent)
+    return tuple(f"a dose of {vocab.concepts[c].name}" for c in agents if c not in dosed)
