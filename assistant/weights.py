@@ -249,6 +249,11 @@ class Weights:
     expand_factor_spoken: int = 1
     """...and this many when a retrieved passage already mentions the factor. Design, checked on
     answer round 13 after its first try and on the older sets."""
+    expand_factor_pool: int = 200
+    """Of the passages that mention a patient factor, only this many (those of guidelines about
+    the patient's condition and of retrieved documents first) are ranked by what else they share
+    with the question. Not fitted: a bound on the work at scale (at 100k passages a factor can be
+    named in 10,000 passages); the shipped corpus never reaches it."""
     expand_max_named: int = 4
     """At most this many passages are added for sections named after a pain mechanism asked about."""
     expand_max_drug_sections: int = 2

@@ -80,6 +80,8 @@ def test_the_medicines_taken_are_patient_factors_by_name_and_class():
     assert comedications("Depression, on sertraline 100 mg for years. Something stronger than paracetamol?") \
         == ["sertraline", "ssri"]
     assert comedications("Would sertraline help her mood and the pain?") == []  # asked about, not taken
+    assert comedications("What is the guidance on yoga for back pain?") == []  # not a medicine
+    assert comedications("Tried ibuprofen for a fortnight, no difference. What next?") == []  # failed
 
 
 def test_a_short_question_pointing_back_includes_the_sentence_it_points_at():

@@ -199,6 +199,9 @@ def expand_hits(question: str, hits: Sequence[Hit], chunks: Sequence[Chunk] | Ma
             # A guideline about a disease the patient does not have comes last (the gabapentinoid
             # renal doses of the MS guideline for a man with no MS and kidney disease).
             affirmed = told - set(factors)
+            if len(cands) > WEIGHTS.expand_factor_pool:
+                cands.sort(key=lambda c: (not about_condition(c, affirmed), doc_rank.get(c.doc_id, len(doc_rank))))
+                cands = cands[:WEIGHTS.expand_factor_pool]
             cands.sort(key=lambda c: (not about_condition(c, affirmed),
                                       -len(asked_ids & vocab.concept_ids(c.text)),
                                       doc_rank.get(c.doc_id, len(doc_rank))))

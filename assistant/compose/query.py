@@ -100,8 +100,8 @@ def comedications(question: str, earlier_user_turns: tuple[str, ...] = ()) -> li
     # gabapentinoids" for one on pregabalin); broad classes ("anticonvulsants") would pull in
     # statements about other drugs.
     named_by = set(cues().comedication_classes)
-    out = {t.drug for t in current if t.drug in vocab.concepts}
-    out |= {k for t in current if t.drug in vocab.concepts for k in vocab.concepts[t.drug].classes
+    out = {t.drug for t in current if t.drug in vocab.concepts and drugs_named(vocab.concepts[t.drug].name)}
+    out |= {k for t in current if t.drug in out for k in vocab.concepts[t.drug].classes
             if k in named_by and k in vocab.concepts}
     return sorted(c for c in out if vocab.concepts[c].category == "agent")
 
