@@ -148,6 +148,11 @@ def sentence_before(text: str, request: str) -> str:
     return ""
 
 
+def _names_agent(text: str) -> bool:
+    vocab = vocabulary()
+    return any(vocab.concepts[c].category == "agent" for c in vocab.concept_ids(text, with_classes=False))
+
+
 def _names_something(sentence: str) -> bool:
     """The sentence names a clinical entity of the vocabulary, asks a catalogue intent or asks
     broadly ("what's the overall plan?")."""
@@ -314,7 +319,7 @@ def _understand(text: str, earlier_user_turns: Sequence[str],
         extra = [i for i, d in cat.items() if d.state and any(c.search(vignette) for c in d.cues)]
         intents = tuple(sorted(set(intents) | set(extra), key=lambda i: (cat[i].order, i)))
     if _P["raise_dose"].search(request) and not {"titration", "max_dose"} & set(intents) \
-            and (vocabulary().concept_ids(request, with_classes=False) & _agent_ids() or names_opioid(request)):
+            and (_names_agent(request) or names_opioid(request)):
         # "He asks to increase oxycodone to 20 mg bd": how far and how fast the drug may go.
         cat = intent_catalogue()
         intents = tuple(sorted(set(intents) | {"titration"}, key=lambda i: (cat[i].order, i)))
@@ -328,12 +333,6 @@ def _understand(text: str, earlier_user_turns: Sequence[str],
     if any(s.response == "intolerant" for s in state):
         intents = tuple(dict.fromkeys(("alternative",) + intents))
     return Request(text, request, vignette, intents, state)
-
-
-@lru_cache(maxsize=1)
-def _agent_ids() -> frozenset[str]:
-    vocab = vocabulary()
-    return frozenset(c for c, con in vocab.concepts.items() if con.category == "agent")
 
 
 def _vignette_concepts(text: str, max_chars: int) -> tuple[str, list[Concept]] | None:

@@ -241,7 +241,7 @@ def compose(question: str, hits: Sequence[Hit], *, query: str | None = None, aud
             # "Next steps?" is answered by a pathway that retrieval ranks among the best.
             steps = phase_algo or top_algo or [c for c in cands if c.role == "algorithm" and c.sent.step is not None]
             best = max(steps, key=lambda c: c.score).hit.chunk.chunk_id if steps else None
-            stages = frozenset(c.title for c in phase_algo) if steps is phase_algo else None
+            stages = frozenset(c.title for c in phase_algo) or None  # the phase's stages only
             extra = [b for b in L.algorithm(cands, docs, only_chunk=best, sections=stages)] + extra
     else:
         bl = lead + L.bottom_line(cands, q, picked, max(0, W.bottom_line_max - len(lead)), docs, patient_sel)

@@ -16,7 +16,7 @@ from ..text import stems as _stems
 from ..vocab import vocabulary
 from ..weights import WEIGHTS
 from .query import QUESTION_NOISE, age_populations
-from .sentences import passage_terms
+from .sentences import passage_terms, sentences
 
 _CLINICAL_CATEGORIES = ("agent", "mechanism", "complaint", "disease", "finding")
 _CONDITION_CATEGORIES = ("mechanism", "complaint", "disease", "finding")
@@ -65,7 +65,6 @@ def _taken(before: Sequence[str]) -> bool:
 _DOSE = cues().patterns["dose"]
 _DOSE_ASKED = cues().patterns["dose_asked"]
 _DOSE_AMOUNT = cues().patterns["dose_amount"]
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _ASKED_OBJECT = cues().patterns["asked_object"]
 _MEDICAL_TERM = cues().patterns["medical_term"]
 _ASKED_SUBJECT = cues().patterns["asked_subject"]
@@ -231,12 +230,12 @@ def assess_relevance(query: str, hits: Sequence[Hit], request: str | None = None
             if before and not (_condition_ids(before) & p_concepts):
                 terms = _uncovered_terms(before, None, text_lower, words, p_stems, p_concepts)
         missing = tuple(dict.fromkeys(missing + tuple(absent) + ((topic,) if topic else ()) + tuple(terms)
-                                      + _undosed(asked_part, text_lower)))
+                                      + _undosed(asked_part, hits)))
     return Relevance(ok and not missing, best, lexical, clinical, missing,
                      tuple(d for d in missing if d in absent) if request else ())
 
 
-def _undosed(asked: str, text_lower: str) -> tuple[str, ...]:
+def _undosed(asked: str, hits: Sequence[Hit]) -> tuple[str, ...]:
     """"How many units of botulinum toxin per muscle?": the drugs whose amount the request asks
     for that no retrieved sentence naming them gives with a unit (the guidance says what the
     drug is for, not how much to give). Opioids are answered by the opioid rule instead."""
@@ -252,7 +251,8 @@ def _undosed(asked: str, text_lower: str) -> tuple[str, ...]:
     if not agents:
         return ()
     dosed: set[str] = set()
-    for sent in _SENTENCE_END.split(text_lower):
-        if _DOSE_AMOUNT.search(sent):
-            dosed |= vocab.concept_ids(sent)
+    for h in hits:
+        for sent in sentences(h.chunk):  # the passages' own sentences, annotated once per passage
+            if _DOSE_AMOUNT.search(sent.text):
+                dosed |= sent.concepts
     return tuple(f"a dose of {vocab.concepts[c].name}" for c in agents if c not in dosed)
